@@ -1,0 +1,83 @@
+/**
+ * The one logger. Logs go to stderr (results go to stdout), and every line passes through `redact`
+ * so a token, password or Authorization header can never reach a CI log.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** one JSON object per line instead of text */
+  json?: boolean;
+  write?: (line: string) => void;
+  /** values that must never be printed, e.g. passwords handed over on the command line */
+  secrets?: string[];
+}
+
+const secretPatterns: RegExp[] = [
+  // Authorization: Bearer xxx / Basic xxx
+  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
+  // user:password@ in URLs
+  /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi,
+  // token=, access_token=, password= in query strings or key=value text
+  /\b(access_token|refresh_token|token|password|secret|identitytoken)=([^\s&"']+)/gi,
+  // "password":"..." and friends in JSON
+  /"(password|secret|token|access_token|refresh_token|identitytoken|auth)"\s*:\s*"[^"]*"/gi,
+];
+
+/** Removes credentials from any text: Authorization values, URL userinfo, token-ish query parameters and known secrets. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
+  out = out.replace(secretPatterns[0]!, '$1 ***');
+  out = out.replace(secretPatterns[1]!, '$1***@');
+  out = out.replace(secretPatterns[2]!, '$1=***');
+  out = out.replace(secretPatterns[3]!, '"$1":"***"');
+  return out;
+}
+
+const globalSecrets = new Set<string>();
+/** Registers a credential so that every logger and error report masks it from now on. */
+export function registerSecret(secret: string | undefined): void {
+  if (secret && secret.length >= 4) globalSecrets.add(secret);
+}
+export function redactAll(text: string): string {
+  return redact(text, [...globalSecrets]);
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const threshold = order[options.level ?? 'info'];
+  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (order[level] < threshold) return;
+    const secrets = [...globalSecrets, ...(options.secrets ?? [])];
+    let line: string;
+    if (options.json) {
+      line = JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields });
+    } else {
+      const rendered = fields
+        ? Object.entries(fields)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ')
+        : '';
+      line = `${level.toUpperCase().padEnd(5)} ${message}${rendered ? ' ' + rendered : ''}`;
+    }
+    write(redact(line, secrets));
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+  };
+}
+
+export const silentLogger: Logger = createLogger({ level: 'silent' });
