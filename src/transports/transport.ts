@@ -5,6 +5,8 @@ export interface CopyRequest {
   source: Reference;
   /** the digest the listing saw; a transport may re-check it but records what it actually copied */
   sourceDigest: string;
+  /** media type of the source manifest when known (an index tells the daemon path it will lose platforms) */
+  sourceMediaType?: string;
   /** target image; `tag` set */
   target: Reference;
   /** `os/arch[/variant]` to keep; empty or undefined means every platform */
