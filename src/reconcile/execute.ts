@@ -1,0 +1,96 @@
+import PQueue from 'p-queue';
+import { describeError, GcrsyncError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatReference } from '../ref/reference.js';
+import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
+import type { CopyResult, Transport } from '../transports/transport.js';
+import type { PlanItem } from './plan.js';
+
+export interface ItemOutcome {
+  item: PlanItem;
+  status: 'synced' | 'already-present' | 'failed' | 'skipped';
+  result?: CopyResult;
+  /** digest verified at the target after the copy */
+  targetDigest?: string;
+  error?: GcrsyncError | Error;
+  seconds: number;
+}
+
+export interface ExecuteDeps {
+  transport: Transport;
+  /** HEAD of the target manifest: the proof an image is there before it is recorded */
+  headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  logger: Logger;
+}
+
+export interface ExecuteOptions {
+  concurrency: number;
+  signal?: AbortSignal;
+  /** no new image starts after this time; images in flight finish */
+  deadline?: number;
+  onOutcome?: (outcome: ItemOutcome) => void;
+}
+
+/**
+ * Copies every planned image, `concurrency` at a time. A failed image is reported and the rest go on;
+ * an image counts as synced only when a manifest HEAD at the target answers with the digest the copy produced.
+ */
+export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps, options: ExecuteOptions): Promise<ItemOutcome[]> {
+  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+  const outcomes: ItemOutcome[] = [];
+  const finish = (outcome: ItemOutcome) => {
+    outcomes.push(outcome);
+    options.onOutcome?.(outcome);
+  };
+  for (const item of items) {
+    void queue.add(async () => {
+      const started = Date.now();
+      if (options.signal?.aborted || (options.deadline !== undefined && started >= options.deadline)) {
+        finish({ item, status: 'skipped', seconds: 0 });
+        return;
+      }
+      try {
+        finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
+      } catch (error) {
+        const source = formatReference(item.source);
+        deps.logger.warn(`failed ${source}`, { target: formatReference(item.target), error: describeError(error) });
+        finish({ item, status: 'failed', error: error as Error, seconds: (Date.now() - started) / 1000 });
+      }
+    });
+  }
+  await queue.onIdle();
+  return outcomes;
+}
+
+async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<Omit<ItemOutcome, 'seconds'>> {
+  const targetRepo = { registry: item.target.registry, repository: item.target.repository };
+  if (item.reason === 'unverified') {
+    // An old-format record never said which digest was copied: a target already holding the source digest needs no copy.
+    const present = await deps.headTarget(targetRepo, item.tag, signal);
+    if (present?.digest === item.sourceDigest) return { item, status: 'already-present', targetDigest: present.digest };
+  }
+  const result = await deps.transport.copy(
+    {
+      source: item.source,
+      sourceDigest: item.sourceDigest,
+      target: item.target,
+      ...(item.sourceMediaType !== undefined && { sourceMediaType: item.sourceMediaType }),
+    },
+    signal,
+  );
+  const verified = await deps.headTarget(targetRepo, item.tag, signal);
+  if (verified === undefined) {
+    throw new GcrsyncError('NOT_FOUND', `${formatReference(item.target)} is not at the target after the push`, {
+      ref: formatReference(item.target),
+    });
+  }
+  if (verified.digest !== result.targetDigest) {
+    throw new GcrsyncError(
+      'DIGEST_MISMATCH',
+      `${formatReference(item.target)} has ${verified.digest} at the target, the copy pushed ${result.targetDigest}`,
+      { ref: formatReference(item.target) },
+    );
+  }
+  for (const warning of result.warnings) deps.logger.warn(warning, { image: formatReference(item.source) });
+  return { item, status: 'synced', result, targetDigest: verified.digest };
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { parseDuration, resolveRunOptions } from '../../src/config.js';
+import { isGcrsyncError } from '../../src/errors.js';
+
+describe('resolveRunOptions', () => {
+  it('expands --namespace to gcr.io and applies defaults', () => {
+    const options = resolveRunOptions({ namespace: 'google-containers', target: 'gcrxio' }, {});
+    assert.deepEqual(options.source, { registry: 'gcr.io', namespace: 'google-containers' });
+    assert.deepEqual(options.target, { registry: 'docker.io', path: 'gcrxio' });
+    assert.equal(options.concurrency, 10);
+    assert.equal(options.queryLimit, 20);
+  });
+  it('lets flags win over the environment', () => {
+    const env = { GCRSYNC_USERNAME: 'envuser', GCRSYNC_PASSWORD: 'envpass', GCRSYNC_TARGET: 'env.io/x' };
+    const options = resolveRunOptions({ source: 'gcr.io/ns', target: 'flag.io/y', username: 'u', password: 'p' }, env);
+    assert.deepEqual(options.targetCredentials, { username: 'u', password: 'p' });
+    assert.equal(options.target.registry, 'flag.io');
+    assert.deepEqual(resolveRunOptions({ source: 'gcr.io/ns' }, env).targetCredentials, { username: 'envuser', password: 'envpass' });
+  });
+  const bad: Array<[string, object, RegExp]> = [
+    ['no source', { target: 'x.io' }, /source is required/],
+    ['no target', { source: 'gcr.io/ns' }, /target is required/],
+    ['bad transport', { source: 'gcr.io/ns', target: 'x.io', transport: 'ftp' }, /"ftp"/],
+    ['bad concurrency', { source: 'gcr.io/ns', target: 'x.io', concurrency: 0 }, /--concurrency/],
+    ['half credentials', { source: 'gcr.io/ns', target: 'x.io', username: 'u' }, /both a username and a password/],
+    ['malformed source', { source: 'gcr.io/Bad', target: 'x.io' }, /gcr.io\/Bad/],
+  ];
+  for (const [name, flags, why] of bad) {
+    it(`refuses ${name} with a message naming the value`, () => {
+      assert.throws(() => resolveRunOptions(flags, {}), (e: unknown) => isGcrsyncError(e) && why.test(e.message));
+    });
+  }
+});
+
+describe('parseDuration', () => {
+  it('reads units', () => {
+    assert.equal(parseDuration('interval', '5s'), 5000);
+    assert.equal(parseDuration('interval', '500ms'), 500);
+    assert.equal(parseDuration('max-duration', '45m'), 2_700_000);
+  });
+  it('names a bad value', () => assert.throws(() => parseDuration('interval', '5 parsecs'), /--interval.*"5 parsecs"/));
+});
