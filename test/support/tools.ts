@@ -1,0 +1,60 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Binaries the integration tests run, and the Debian package that provides each. */
+const packageOf = {
+  'docker-registry': 'docker-registry',
+  dockerd: 'docker.io',
+  htpasswd: 'apache2-utils',
+  git: 'git',
+  openssl: 'openssl',
+} as const;
+export type Tool = keyof typeof packageOf;
+
+const ALL_PACKAGES = ['docker.io', 'docker-registry', 'apache2-utils', 'openssl'];
+
+// sbin dirs are not on every PATH, but dockerd lives in /usr/sbin
+function findTool(name: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin']) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+let installed = false;
+
+/**
+ * Makes sure the named binaries exist. CI is a fresh Debian machine running as root with only node/npm/git,
+ * so the harness installs what it needs itself (once per process); elsewhere it says what to run.
+ */
+export function ensureTools(names: readonly Tool[]): void {
+  const missing = names.filter((name) => findTool(name) === undefined);
+  if (missing.length === 0) return;
+  const packages = [...new Set([...ALL_PACKAGES, ...missing.map((name) => packageOf[name])])];
+  const command = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${packages.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`integration tests need ${missing.join(', ')}; install them with: sudo sh -c '${command}'`);
+  }
+  if (!installed) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+    if (result.status !== 0) throw new Error(`"${command}" failed with status ${result.status}`);
+    installed = true;
+  }
+  const still = names.filter((name) => findTool(name) === undefined);
+  if (still.length > 0) throw new Error(`${still.join(', ')} still missing after installing ${packages.join(' ')}`);
+}
+
+/** Absolute path of a tool (dockerd is in /usr/sbin, which a CI PATH may lack). */
+export function toolPath(name: Tool): string {
+  ensureTools([name]);
+  return findTool(name)!;
+}
