@@ -186,6 +186,11 @@ function session(endpoint: RegistryEndpoint, repository: string, actions = 'pull
   return { endpoint, scope: `repository:${repository}:${actions}` };
 }
 
+/** One request to the registry, answering a Basic or Bearer challenge for `scope` (e.g. `registry:catalog:*`). */
+export function registryRequest(endpoint: RegistryEndpoint, scope: string, path: string, init: RequestInit = {}): Promise<Response> {
+  return send({ endpoint, scope }, path, init);
+}
+
 async function pushBlob(s: Session, repository: string, blob: Blob): Promise<void> {
   const head = await send(s, `/v2/${repository}/blobs/${blob.digest}`, { method: 'HEAD' });
   if (head.status === 200) return;

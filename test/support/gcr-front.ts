@@ -1,0 +1,182 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { MANIFEST_ACCEPT, MEDIA_TYPES, registryRequest, type RegistryEndpoint } from './images.js';
+import { track } from './processes.js';
+
+/**
+ * An HTTP front for a real registry that speaks gcr.io's listing extension: `GET /v2/<path>/tags/list` (and
+ * `/v2/tags/list` for the root) answers `{name, child, manifest, tags}` computed from the upstream's catalog,
+ * tags and manifests. Every other request is proxied verbatim.
+ */
+export interface InjectedAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  /** JSON-serialised unless it is a string or Buffer (so tests can send malformed bodies) */
+  body: unknown;
+}
+
+export interface GcrFront {
+  /** `127.0.0.1:PORT` */
+  host: string;
+  url: string;
+  /** `METHOD /path?query` of every request received, in order */
+  requests: string[];
+  /** answer `GET pathname` (query ignored) with a raw response instead of the computed one */
+  inject(pathname: string, answer: InjectedAnswer): void;
+  stop(): Promise<void>;
+}
+
+export interface GcrFrontOptions {
+  inject?: Record<string, InjectedAnswer>;
+}
+
+interface ManifestInfo {
+  mediaType: string;
+  tag: string[];
+  timeUploadedMs: string;
+  timeCreatedMs: string;
+  imageSizeBytes: string;
+}
+
+const TAGS_LIST = /^\/v2\/(?:(.+)\/)?tags\/list$/;
+
+export async function gcrFront(upstream: RegistryEndpoint, options: GcrFrontOptions = {}): Promise<GcrFront> {
+  const upstreamUrl = new URL(upstream.url);
+  const injected = new Map(Object.entries(options.inject ?? {}));
+  const requests: string[] = [];
+  // GCR reports when a digest was uploaded; keep the first time we saw it so listings are stable
+  const uploadedAt = new Map<string, number>();
+
+  const catalog = async (): Promise<string[]> => {
+    const repositories: string[] = [];
+    let path: string | undefined = '/v2/_catalog?n=1000';
+    while (path) {
+      const res = await registryRequest(upstream, 'registry:catalog:*', path);
+      if (!res.ok) throw new Error(`upstream _catalog: HTTP ${res.status}`);
+      const body = (await res.json()) as { repositories?: string[] };
+      repositories.push(...(body.repositories ?? []));
+      path = /<([^>]+)>/.exec(res.headers.get('link') ?? '')?.[1];
+    }
+    return repositories;
+  };
+
+  const manifestJson = async (repository: string, ref: string): Promise<{ mediaType: string; digest: string; json: Record<string, unknown> }> => {
+    const res = await registryRequest(upstream, `repository:${repository}:pull`, `/v2/${repository}/manifests/${ref}`, {
+      headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (!res.ok) throw new Error(`upstream manifest ${repository}:${ref}: HTTP ${res.status}`);
+    const json = (await res.json()) as Record<string, unknown>;
+    return { mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim(), digest: res.headers.get('docker-content-digest') ?? '', json };
+  };
+
+  const createdMs = async (repository: string, config: { digest?: string } | undefined): Promise<string> => {
+    if (!config?.digest) return '0';
+    const res = await registryRequest(upstream, `repository:${repository}:pull`, `/v2/${repository}/blobs/${config.digest}`);
+    if (!res.ok) return '0';
+    const created = Date.parse(((await res.json()) as { created?: string }).created ?? '');
+    return Number.isFinite(created) ? String(created) : '0';
+  };
+
+  const describe = async (repository: string, ref: string, into: Record<string, ManifestInfo>, tag?: string): Promise<void> => {
+    const { mediaType, digest, json } = await manifestJson(repository, ref);
+    const existing = into[digest];
+    if (existing) {
+      if (tag) existing.tag.push(tag);
+      return;
+    }
+    if (!uploadedAt.has(digest)) uploadedAt.set(digest, Date.now());
+    const layers = (json.layers as Array<{ size?: number }> | undefined) ?? [];
+    const config = json.config as { digest?: string; size?: number } | undefined;
+    const isIndex = mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList;
+    into[digest] = {
+      mediaType,
+      tag: tag ? [tag] : [],
+      timeUploadedMs: String(uploadedAt.get(digest)),
+      timeCreatedMs: isIndex ? '0' : await createdMs(repository, config),
+      imageSizeBytes: isIndex ? '0' : String(layers.reduce((n, l) => n + (l.size ?? 0), config?.size ?? 0)),
+    };
+    // GCR lists untagged index children in the map too
+    if (isIndex) {
+      for (const child of (json.manifests as Array<{ digest: string }> | undefined) ?? []) {
+        if (!into[child.digest]) await describe(repository, child.digest, into);
+      }
+    }
+  };
+
+  const listing = async (path: string): Promise<{ status: number; body: unknown }> => {
+    const repositories = await catalog();
+    const prefix = path === '' ? '' : `${path}/`;
+    const child = [...new Set(repositories.filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length).split('/')[0]!))].sort();
+    const isRepository = path !== '' && repositories.includes(path);
+    if (!isRepository && child.length === 0) {
+      return { status: 404, body: { errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry', detail: { name: path } }] } };
+    }
+    const manifest: Record<string, ManifestInfo> = {};
+    let tags: string[] = [];
+    if (isRepository) {
+      const res = await registryRequest(upstream, `repository:${path}:pull`, `/v2/${path}/tags/list`);
+      if (!res.ok) throw new Error(`upstream tags of ${path}: HTTP ${res.status}`);
+      tags = (((await res.json()) as { tags?: string[] | null }).tags ?? []).sort();
+      for (const tag of tags) await describe(path, tag, manifest, tag);
+    }
+    return { status: 200, body: { child, manifest, name: path, tags } };
+  };
+
+  const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const bytes = typeof body === 'string' || Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...headers });
+    res.end(bytes);
+  };
+
+  const proxy = (req: IncomingMessage, res: ServerResponse, frontUrl: string) => {
+    const headers = { ...req.headers, host: upstreamUrl.host };
+    const outgoing = httpRequest(
+      { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: req.url, headers },
+      (upstreamRes) => {
+        const out = { ...upstreamRes.headers };
+        if (typeof out.location === 'string') out.location = out.location.replace(upstreamUrl.origin, frontUrl);
+        res.writeHead(upstreamRes.statusCode ?? 502, out);
+        upstreamRes.pipe(res);
+      },
+    );
+    outgoing.on('error', (error) => {
+      if (!res.headersSent) sendJson(res, 502, { errors: [{ code: 'UNKNOWN', message: `front: ${error.message}` }] });
+      else res.destroy(error);
+    });
+    req.pipe(outgoing);
+  };
+
+  let frontUrl = '';
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const pathname = new URL(req.url ?? '/', frontUrl).pathname;
+    const answer = req.method === 'GET' ? injected.get(pathname) : undefined;
+    if (answer) return sendJson(res, answer.status ?? 200, answer.body, answer.headers);
+    const match = req.method === 'GET' ? TAGS_LIST.exec(pathname) : null;
+    if (!match) return proxy(req, res, frontUrl);
+    listing(match[1] ?? '').then(
+      ({ status, body }) => sendJson(res, status, body),
+      (error: unknown) => sendJson(res, 500, { errors: [{ code: 'UNKNOWN', message: `front: ${String(error)}` }] }),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('gcr front has no port');
+  const host = `127.0.0.1:${address.port}`;
+  frontUrl = `http://${host}`;
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    untrack();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  };
+  const untrack = track({ name: `gcr front ${frontUrl}`, stop, kill: () => server.closeAllConnections() });
+  return { host, url: frontUrl, requests, inject: (pathname, answer) => injected.set(pathname, answer), stop };
+}
