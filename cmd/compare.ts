@@ -1,0 +1,12 @@
+import type { CommandModule } from 'yargs';
+import { runCommand } from '../src/app.js';
+import { withRunFlags } from './options.js';
+
+export const compareCommand: CommandModule = {
+  command: 'compare',
+  describe: 'record in the metadata what the target already holds (nothing is copied), then commit',
+  builder: (yargs) => withRunFlags(yargs),
+  handler: async (argv) => {
+    process.exitCode = await runCommand('compare', argv);
+  },
+};

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { compareCommand } from './compare.js';
+import { monitorCommand } from './monitor.js';
+import { syncCommand } from './sync.js';
+import { testCommand } from './test.js';
+
+// Usage errors exit 2 like every other error that stops a run before it changes anything.
+await yargs(hideBin(process.argv))
+  .scriptName('gcrsync')
+  .command(syncCommand)
+  .command(compareCommand)
+  .command(monitorCommand)
+  .command(testCommand)
+  .demandCommand(1, 'name a command: sync, compare, monitor or test')
+  .strict()
+  .fail((message, error) => {
+    if (error) throw error;
+    process.stderr.write(`gcrsync: ${message}\nRun "gcrsync --help" for usage.\n`);
+    process.exit(2);
+  })
+  .help()
+  .version()
+  .parseAsync();

@@ -1,0 +1,15 @@
+import type { CommandModule } from 'yargs';
+import { runMonitor } from '../src/app.js';
+import { withRunFlags } from './options.js';
+
+export const monitorCommand: CommandModule = {
+  command: 'monitor',
+  describe: 'print source total / synced / waiting every interval',
+  builder: (yargs) =>
+    withRunFlags(yargs)
+      .option('interval', { type: 'string', default: '5s', describe: 'time between reports (500ms, 5s, 1m)' })
+      .option('count', { type: 'number', describe: 'stop after this many reports (default: until interrupted)' }),
+  handler: async (argv) => {
+    process.exitCode = await runMonitor(argv);
+  },
+};

@@ -1,0 +1,20 @@
+import type { Argv } from 'yargs';
+
+/** The flags sync, compare, monitor and test share (a contract: keep names and defaults). */
+export function withRunFlags<T>(yargs: Argv<T>) {
+  return yargs
+    .option('source', { type: 'string', describe: 'source REGISTRY/NAMESPACE, e.g. gcr.io/google-containers' })
+    .option('namespace', { type: 'string', describe: 'shorthand for --source gcr.io/NAMESPACE' })
+    .option('target', { type: 'string', describe: 'target REGISTRY[/PREFIX], e.g. docker.io/gcrxio' })
+    .option('metadata-repo', { type: 'string', describe: 'metadata git repo, path or URL (default: the repo of the current directory)' })
+    .option('transport', { type: 'string', choices: ['docker', 'registry'], describe: 'how images are copied' })
+    .option('concurrency', { type: 'number', describe: 'images copied at a time (default 10)' })
+    .option('query-limit', { type: 'number', describe: 'registry listing requests at a time (default 20)' })
+    .option('dry-run', { type: 'boolean', describe: 'print the plan, copy and commit nothing' })
+    .option('json', { type: 'boolean', describe: 'print a machine-readable report on stdout' })
+    .option('username', { type: 'string', describe: 'target registry user (or GCRSYNC_USERNAME)' })
+    .option('password', { type: 'string', describe: 'target registry password (or GCRSYNC_PASSWORD)' })
+    .option('insecure-registry', { type: 'string', array: true, describe: 'host[:port] spoken to over plain HTTP (loopback always is)' })
+    .option('verbose', { type: 'boolean', describe: 'debug logging' })
+    .option('quiet', { type: 'boolean', describe: 'warnings and errors only' });
+}

@@ -1,0 +1,12 @@
+import type { CommandModule } from 'yargs';
+import { runCommand } from '../src/app.js';
+import { withRunFlags } from './options.js';
+
+export const testCommand: CommandModule = {
+  command: 'test',
+  describe: 'dry run of sync: print what would be copied (kept for gcrsync users)',
+  builder: (yargs) => withRunFlags(yargs),
+  handler: async (argv) => {
+    process.exitCode = await runCommand('sync', { ...argv, dryRun: true });
+  },
+};

@@ -1,0 +1,34 @@
+import type { RunReport } from './run.js';
+
+/** The human summary printed at the end of every run (stdout); `--json` prints the report itself instead. */
+export function formatSummary(report: RunReport): string {
+  const lines: string[] = [];
+  const count = (status: string) => report.outcomes.filter((o) => o.status === status).length;
+  const head = report.dryRun ? `${report.command} (dry run)` : report.command;
+  lines.push(`${head} ${report.source} -> ${report.target}`);
+  lines.push(`  source tags     ${report.sourceTags}`);
+  lines.push(`  up to date      ${report.upToDate}`);
+  if (report.dryRun) {
+    lines.push(`  would copy      ${report.planned.length}`);
+    for (const item of report.planned) lines.push(`    ${item.reason.padEnd(14)} ${item.source} -> ${item.target}`);
+  } else if (report.command === 'compare') {
+    lines.push(`  found at target ${count('already-present')}`);
+    lines.push(`  missing         ${count('skipped')}`);
+  } else {
+    lines.push(`  copied          ${count('synced')}`);
+    if (count('already-present') > 0) lines.push(`  already there   ${count('already-present')}`);
+    if (count('skipped') > 0) lines.push(`  not started     ${count('skipped')}`);
+  }
+  const failed = report.outcomes.filter((o) => o.status === 'failed');
+  lines.push(`  failed          ${failed.length}`);
+  for (const o of failed) lines.push(`    ${o.source}: ${o.error ?? 'unknown error'}`);
+  if (report.problems.length > 0) {
+    lines.push(`  problems        ${report.problems.length}`);
+    for (const p of report.problems) lines.push(`    ${p.subject}: ${p.error}`);
+  }
+  if (report.commit) {
+    const c = report.commit;
+    lines.push(`  metadata        ${c.committed ? `committed ${c.commit?.slice(0, 12) ?? ''}${c.pushed ? ', pushed' : ', not pushed'}` : 'unchanged'}`);
+  }
+  return lines.join('\n');
+}

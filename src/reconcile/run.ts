@@ -1,0 +1,255 @@
+import PQueue from 'p-queue';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatReference } from '../ref/reference.js';
+import type { SourceLocation, TargetLocation } from '../ref/naming.js';
+import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
+import type { Listing } from '../sources/source.js';
+import { renderChangelogSection } from '../store/changelog.js';
+import type { MetadataRepo } from '../store/metadata-repo.js';
+import { applyUpdates, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
+import type { Transport } from '../transports/transport.js';
+import { executePlan, type ItemOutcome } from './execute.js';
+import { planSync, type Plan, type PlanItem } from './plan.js';
+
+/** What a run talks to; built once in cmd/ and passed down, so tests can point it at local registries. */
+export interface RunDeps {
+  logger: Logger;
+  metadata: MetadataRepo;
+  listSource(source: SourceLocation, signal?: AbortSignal): Promise<Listing>;
+  headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  /** created only when something will be copied, so a no-op run never needs a Docker daemon */
+  createTransport(): Transport;
+  now?: () => Date;
+}
+
+export interface RunSettings {
+  source: SourceLocation;
+  target: TargetLocation;
+  concurrency: number;
+  queryLimit: number;
+  dryRun: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunReport {
+  command: 'sync' | 'compare';
+  source: string;
+  target: string;
+  metadataFile: string;
+  dryRun: boolean;
+  sourceTags: number;
+  upToDate: number;
+  planned: Array<{ source: string; target: string; digest: string; reason: string }>;
+  outcomes: Array<{
+    source: string;
+    target: string;
+    status: ItemOutcome['status'];
+    digest: string;
+    targetDigest?: string;
+    platforms?: string[];
+    bytes?: number;
+    seconds: number;
+    error?: string;
+  }>;
+  problems: Array<{ subject: string; error: string }>;
+  commit?: { committed: boolean; commit?: string; pushed: boolean };
+}
+
+function locationName(registry: string, path: string): string {
+  return path === '' ? registry : `${registry}/${path}`;
+}
+
+function emptyReport(command: RunReport['command'], settings: RunSettings, metadataFile: string): RunReport {
+  return {
+    command,
+    source: locationName(settings.source.registry, settings.source.namespace),
+    target: locationName(settings.target.registry, settings.target.path),
+    metadataFile,
+    dryRun: settings.dryRun,
+    sourceTags: 0,
+    upToDate: 0,
+    planned: [],
+    outcomes: [],
+    problems: [],
+  };
+}
+
+/** Reads the namespace file and lists the source: the two things that must work before anything is changed. */
+async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport): Promise<{ metadata?: NamespaceMetadata; listing: Listing }> {
+  const metadata = await deps.metadata.read(report.metadataFile);
+  const listing = await deps.listSource(settings.source, settings.signal);
+  report.sourceTags = listing.tags.length;
+  for (const problem of listing.problems) {
+    deps.logger.warn(`not listed: ${problem.subject}`, { error: describeError(problem.error) });
+    report.problems.push({ subject: problem.subject, error: describeError(problem.error) });
+  }
+  return { ...(metadata !== undefined && { metadata }), listing };
+}
+
+function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport): void {
+  report.upToDate = plan.upToDate;
+  report.planned = plan.items.map((item) => ({
+    source: formatReference(item.source),
+    target: formatReference(item.target),
+    digest: item.sourceDigest,
+    reason: item.reason,
+  }));
+  for (const problem of plan.problems) {
+    deps.logger.warn(`not planned: ${problem.subject}`, { error: describeError(problem.error) });
+    report.problems.push({ subject: problem.subject, error: describeError(problem.error) });
+  }
+}
+
+function recordFor(item: PlanItem, syncedAt: string, targetDigest: string, platforms?: string[]): TagRecord {
+  return {
+    digest: item.sourceDigest,
+    target: formatReference(item.target),
+    syncedAt,
+    ...(platforms !== undefined && platforms.length > 0 && { platforms }),
+    ...(targetDigest !== item.sourceDigest && { targetDigest }),
+  };
+}
+
+/** Commits the verified records and a CHANGELOG section; nothing verified means no commit. */
+async function commitRecords(
+  deps: RunDeps,
+  settings: RunSettings,
+  report: RunReport,
+  records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }>,
+): Promise<void> {
+  if (records.length === 0) {
+    report.commit = { committed: false, pushed: false };
+    return;
+  }
+  const header = { source: report.source, target: report.target };
+  const updates = records.map(({ item, record }) => ({ repository: item.key, tag: item.tag, record }));
+  const logged = records.filter((r) => r.logged);
+  const entries = logged.map(({ item }) => ({
+    source: formatReference(item.source),
+    target: formatReference(item.target),
+    kind: item.reason === 'new' ? ('new' as const) : ('updated' as const),
+  }));
+  const newCount = entries.filter((e) => e.kind === 'new').length;
+  const verb = report.command === 'compare' ? 'compare' : 'sync';
+  const message = `${verb} ${report.source}: ${newCount} new, ${entries.length - newCount} updated, ${records.length} recorded`;
+  const section =
+    entries.length > 0 ? renderChangelogSection({ time: (deps.now ?? (() => new Date()))(), title: `${report.source} → ${report.target}`, entries }) : undefined;
+  const result = await deps.metadata.commit({
+    changes: [{ file: report.metadataFile, update: (current) => applyUpdates(current, header, updates) }],
+    ...(section !== undefined && { changelogSection: section }),
+    message,
+  });
+  report.commit = { committed: result.committed, ...(result.commit !== undefined && { commit: result.commit }), pushed: result.pushed };
+}
+
+/** The daily job: list, diff against the metadata, copy what is missing or moved, record only what is verified. */
+export async function runSync(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
+  const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  const { metadata, listing } = await readAndList(deps, settings, report);
+  const plan = planSync(listing.tags, metadata, settings.source, settings.target);
+  recordPlanProblems(plan, deps, report);
+  deps.logger.info(`${report.source}: ${listing.tags.length} tags, ${plan.upToDate} up to date, ${plan.items.length} to copy`);
+  if (settings.dryRun || plan.items.length === 0) return report;
+
+  const transport = deps.createTransport();
+  let outcomes: ItemOutcome[];
+  try {
+    outcomes = await executePlan(plan.items, { transport, headTarget: deps.headTarget, logger: deps.logger }, {
+      concurrency: settings.concurrency,
+      ...(settings.signal !== undefined && { signal: settings.signal }),
+    });
+  } finally {
+    await transport.close();
+  }
+  const syncedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }> = [];
+  for (const outcome of outcomes) {
+    report.outcomes.push({
+      source: formatReference(outcome.item.source),
+      target: formatReference(outcome.item.target),
+      status: outcome.status,
+      digest: outcome.item.sourceDigest,
+      ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
+      ...(outcome.result !== undefined && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
+      seconds: outcome.seconds,
+      ...(outcome.error !== undefined && { error: describeError(outcome.error) }),
+    });
+    if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
+      records.push({
+        item: outcome.item,
+        record: recordFor(outcome.item, syncedAt, outcome.targetDigest, outcome.result?.platforms),
+        logged: outcome.status === 'synced',
+      });
+    }
+  }
+  await commitRecords(deps, settings, report, records);
+  return report;
+}
+
+/**
+ * Bootstraps the metadata from what the target already holds: every due source tag whose mirror name answers a
+ * manifest HEAD at the target is recorded (nothing is copied), so the next sync copies only what is missing.
+ */
+export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
+  const report = emptyReport('compare', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  const { metadata, listing } = await readAndList(deps, settings, report);
+  const plan = planSync(listing.tags, metadata, settings.source, settings.target);
+  recordPlanProblems(plan, deps, report);
+  const queue = new PQueue({ concurrency: settings.queryLimit });
+  const syncedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }> = [];
+  await Promise.all(
+    plan.items.map((item) =>
+      queue.add(async () => {
+        const started = Date.now();
+        const repo = { registry: item.target.registry, repository: item.target.repository };
+        try {
+          const present = await deps.headTarget(repo, item.tag, settings.signal);
+          const status = present === undefined ? 'skipped' : 'already-present';
+          report.outcomes.push({
+            source: formatReference(item.source),
+            target: formatReference(item.target),
+            status,
+            digest: item.sourceDigest,
+            ...(present !== undefined && { targetDigest: present.digest }),
+            seconds: (Date.now() - started) / 1000,
+          });
+          if (present !== undefined) records.push({ item, record: recordFor(item, syncedAt, present.digest), logged: false });
+        } catch (error) {
+          report.outcomes.push({
+            source: formatReference(item.source),
+            target: formatReference(item.target),
+            status: 'failed',
+            digest: item.sourceDigest,
+            seconds: (Date.now() - started) / 1000,
+            error: describeError(error),
+          });
+        }
+      }),
+    ),
+  );
+  if (!settings.dryRun) await commitRecords(deps, settings, report, records);
+  return report;
+}
+
+export interface MirrorStatus {
+  source: string;
+  total: number;
+  synced: number;
+  waiting: number;
+}
+
+/** Source total / synced / waiting, as `monitor` prints it. */
+export async function readStatus(deps: RunDeps, settings: RunSettings): Promise<MirrorStatus> {
+  const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  const { metadata, listing } = await readAndList(deps, settings, report);
+  const plan = planSync(listing.tags, metadata, settings.source, settings.target);
+  return { source: report.source, total: listing.tags.length, synced: plan.upToDate, waiting: plan.items.length };
+}
+
+/** Exit status of a finished run: 1 when any image failed or could not be listed, else 0. */
+export function runExitCode(report: RunReport): number {
+  return report.outcomes.some((o) => o.status === 'failed') || report.problems.length > 0 ? 1 : 0;
+}
+
