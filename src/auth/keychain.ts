@@ -1,3 +1,8 @@
+import { registerSecret } from '../log.js';
+import { DOCKER_HUB, normalizeRegistry } from '../ref/reference.js';
+import { runCredentialHelper } from './credential-helper.js';
+import { credentialsFromEntry, defaultDockerConfigPath, hostOfConfigKey, readDockerConfig, type DockerConfig } from './docker-config.js';
+
 /** Credentials for one registry, as found in flags, environment or the Docker config. */
 export type Credentials =
   | { username: string; password: string }
@@ -7,4 +12,86 @@ export type Credentials =
 /** Answers "which credentials go to this registry host?"; undefined means anonymous. */
 export interface Keychain {
   resolve(registry: string, signal?: AbortSignal): Promise<Credentials | undefined>;
+}
+
+export interface KeychainOptions {
+  /** credentials per registry host given on the command line or in GCRSYNC_* variables (they win over everything) */
+  explicit?: Record<string, Credentials>;
+  /** a Docker config.json to read instead of `$DOCKER_CONFIG/config.json` / `~/.docker/config.json` */
+  dockerConfigPath?: string;
+  /** environment for DOCKER_CONFIG, HOME and the PATH credential helpers are found on (default process.env) */
+  env?: NodeJS.ProcessEnv;
+  /** how long a credential helper may take */
+  helperTimeoutMs?: number;
+}
+
+// The key `docker login` writes for Docker Hub (ggcr authn DefaultAuthKey).
+const HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+const HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
+
+function secretsOf(credentials: Credentials): string[] {
+  if ('password' in credentials) return [credentials.password];
+  if ('identityToken' in credentials) return [credentials.identityToken];
+  return [credentials.registryToken];
+}
+
+/**
+ * Credentials lookup in Docker's order: explicit (flags/env) → config.json `credHelpers[host]` → `credsStore` →
+ * `auths` (keys compared by host; Hub under https://index.docker.io/v1/) → anonymous. The config is read once;
+ * each registry is resolved once. Every secret it hands out is registered with the logger's redaction.
+ */
+export function createKeychain(options: KeychainOptions = {}): Keychain {
+  const env = options.env ?? process.env;
+  const path = options.dockerConfigPath ?? defaultDockerConfigPath(env);
+  const explicit = new Map<string, Credentials>();
+  for (const [registry, credentials] of Object.entries(options.explicit ?? {})) {
+    for (const secret of secretsOf(credentials)) registerSecret(secret);
+    explicit.set(normalizeRegistry(registry.toLowerCase()), credentials);
+  }
+  let config: Promise<DockerConfig | undefined> | undefined;
+  const resolved = new Map<string, Promise<Credentials | undefined>>();
+
+  const helper = (suffix: string, serverUrl: string, signal?: AbortSignal) =>
+    runCredentialHelper(suffix, serverUrl, {
+      env,
+      configPath: path,
+      ...(options.helperTimeoutMs !== undefined && { timeoutMs: options.helperTimeoutMs }),
+      ...(signal && { signal }),
+    });
+
+  const lookup = async (registry: string, signal?: AbortSignal): Promise<Credentials | undefined> => {
+    const given = explicit.get(registry);
+    if (given) return given;
+    config ??= readDockerConfig(path);
+    const file = await config;
+    if (!file) return undefined;
+    const isHub = registry === DOCKER_HUB;
+    const hosts = isHub ? HUB_HOSTS : [registry];
+    const serverUrl = isHub ? HUB_AUTH_KEY : registry;
+    const named = hosts.map((host) => file.credHelpers[host]).find((suffix) => suffix !== undefined);
+    if (named !== undefined) return helper(named, serverUrl, signal);
+    if (file.credsStore) {
+      const stored = await helper(file.credsStore, serverUrl, signal);
+      if (stored) return stored;
+    }
+    const keys = Object.keys(file.auths);
+    const key =
+      (isHub ? keys.find((k) => k === HUB_AUTH_KEY) : keys.find((k) => k === registry)) ??
+      keys.find((k) => hosts.includes(hostOfConfigKey(k)));
+    return key === undefined ? undefined : credentialsFromEntry(file.auths[key]!, path, key);
+  };
+
+  return {
+    resolve(registry: string, signal?: AbortSignal) {
+      const key = normalizeRegistry(registry.toLowerCase());
+      let answer = resolved.get(key);
+      if (!answer) {
+        answer = lookup(key, signal);
+        resolved.set(key, answer);
+        // a failed lookup (aborted, helper timeout) may succeed next time
+        answer.catch(() => resolved.delete(key));
+      }
+      return answer;
+    },
+  };
 }

@@ -1,0 +1,237 @@
+import { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { redactAll, silentLogger, type Logger } from '../log.js';
+import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
+import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isRetryableError, networkErrorCode, retryDelayForStatus, sleep, type RetryPolicy } from './retry.js';
+import { errorForResponse } from './status-error.js';
+import { assertRequestable, checkFollowUrl, registryOrigin, safeUrl, type InsecureHosts } from './url-policy.js';
+
+export { HttpResponse, ResponseHeaders } from './response.js';
+export type { RetryPolicy } from './retry.js';
+
+export interface HttpClientOptions {
+  logger?: Logger;
+  /** hosts (`host` or `host:port`) reachable over plain HTTP besides loopback */
+  insecureRegistries?: string[];
+  retry?: RetryPolicy;
+  /** longest wait for response headers, and for each piece of a body */
+  timeoutMs?: number;
+  userAgent?: string;
+  /** open connections per origin (scheme+host+port); requests beyond queue in the pool */
+  connectionsPerOrigin?: number;
+}
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: URL | string;
+  /** header names in any case; an `authorization` header only goes to the host of `url` */
+  headers?: Record<string, string>;
+  /** a Buffer or string may be re-sent (retries, 307/308); a stream is sent once */
+  body?: Buffer | string | Readable;
+  /** follow 3xx answers by hand (default true); false returns them as they are */
+  followRedirects?: boolean;
+  /** retry network errors and 408/429/5xx (default true); a stream body is never retried */
+  retry?: boolean;
+  /**
+   * Called when a host reached through a redirect answers 401: returns an Authorization value (typically an
+   * anonymous Bearer token for that host's challenge) to try once more with, or undefined to give up.
+   */
+  answerChallenge?: (response: HttpResponse, signal?: AbortSignal) => Promise<string | undefined>;
+}
+
+export interface GetJsonOptions {
+  headers?: Record<string, string>;
+  /** refuse (HOSTILE_RESPONSE) bodies longer than this; default 16 MiB */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+const MAX_REDIRECTS = 10;
+const DEFAULT_JSON_LIMIT = 16 * 1024 * 1024;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+
+function lowerCaseHeaders(headers: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+function isReplayable(body: HttpRequest['body']): boolean {
+  return !(body instanceof Readable);
+}
+
+/**
+ * The one HTTP client of gcrsync: an undici Agent with a bounded keep-alive pool per origin, redirects followed
+ * by hand (so Authorization never leaks to another host), and the only retry loop in the program.
+ */
+export class HttpClient {
+  private readonly agent: Agent;
+  private readonly logger: Logger;
+  private readonly insecure: InsecureHosts;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly userAgent: string;
+
+  constructor(options: HttpClientOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    this.agent = new Agent({
+      connections: options.connectionsPerOrigin ?? 8,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connectTimeout: Math.min(timeoutMs, 30_000),
+    });
+    this.logger = options.logger ?? silentLogger;
+    this.insecure = [...(options.insecureRegistries ?? [])];
+    this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.userAgent = options.userAgent ?? 'gcrsync';
+  }
+
+  /** `http://host` for loopback and insecure registries, `https://host` otherwise. */
+  originFor(host: string): string {
+    return registryOrigin(host, this.insecure);
+  }
+
+  /** Resolves a Link/Location/realm value against `from` and applies the URL policy (HOSTILE_RESPONSE). */
+  followUrl(from: URL, target: string): URL {
+    return checkFollowUrl(from, target, this.insecure);
+  }
+
+  /**
+   * Sends one request, following up to 10 redirects by hand and retrying transient failures. Any status comes
+   * back as a response (the caller decides what is an error); network failures after the last retry throw
+   * REGISTRY (temporary), an abort throws ABORTED.
+   */
+  async request(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    const first = typeof req.url === 'string' ? new URL(req.url) : req.url;
+    assertRequestable(first, this.insecure);
+    const baseHeaders = lowerCaseHeaders(req.headers);
+    if (!baseHeaders['user-agent']) baseHeaders['user-agent'] = this.userAgent;
+    let url = first;
+    let method = req.method;
+    let body = req.body;
+    let foreignAuthorization: string | undefined;
+    let challengeAnswered = false;
+
+    for (let hop = 0; ; hop++) {
+      const headers = { ...baseHeaders };
+      if (url.host !== first.host) {
+        // RFC 9110 §15.4 and the distribution spec: credentials never follow a redirect to another host
+        delete headers.authorization;
+        if (foreignAuthorization !== undefined) headers.authorization = foreignAuthorization;
+      }
+      if (method === 'GET' || method === 'HEAD') delete headers['content-length'];
+      const response = await this.sendWithRetries(method, url, headers, body, req.retry !== false && isReplayable(body), signal);
+
+      if (REDIRECT_STATUS.has(response.status) && req.followRedirects !== false) {
+        const location = response.headers.get('location');
+        if (location === undefined) return response;
+        await response.discard();
+        if (hop >= MAX_REDIRECTS) {
+          throw new GcrsyncError('HOSTILE_RESPONSE', `more than ${MAX_REDIRECTS} redirects from ${safeUrl(first)}`, { ref: safeUrl(first) });
+        }
+        const next = this.followUrl(url, location);
+        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+          method = 'GET';
+          body = undefined;
+          delete baseHeaders['content-type'];
+          delete baseHeaders['content-length'];
+        } else if (!isReplayable(body)) {
+          throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(url)} redirected a streamed upload to ${safeUrl(next)}`, { ref: safeUrl(url) });
+        }
+        if (next.host !== url.host) foreignAuthorization = undefined;
+        this.logger.debug('redirect', { from: safeUrl(url), to: safeUrl(next), status: response.status });
+        url = next;
+        continue;
+      }
+
+      if (response.status === 401 && url.host !== first.host && req.answerChallenge && !challengeAnswered && isReplayable(body)) {
+        challengeAnswered = true;
+        const authorization = await req.answerChallenge(response, signal);
+        if (authorization !== undefined) {
+          await response.discard();
+          foreignAuthorization = authorization;
+          continue;
+        }
+      }
+      return response;
+    }
+  }
+
+  /** GET a JSON document (no registry auth): non-2xx → GcrsyncError by status, oversized/not JSON → HOSTILE_RESPONSE. */
+  async getJson(url: URL | string, opts: GetJsonOptions = {}): Promise<unknown> {
+    const response = await this.request(
+      { method: 'GET', url, headers: { accept: 'application/json', ...opts.headers } },
+      opts.signal,
+    );
+    if (response.status < 200 || response.status > 299) throw await errorForResponse(response, safeUrl(response.url));
+    return response.json(opts.maxBytes ?? DEFAULT_JSON_LIMIT);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async sendWithRetries(
+    method: HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body: HttpRequest['body'],
+    retry: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let response: HttpResponse;
+      try {
+        response = await this.sendOnce(method, url, headers, body, signal);
+      } catch (error) {
+        if (signal?.aborted) throw abortedError();
+        if (isGcrsyncError(error)) throw error;
+        const code = networkErrorCode(error);
+        if (!retry || !isRetryableError(error) || attempt >= this.retryPolicy.retries) {
+          throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(url)} failed: ${code ?? errorText(error)}`, {
+            ref: safeUrl(url),
+            temporary: true,
+            cause: error,
+          });
+        }
+        const delay = backoffDelay(attempt, this.retryPolicy);
+        this.logger.debug('retrying after network error', { method, url: safeUrl(url), code, delayMs: delay });
+        await sleep(delay, signal);
+        continue;
+      }
+      const delay = retry
+        ? retryDelayForStatus(response.status, response.headers.get('retry-after'), attempt, this.retryPolicy)
+        : undefined;
+      if (delay === undefined) return response;
+      await response.discard();
+      this.logger.debug('retrying', { method, url: safeUrl(url), status: response.status, delayMs: delay });
+      await sleep(delay, signal);
+    }
+  }
+
+  private async sendOnce(
+    method: HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body: HttpRequest['body'],
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    const started = Date.now();
+    const answer = await this.agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers,
+      body: method === 'GET' || method === 'HEAD' ? null : (body ?? null),
+      ...(signal && { signal }),
+    });
+    this.logger.debug('http', { method, url: safeUrl(url), status: answer.statusCode, ms: Date.now() - started });
+    return new HttpResponse(answer.statusCode, url, new ResponseHeaders(answer.headers as RawHeaders), answer.body);
+  }
+}
+
+function errorText(error: unknown): string {
+  return redactAll(error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,105 @@
+import type { Readable } from 'node:stream';
+import { GcrsyncError } from '../errors.js';
+import { safeUrl } from './url-policy.js';
+
+export type RawHeaders = Record<string, string | string[] | undefined>;
+
+/** Case-insensitive response headers; repeated headers are kept apart for `all` and joined for `get`. */
+export class ResponseHeaders {
+  private readonly values = new Map<string, string[]>();
+
+  constructor(raw: RawHeaders = {}) {
+    for (const [name, value] of Object.entries(raw)) {
+      if (value === undefined) continue;
+      this.values.set(name.toLowerCase(), Array.isArray(value) ? value : [value]);
+    }
+  }
+
+  get(name: string): string | undefined {
+    const list = this.values.get(name.toLowerCase());
+    return list === undefined ? undefined : list.join(', ');
+  }
+
+  all(name: string): string[] {
+    return this.values.get(name.toLowerCase()) ?? [];
+  }
+}
+
+/** A body stream that may offer undici's cheap `dump` (drain a little, then drop the connection). */
+type Body = Readable & { dump?: (opts?: { limit: number }) => Promise<void> };
+
+/**
+ * One HTTP answer. The body must be read (`buffer`, `json`, `text`) or released (`discard`) so the connection
+ * returns to the pool.
+ */
+export class HttpResponse {
+  constructor(
+    readonly status: number,
+    /** the URL that gave this answer, after redirects */
+    readonly url: URL,
+    readonly headers: ResponseHeaders,
+    readonly body: Body,
+  ) {}
+
+  /** Content-Length as a number, or undefined when absent or not a plain integer. */
+  contentLength(): number | undefined {
+    const value = this.headers.get('content-length');
+    if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+    const length = Number(value);
+    return Number.isSafeInteger(length) ? length : undefined;
+  }
+
+  /** The whole body, refusing (HOSTILE_RESPONSE) anything longer than `maxBytes`. */
+  async buffer(maxBytes: number): Promise<Buffer> {
+    const declared = this.contentLength();
+    if (declared !== undefined && declared > maxBytes) {
+      this.body.destroy();
+      throw this.tooLarge(maxBytes);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of this.body) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      total += buffer.length;
+      if (total > maxBytes) {
+        this.body.destroy();
+        throw this.tooLarge(maxBytes);
+      }
+      chunks.push(buffer);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  async text(maxBytes: number): Promise<string> {
+    return (await this.buffer(maxBytes)).toString('utf8');
+  }
+
+  /** The body parsed as JSON, as `unknown` for a validator to type; not JSON → HOSTILE_RESPONSE. */
+  async json(maxBytes: number): Promise<unknown> {
+    const text = await this.text(maxBytes);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new GcrsyncError('HOSTILE_RESPONSE', `${safeUrl(this.url)} answered a body that is not JSON`, {
+        ref: safeUrl(this.url),
+        cause: error,
+      });
+    }
+  }
+
+  /** Releases the body without reading it all (undici keeps the socket if the rest is short). */
+  async discard(): Promise<void> {
+    try {
+      if (typeof this.body.dump === 'function') await this.body.dump({ limit: 64 * 1024 });
+      else this.body.destroy();
+    } catch {
+      // an aborted or broken body is released either way
+    }
+  }
+
+  private tooLarge(maxBytes: number): GcrsyncError {
+    return new GcrsyncError('HOSTILE_RESPONSE', `${safeUrl(this.url)} answered more than ${maxBytes} bytes`, {
+      ref: safeUrl(this.url),
+    });
+  }
+}
