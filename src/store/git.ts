@@ -1,0 +1,78 @@
+import { simpleGit } from 'simple-git';
+import { GcrsyncError } from '../errors.js';
+import { redact, redactAll } from '../log.js';
+
+export interface GitOptions {
+  /** directory git runs in */
+  dir: string;
+  signal?: AbortSignal;
+  /** `name=value` settings passed with `-c` for every command (e.g. the commit identity) */
+  config?: readonly string[];
+  /** values to mask in error messages besides the registered secrets (e.g. the password of a remote URL) */
+  secrets?: readonly string[];
+}
+
+export interface GitOutcome {
+  ok: boolean;
+  /** stdout on success; stderr and stdout, redacted, on failure */
+  output: string;
+}
+
+export interface Git {
+  /** Runs git and returns stdout; a non-zero exit becomes GcrsyncError('GIT') with git's (redacted) words. */
+  run(args: readonly string[]): Promise<string>;
+  /** Runs git where failure is an expected answer (a rejected push, a missing ref); throws only when aborted. */
+  attempt(args: readonly string[]): Promise<GitOutcome>;
+}
+
+// simple-git drops every ambient GIT_* variable unless it is named here. These two are the TLS trust
+// settings an operator sets for an https remote behind an intercepting proxy; the rest stay dropped.
+const AMBIENT_GIT_ENV = ['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH'];
+
+export function createGit(options: GitOptions): Git {
+  const git = simpleGit({
+    baseDir: options.dir,
+    ...(options.signal !== undefined && { abort: options.signal }),
+    config: [...(options.config ?? [])],
+    allowEnvironment: AMBIENT_GIT_ENV,
+    // simple-git's default only fails a command that printed to stderr; `rev-parse -q` or
+    // `merge-base --is-ancestor` fail silently, so every non-zero exit counts here
+    errors: (error, result) => {
+      if (error !== undefined) return error;
+      if (result.exitCode === 0) return undefined;
+      const text = Buffer.concat([...result.stdErr, ...result.stdOut]).toString('utf8').trim();
+      return Buffer.from(text === '' ? `exit code ${result.exitCode}` : text);
+    },
+  });
+  const clean = (text: string) => redact(redactAll(text), options.secrets ?? []);
+
+  const attempt = async (args: readonly string[]): Promise<GitOutcome> => {
+    try {
+      return { ok: true, output: await git.raw([...args]) };
+    } catch (error) {
+      if (options.signal?.aborted) {
+        throw new GcrsyncError('ABORTED', `git ${args[0]}: aborted`, { cause: options.signal.reason });
+      }
+      return { ok: false, output: clean(error instanceof Error ? error.message : String(error)) };
+    }
+  };
+
+  return {
+    attempt,
+    async run(args) {
+      const outcome = await attempt(args);
+      if (outcome.ok) return outcome.output;
+      // the raw error stays out of `cause`: its message is git's unredacted stderr
+      throw new GcrsyncError('GIT', `git ${args[0]} failed: ${withoutHints(outcome.output)}`);
+    },
+  };
+}
+
+/** git's `hint:` lines explain how to use git by hand; they only lengthen our error messages. */
+export function withoutHints(output: string): string {
+  return output
+    .split('\n')
+    .filter((line) => !line.startsWith('hint:'))
+    .join('\n')
+    .trim();
+}

@@ -1,0 +1,297 @@
+import { GcrsyncError } from '../errors.js';
+import { isValidDigest, isValidRepositoryPath, isValidTag, parseLocation, parseReference } from '../ref/reference.js';
+import { lineColumn, locateJsonSyntaxError } from './json-syntax.js';
+
+/**
+ * What the metadata repo records about one synced tag.
+ *
+ * Unknown values are the empty string, never omitted: files in the old gcrsync format (a JSON array of
+ * `"name:tag"`) say only that a tag was synced, so their records migrate as
+ * `{ digest: "", target: "", syncedAt: "" }`. Test with `isDigestKnown` before comparing digests.
+ */
+export interface TagRecord {
+  /** manifest digest at the SOURCE when the tag was synced; "" when unknown */
+  digest: string;
+  /** full target reference the tag was copied to; "" when unknown */
+  target: string;
+  /** ISO 8601 time of the sync; "" when unknown */
+  syncedAt: string;
+  /** platforms of the synced image (`os/arch[/variant]`), sorted */
+  platforms?: string[];
+  /** digest at the target, present only when it differs from `digest` (the transport rewrote the manifest) */
+  targetDigest?: string;
+}
+
+/** The content of one `metadata/<registry>/<namespace>.json`. */
+export interface NamespaceMetadata {
+  /** the source location, e.g. `gcr.io/google-containers`; "" in a file migrated from the old format */
+  source: string;
+  /** the target location, e.g. `docker.io/gcrxio`; "" in a file migrated from the old format */
+  target: string;
+  /**
+   * repository path under the namespace → tag → record. The maps have no prototype, because
+   * `constructor` and `__proto__` are valid tags; look records up with `findRecord`.
+   */
+  images: Record<string, Record<string, TagRecord>>;
+}
+
+export interface MetadataHeader {
+  source: string;
+  target: string;
+}
+
+export interface MetadataUpdate {
+  /** repository path under the namespace */
+  repository: string;
+  tag: string;
+  record: TagRecord;
+}
+
+export interface MetadataEntryKey {
+  repository: string;
+  tag: string;
+}
+
+/** False for records migrated from the old gcrsync list format, which never stored a digest. */
+export function isDigestKnown(record: TagRecord): boolean {
+  return record.digest !== '';
+}
+
+type Fail = (path: string, why: string) => never;
+
+/**
+ * Parses a metadata file (new format, or the old gcrsync array which is migrated). Every problem is a
+ * `METADATA_CORRUPT` error naming `fileLabel` and either the line:column of the JSON syntax error or
+ * the JSON path of the bad value.
+ */
+export function parseMetadata(text: string, fileLabel: string): NamespaceMetadata {
+  // editors on Windows like to add a byte order mark; JSON.parse refuses it
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    const problem = locateJsonSyntaxError(body);
+    const where = problem === undefined ? undefined : lineColumn(body, problem.offset);
+    const reason = problem?.reason ?? (error instanceof Error ? error.message : String(error));
+    const at = where === undefined ? '' : `:${where.line}:${where.column}`;
+    throw new GcrsyncError('METADATA_CORRUPT', `${fileLabel}${at}: invalid JSON (${reason})`, { ref: fileLabel });
+  }
+  const fail: Fail = (path, why) => {
+    throw new GcrsyncError('METADATA_CORRUPT', `${fileLabel}: ${path} ${why}`, { ref: fileLabel });
+  };
+  return Array.isArray(value) ? migrateLegacyList(value, fail) : validateMetadata(value, fail);
+}
+
+/** Canonical text: keys sorted (by UTF-16 code unit) at every level, 2-space indentation, trailing newline. */
+export function serializeMetadata(metadata: NamespaceMetadata): string {
+  const checked = validateMetadata(metadata, refuseToWrite);
+  return canonicalJson(checked, 0) + '\n';
+}
+
+/**
+ * Pure merge "by content": the records of `current` (whoever wrote them) plus `updates`, each replacing
+ * the record of its repository and tag. The header is set from `header`.
+ */
+export function applyUpdates(
+  current: NamespaceMetadata | undefined,
+  header: MetadataHeader,
+  updates: readonly MetadataUpdate[],
+): NamespaceMetadata {
+  const next: NamespaceMetadata = { ...validateHeader(header, refuseToWrite), images: copyImages(current?.images) };
+  for (const update of updates) {
+    const path = checkKeys(update.repository, update.tag, refuseToWrite);
+    const tags = (next.images[update.repository] ??= emptyMap());
+    tags[update.tag] = validateRecord(update.record, path, refuseToWrite);
+  }
+  return next;
+}
+
+/** Pure: `current` without the given entries; repositories left without tags are dropped. */
+export function removeEntries(current: NamespaceMetadata, entries: readonly MetadataEntryKey[]): NamespaceMetadata {
+  const images = copyImages(current.images);
+  for (const { repository, tag } of entries) {
+    const tags = Object.hasOwn(images, repository) ? images[repository] : undefined;
+    if (tags === undefined || !Object.hasOwn(tags, tag)) continue;
+    delete tags[tag];
+    if (Object.keys(tags).length === 0) delete images[repository];
+  }
+  return { source: current.source, target: current.target, images };
+}
+
+export function findRecord(metadata: NamespaceMetadata | undefined, repository: string, tag: string): TagRecord | undefined {
+  if (metadata === undefined || !Object.hasOwn(metadata.images, repository)) return undefined;
+  const tags = metadata.images[repository]!;
+  return Object.hasOwn(tags, tag) ? tags[tag] : undefined;
+}
+
+/** Every record, sorted by repository then tag. */
+export function listRecords(metadata: NamespaceMetadata): Array<MetadataEntryKey & { record: TagRecord }> {
+  const out: Array<MetadataEntryKey & { record: TagRecord }> = [];
+  for (const repository of Object.keys(metadata.images).sort()) {
+    const tags = metadata.images[repository]!;
+    for (const tag of Object.keys(tags).sort()) out.push({ repository, tag, record: tags[tag]! });
+  }
+  return out;
+}
+
+const refuseToWrite: Fail = (path, why) => {
+  throw new GcrsyncError('BAD_REFERENCE', `refusing to write metadata: ${path} ${why}`);
+};
+
+const headerKeys = new Set(['source', 'target', 'images']);
+const recordKeys = new Set(['digest', 'target', 'syncedAt', 'platforms', 'targetDigest']);
+const isoTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+const platformPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){1,2}$/;
+
+function validateMetadata(value: unknown, fail: Fail): NamespaceMetadata {
+  if (!isObject(value)) fail('$', 'must be an object with source, target and images (or the old list of "name:tag")');
+  for (const key of Object.keys(value)) if (!headerKeys.has(key)) fail(member('$', key), 'is not a known field');
+  const header = validateHeader(value, fail);
+  const images = value['images'];
+  if (!isObject(images)) fail('$.images', 'must be an object of repositories');
+  const out = emptyMap<Record<string, TagRecord>>();
+  for (const [repository, tags] of Object.entries(images)) {
+    const repositoryPath = member('$.images', repository);
+    if (!isValidRepositoryPath(repository)) fail(repositoryPath, 'is not a repository path (lowercase components joined by /)');
+    if (!isObject(tags)) fail(repositoryPath, 'must be an object of tags');
+    const map = (out[repository] = emptyMap<TagRecord>());
+    for (const [tag, record] of Object.entries(tags)) {
+      const path = checkKeys(repository, tag, fail);
+      map[tag] = validateRecord(record, path, fail);
+    }
+  }
+  return { ...header, images: out };
+}
+
+function validateHeader(value: Record<string, unknown> | MetadataHeader, fail: Fail): MetadataHeader {
+  const header: Record<string, string> = {};
+  for (const key of ['source', 'target'] as const) {
+    const text = (value as Record<string, unknown>)[key];
+    if (typeof text !== 'string') fail(`$.${key}`, 'must be a string');
+    if (text !== '' && !isLocation(text)) fail(`$.${key}`, `${JSON.stringify(text)} is not a registry location`);
+    header[key] = text;
+  }
+  return { source: header['source']!, target: header['target']! };
+}
+
+function checkKeys(repository: string, tag: string, fail: Fail): string {
+  const repositoryPath = member('$.images', repository);
+  if (!isValidRepositoryPath(repository)) fail(repositoryPath, 'is not a repository path (lowercase components joined by /)');
+  const path = member(repositoryPath, tag);
+  if (!isValidTag(tag)) fail(path, 'is not a valid tag');
+  return path;
+}
+
+function validateRecord(value: unknown, path: string, fail: Fail): TagRecord {
+  if (!isObject(value)) fail(path, 'must be an object');
+  for (const key of Object.keys(value)) {
+    // undefined is how an optional field is left out in code; JSON cannot express it
+    if (!recordKeys.has(key) && value[key] !== undefined) fail(member(path, key), 'is not a known field');
+  }
+  const { digest, target, syncedAt, platforms, targetDigest } = value;
+  if (typeof digest !== 'string' || (digest !== '' && !isValidDigest(digest))) {
+    fail(`${path}.digest`, 'must be a digest (algorithm:hex) or "" when unknown');
+  }
+  if (typeof target !== 'string' || (target !== '' && !isImageReference(target))) {
+    fail(`${path}.target`, 'must be a full image reference with a tag or digest, or "" when unknown');
+  }
+  if (typeof syncedAt !== 'string' || (syncedAt !== '' && !isIsoTime(syncedAt))) {
+    fail(`${path}.syncedAt`, 'must be an ISO 8601 time or "" when unknown');
+  }
+  const record: TagRecord = { digest, target, syncedAt };
+  if (platforms !== undefined) {
+    if (!Array.isArray(platforms)) fail(`${path}.platforms`, 'must be a list of os/arch[/variant]');
+    platforms.forEach((platform: unknown, index) => {
+      if (typeof platform !== 'string' || !platformPattern.test(platform)) fail(`${path}.platforms[${index}]`, 'must be os/arch[/variant]');
+    });
+    if (platforms.length > 0) record.platforms = [...new Set(platforms as string[])].sort();
+  }
+  if (targetDigest !== undefined) {
+    if (typeof targetDigest !== 'string' || !isValidDigest(targetDigest)) fail(`${path}.targetDigest`, 'must be a digest (algorithm:hex)');
+    if (targetDigest !== digest) record.targetDigest = targetDigest;
+  }
+  return record;
+}
+
+function migrateLegacyList(list: unknown[], fail: Fail): NamespaceMetadata {
+  const images = emptyMap<Record<string, TagRecord>>();
+  list.forEach((entry, index) => {
+    const path = `$[${index}]`;
+    if (typeof entry !== 'string') fail(path, 'must be a "name:tag" string');
+    const colon = entry.lastIndexOf(':');
+    const repository = entry.slice(0, Math.max(colon, 0));
+    const tag = entry.slice(colon + 1);
+    if (colon < 0 || !isValidRepositoryPath(repository) || !isValidTag(tag)) {
+      fail(path, `${JSON.stringify(truncate(entry))} is not "name:tag"`);
+    }
+    const tags = (images[repository] ??= emptyMap());
+    tags[tag] = { digest: '', target: '', syncedAt: '' };
+  });
+  return { source: '', target: '', images };
+}
+
+function copyImages(images: NamespaceMetadata['images'] | undefined): NamespaceMetadata['images'] {
+  const out = emptyMap<Record<string, TagRecord>>();
+  if (images === undefined) return out;
+  for (const [repository, tags] of Object.entries(images)) out[repository] = Object.assign(emptyMap<TagRecord>(), tags);
+  return out;
+}
+
+function emptyMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isLocation(text: string): boolean {
+  try {
+    parseLocation(text);
+    return !text.includes('://');
+  } catch {
+    return false;
+  }
+}
+
+function isImageReference(text: string): boolean {
+  try {
+    const ref = parseReference(text);
+    return ref.tag !== undefined || ref.digest !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function isIsoTime(text: string): boolean {
+  return isoTime.test(text) && !Number.isNaN(Date.parse(text));
+}
+
+/** JSON path of a member: `$.images` for plain names, `$.images["a/b"]` for anything else. */
+function member(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(truncate(key))}]`;
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** JSON.stringify would put integer-like keys ("10", "2") first in numeric order; this sorts every key as text. */
+function canonicalJson(value: unknown, depth: number): string {
+  const inner = '  '.repeat(depth + 1);
+  const outer = '  '.repeat(depth);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((item) => inner + canonicalJson(item, depth + 1)).join(',\n')}\n${outer}]`;
+  }
+  if (isObject(value)) {
+    const keys = Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort();
+    if (keys.length === 0) return '{}';
+    const members = keys.map((key) => `${inner}${JSON.stringify(key)}: ${canonicalJson(value[key], depth + 1)}`);
+    return `{\n${members.join(',\n')}\n${outer}}`;
+  }
+  return JSON.stringify(value);
+}
