@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isGcrsyncError } from '../../src/errors.js';
+import { readTextIfExists, writeFileAtomic } from '../../src/store/json-file.js';
+
+describe('store json-file', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gcrsync-json-file-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads undefined for a missing file and the text of an existing one', async () => {
+    assert.equal(await readTextIfExists(join(dir, 'nope.json')), undefined);
+    await writeFile(join(dir, 'a.json'), 'héllo\n');
+    assert.equal(await readTextIfExists(join(dir, 'a.json')), 'héllo\n');
+  });
+
+  it('creates missing directories, replaces the content and leaves no temp file behind', async () => {
+    const path = join(dir, 'metadata', 'gcr.io', 'ns', 'x.json');
+    await writeFileAtomic(path, 'one\n');
+    await writeFileAtomic(path, 'two\n');
+    assert.equal(await readFile(path, 'utf8'), 'two\n');
+    assert.deepEqual(await readdir(join(dir, 'metadata', 'gcr.io', 'ns')), ['x.json']);
+  });
+
+  it('refuses to start once aborted and leaves the old content', async () => {
+    const path = join(dir, 'x.json');
+    await writeFile(path, 'old\n');
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(writeFileAtomic(path, 'new\n', controller.signal), (e: unknown) => isGcrsyncError(e, 'ABORTED'));
+    assert.equal(await readFile(path, 'utf8'), 'old\n');
+  });
+});
