@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import type { Agent as UndiciAgent } from 'undici';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { redactAll, silentLogger, type Logger } from '../log.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
@@ -49,6 +50,18 @@ export interface GetJsonOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Loading the 'undici' package installs its Agent as the process-wide dispatcher when none exists yet, and Node
+ * 20's built-in fetch (an older bundled undici) then routes through it and fails ("invalid content-length
+ * header"). Touching a lazy fetch global first makes Node set up its own dispatcher, which the package then
+ * leaves alone: gcrsync's pool stays private and fetch keeps working for everyone else in the process.
+ */
+function loadUndiciAgent(): typeof UndiciAgent {
+  void globalThis.Response;
+  return (createRequire(import.meta.url)('undici') as typeof import('undici')).Agent;
+}
+const Agent = loadUndiciAgent();
+
 const MAX_REDIRECTS = 10;
 const DEFAULT_JSON_LIMIT = 16 * 1024 * 1024;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
@@ -68,7 +81,7 @@ function isReplayable(body: HttpRequest['body']): boolean {
  * by hand (so Authorization never leaks to another host), and the only retry loop in the program.
  */
 export class HttpClient {
-  private readonly agent: Agent;
+  private readonly agent: UndiciAgent;
   private readonly logger: Logger;
   private readonly insecure: InsecureHosts;
   private readonly retryPolicy: RetryPolicy;
