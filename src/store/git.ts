@@ -29,6 +29,10 @@ export interface Git {
 // settings an operator sets for an https remote behind an intercepting proxy; the rest stay dropped.
 const AMBIENT_GIT_ENV = ['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH'];
 
+/**
+ * simple-git waits an extra 50 ms after a command that printed nothing, so callers leave out `--quiet`
+ * (or add `--verbose`) where git's chatter is harmless: the output is ignored anyway.
+ */
 export function createGit(options: GitOptions): Git {
   const git = simpleGit({
     baseDir: options.dir,

@@ -154,7 +154,7 @@ async function openClone(location: string, options: OpenMetadataRepoOptions): Pr
     const remoteBranches = await listRemoteBranches(git);
     const branch = await chooseBranch(git, options.branch, remoteBranches, label);
     if (remoteBranches.includes(branch)) {
-      await git.run(['checkout', '--quiet', '-B', branch, `refs/remotes/${TRACKING_REMOTE}/${branch}`, '--']);
+      await git.run(['checkout', '-B', branch, `refs/remotes/${TRACKING_REMOTE}/${branch}`, '--']);
     } else {
       // empty remote: the first push creates the branch
       await git.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
@@ -270,9 +270,9 @@ class GitMetadataRepo implements MetadataRepo {
         await writeFileAtomic(changelog, prependChangelog(existing, request.changelogSection), signal);
         paths.push(CHANGELOG_FILE);
       }
-      await git.run(['add', '--', ...paths]);
+      await git.run(['add', '--verbose', '--', ...paths]);
       // naming the paths commits only them, whatever else a user's checkout has staged
-      await git.run(['commit', '--quiet', '-m', request.message, '--', ...paths]);
+      await git.run(['commit', '-m', request.message, '--', ...paths]);
       const commit = (await git.run(['rev-parse', 'HEAD'])).trim();
       if (!push || remote === undefined) return { committed: true, commit, pushed: false, attempts };
 
@@ -317,7 +317,7 @@ class GitMetadataRepo implements MetadataRepo {
       await git.run(['merge', '--quiet', '--ff-only', remote.trackingRef]);
     } else {
       await discardLocalEdits(git);
-      await git.run(['reset', '--quiet', '--hard', remote.trackingRef]);
+      await git.run(['reset', '--hard', remote.trackingRef]);
     }
   }
 
@@ -418,7 +418,7 @@ async function headCommit(git: Git): Promise<string | undefined> {
 }
 
 async function discardLocalEdits(git: Git): Promise<void> {
-  if ((await headCommit(git)) !== undefined) await git.run(['reset', '--quiet', '--hard', 'HEAD']);
+  if ((await headCommit(git)) !== undefined) await git.run(['reset', '--hard', 'HEAD']);
   await git.run(['clean', '-fdq', '--', METADATA_DIR, CHANGELOG_FILE]);
 }
 

@@ -1,0 +1,315 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { isGcrsyncError } from '../../src/errors.js';
+import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
+import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
+import { applyUpdates, findRecord, listRecords, serializeMetadata } from '../../src/store/schema.js';
+import { type BareRemote, TEST_IDENTITY, bareRemote, cloneWithIdentity, git } from '../support/git.js';
+import { freePort, tempDir } from '../support/temp.js';
+
+const header = { source: 'gcr.io/google-containers', target: 'docker.io/gcrxio' };
+const FILE = 'metadata/gcr.io/google-containers.json';
+const QUAY_FILE = 'metadata/quay.io/coreos.json';
+const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+
+/** A change that records `repository:tag` entries (digest n) in `file`, merged into whatever the file holds. */
+function put(file: string, entries: Array<[string, string, number]>): MetadataChange {
+  const updates = entries.map(([repository, tag, n]) => ({
+    repository,
+    tag,
+    record: { digest: digest(n), target: `docker.io/gcrxio/${repository}:${tag}`, syncedAt: '2026-11-23T12:34:56.000Z' },
+  }));
+  return { file, update: (current) => applyUpdates(current, header, updates) };
+}
+
+function section(second: number, source: string): string {
+  return renderChangelogSection({
+    time: new Date(Date.UTC(2026, 10, 23, 12, 0, second)),
+    entries: [{ source, target: source.replace(/^[^/]+\/[^/]+/, 'docker.io/gcrxio'), kind: 'new' }],
+  });
+}
+
+/** A file's bytes on the remote main (the support helper trims its output; formatting is under test here). */
+async function show(remote: BareRemote, file: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('git', ['--git-dir', remote.path, 'show', `main:${file}`]);
+  return stdout;
+}
+
+/** The entries of a metadata file on the remote, as `repository:tag=n`. */
+async function remoteEntries(remote: BareRemote, file = FILE): Promise<string[]> {
+  const { parseMetadata } = await import('../../src/store/schema.js');
+  return listRecords(parseMetadata(await show(remote, file), file)).map((r) => `${r.repository}:${r.tag}=${r.record.digest.slice(-1)}`);
+}
+
+/** `commit parent…` lines of the remote main, newest first. */
+async function history(remote: BareRemote): Promise<string[][]> {
+  return (await git(remote.path, 'rev-list', '--parents', 'main')).split('\n').map((line) => line.split(' '));
+}
+
+describe('metadata repo (real git, bare remotes)', function () {
+  this.timeout(60_000);
+  const cleanups: Array<() => Promise<void>> = [];
+
+  async function remoteFor(options: { empty?: boolean } = {}): Promise<BareRemote> {
+    const remote = await bareRemote(options);
+    // a force push (or a deleted branch) would now fail, so passing tests prove none happened
+    await git(remote.path, 'config', 'receive.denyNonFastForwards', 'true');
+    await git(remote.path, 'config', 'receive.denyDeletes', 'true');
+    cleanups.push(() => remote.cleanup());
+    return remote;
+  }
+
+  async function open(remote: BareRemote, options: OpenMetadataRepoOptions = {}): Promise<MetadataRepo> {
+    const repo = await openMetadataRepo({ location: remote.url, retryDelayMs: 10, ...options });
+    cleanups.push(() => repo.close());
+    return repo;
+  }
+
+  /** Commits `files` to the remote the way a person would, from a separate clone. */
+  async function pushByHand(remote: BareRemote, files: Record<string, string>, message = 'by hand'): Promise<void> {
+    const clone = await cloneWithIdentity(remote.url);
+    try {
+      for (const [file, text] of Object.entries(files)) {
+        await mkdir(join(clone.dir, file, '..'), { recursive: true });
+        await writeFile(join(clone.dir, file), text);
+        await git(clone.dir, 'add', file);
+      }
+      await git(clone.dir, 'commit', '--quiet', '-m', message);
+      await git(clone.dir, 'push', '--quiet', 'origin', 'HEAD:main');
+    } finally {
+      await clone.cleanup();
+    }
+  }
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('gives an empty remote its first commit on main, with the gcrsync identity', async () => {
+    const remote = await remoteFor({ empty: true });
+    // as after a plain `git init --bare`: HEAD names a branch that will never exist
+    await git(remote.path, 'symbolic-ref', 'HEAD', 'refs/heads/master');
+    const repo = await open(remote);
+    assert.equal(repo.branch, 'main');
+    assert.equal(repo.hasRemote, true);
+    assert.equal(await repo.read(FILE), undefined);
+    assert.deepEqual(await repo.listFiles(), []);
+
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'first sync' });
+    assert.deepEqual(result, { committed: true, commit: result.commit, pushed: true, attempts: 1 });
+    assert.equal(await remote.head('main'), result.commit);
+    assert.deepEqual(await remoteEntries(remote), ['pause:3.1=1']);
+    assert.equal(await show(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${section(1, 'gcr.io/google-containers/pause:3.1')}`);
+    assert.equal(await git(remote.path, 'log', '-1', '--format=%an <%ae>|%s', 'main'), 'gcrsync <gcrsync@localhost>|first sync');
+    assert.equal(await git(repo.path, 'config', '--get', 'remote.origin.url'), remote.url);
+
+    // the next clone finds main although the remote HEAD still names master
+    const second = await open(remote);
+    assert.equal(second.branch, 'main');
+    assert.equal(findRecord(await second.read(FILE), 'pause', '3.1')?.digest, digest(1));
+  });
+
+  it('pushes to the remote, and a no-op commit leaves both HEADs where they were', async () => {
+    const remote = await remoteFor();
+    const repo = await open(remote);
+    const first = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'sync 1' });
+    assert.equal(first.pushed, true);
+    assert.deepEqual((await git(remote.path, 'log', '--format=%s', 'main')).split('\n'), ['sync 1', 'Initial commit']);
+    const remoteHead = await remote.head();
+    const changelog = await show(remote, 'CHANGELOG.md');
+
+    const noops: MetadataChange[][] = [
+      [put(FILE, [['pause', '3.1', 1]])], // the same record again
+      [{ file: FILE, update: (current) => current! }],
+      [put(QUAY_FILE, [])], // a namespace with nothing synced gets no file
+      [],
+    ];
+    for (const changes of noops) {
+      const result = await repo.commit({ changes, changelogSection: section(2, 'gcr.io/google-containers/pause:3.1'), message: 'nothing' });
+      assert.deepEqual(result, { committed: false, pushed: false, attempts: 1 });
+    }
+    assert.equal(await remote.head(), remoteHead);
+    assert.equal(await git(repo.path, 'rev-parse', 'HEAD'), remoteHead);
+    assert.equal(await show(remote, 'CHANGELOG.md'), changelog);
+    assert.equal(await git(repo.path, 'status', '--porcelain'), '');
+  });
+
+  it('re-applies a rejected push onto the remote by content: both entry sets and both sections, fast-forward only', async () => {
+    const remote = await remoteFor();
+    const a = await open(remote);
+    const b = await open(remote); // cloned before a pushes: its push must be rejected
+    const sectionA = section(1, 'gcr.io/google-containers/pause:3.1');
+    const sectionB = section(2, 'gcr.io/google-containers/etcd:3.4');
+
+    const resultA = await a.commit({ changes: [put(FILE, [['pause', '3.1', 1], ['pause', '3.2', 1]])], changelogSection: sectionA, message: 'sync a' });
+    const resultB = await b.commit({ changes: [put(FILE, [['etcd', '3.4', 2], ['pause', '3.2', 2]])], changelogSection: sectionB, message: 'sync b' });
+    assert.equal(resultA.attempts, 1);
+    assert.deepEqual({ ...resultB, commit: undefined }, { committed: true, commit: undefined, pushed: true, attempts: 2 });
+
+    // b's update ran again on a's file: a's entries stay, b's record for the shared tag wins
+    assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1', 'pause:3.2=2']);
+    assert.equal(await show(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${sectionB}\n${sectionA}`);
+    const commits = await history(remote);
+    assert.equal(commits.length, 3);
+    assert.deepEqual(commits[0], [resultB.commit, resultA.commit], 'b was rebuilt on top of a');
+    assert.ok(commits.every((line) => line.length <= 2), 'no merge commits');
+    assert.deepEqual((await git(remote.path, 'log', '--format=%s', 'main')).split('\n'), ['sync b', 'sync a', 'Initial commit']);
+    assert.equal(await git(b.path, 'rev-parse', 'HEAD'), resultB.commit);
+  });
+
+  it('lands every entry and every changelog section when three writers race (same and different files)', async () => {
+    const remote = await remoteFor();
+    const writers = await Promise.all([open(remote), open(remote), open(remote)]);
+    const requests = [
+      { changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'writer 1' },
+      { changes: [put(FILE, [['etcd', '3.4', 2]]), put(QUAY_FILE, [['flannel', 'v1', 2]])], changelogSection: section(2, 'gcr.io/google-containers/etcd:3.4'), message: 'writer 2' },
+      { changes: [put(QUAY_FILE, [['etcd', 'v3', 3]])], changelogSection: section(3, 'quay.io/coreos/etcd:v3'), message: 'writer 3' },
+    ];
+    const results = await Promise.all(writers.map((repo, i) => repo.commit(requests[i]!)));
+    for (const result of results) assert.equal(result.pushed, true);
+    assert.ok(results.reduce((sum, r) => sum + r.attempts, 0) >= 4, 'at least two writers had to retry');
+
+    assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1']);
+    assert.deepEqual(await remoteEntries(remote, QUAY_FILE), ['etcd:v3=3', 'flannel:v1=2']);
+    const changelog = await show(remote, 'CHANGELOG.md');
+    assert.equal(changelog.split(CHANGELOG_HEADER).length, 2, 'one header');
+    for (const request of requests) assert.equal(changelog.split(request.changelogSection).length, 2, 'each section exactly once');
+    const commits = await history(remote);
+    assert.equal(commits.length, 4);
+    assert.ok(commits.every((line) => line.length <= 2), 'linear history');
+  });
+
+  it('refuses a corrupt file, naming it and the line:column, and leaves it untouched', async () => {
+    const remote = await remoteFor();
+    const corrupt = '{\n  "source": "gcr.io/google-containers",\n  "images": {\n}';
+    await pushByHand(remote, { [FILE]: corrupt });
+    const head = await remote.head();
+    const repo = await open(remote);
+    const isCorrupt = (e: unknown) => isGcrsyncError(e, 'METADATA_CORRUPT') && e.message.startsWith(`${FILE}:4:2: invalid JSON`);
+
+    await assert.rejects(repo.read(FILE), isCorrupt);
+    await assert.rejects(repo.readAll(), isCorrupt);
+    await assert.rejects(
+      repo.commit({ changes: [put(QUAY_FILE, [['a', 'v1', 1]]), put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'x.io/a/b:1'), message: 'nope' }),
+      isCorrupt,
+    );
+    assert.equal(await readFile(join(repo.path, FILE), 'utf8'), corrupt);
+    assert.equal(await git(repo.path, 'status', '--porcelain'), '', 'nothing written, not even the other file or CHANGELOG.md');
+    assert.equal(await remote.head(), head);
+  });
+
+  it('migrates a file in the old gcrsync format on the next write', async () => {
+    const remote = await remoteFor();
+    await pushByHand(remote, { [FILE]: '["pause:3.1","etcd:3.2.24"]' });
+    const repo = await open(remote);
+    const old = await repo.read(FILE);
+    assert.equal(findRecord(old, 'pause', '3.1')?.digest, '');
+
+    await repo.commit({ changes: [put(FILE, [['pause', '3.2', 2]])], message: 'sync' });
+    const text = await show(remote, FILE);
+    assert.equal(text, serializeMetadata(applyUpdates(old, header, [{ repository: 'pause', tag: '3.2', record: findRecord(await repo.read(FILE), 'pause', '3.2')! }])));
+    assert.deepEqual(await remoteEntries(remote), ['etcd:3.2.24=', 'pause:3.1=', 'pause:3.2=2']);
+  });
+
+  it('commits without pushing when asked to', async () => {
+    const remote = await remoteFor();
+    const head = await remote.head();
+    const repo = await open(remote);
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], message: 'local only', push: false });
+    assert.equal(result.committed, true);
+    assert.equal(result.pushed, false);
+    assert.equal(await git(repo.path, 'rev-parse', 'HEAD'), result.commit);
+    assert.equal(await remote.head(), head);
+  });
+
+  it('keeps the credentials of a remote URL out of its errors', async () => {
+    const token = 'ghs_SuperSecretToken1234567890';
+    const port = await freePort();
+    const workDir = join(await tempDir('metadata-work'), 'clone');
+    cleanups.push(() => rm(join(workDir, '..'), { recursive: true, force: true }));
+    await assert.rejects(openMetadataRepo({ location: `http://x-access-token:${token}@127.0.0.1:${port}/meta.git`, workDir }), (e: unknown) => {
+      assert.ok(isGcrsyncError(e, 'GIT'), String(e));
+      assert.ok(!e.message.includes(token), e.message);
+      assert.ok(!String(e.stack).includes(token));
+      return true;
+    });
+  });
+
+  it('refuses file paths outside the layout and symbolic links out of the repo', async () => {
+    const remote = await remoteFor();
+    const outside = await tempDir('metadata-outside');
+    cleanups.push(() => rm(outside, { recursive: true, force: true }));
+    await writeFile(join(outside, 'x.json'), '[]');
+    const seed = await cloneWithIdentity(remote.url);
+    await mkdir(join(seed.dir, 'metadata'));
+    await symlink(outside, join(seed.dir, 'metadata', 'evil.io'));
+    await git(seed.dir, 'add', 'metadata');
+    await git(seed.dir, 'commit', '--quiet', '-m', 'a symlink');
+    await git(seed.dir, 'push', '--quiet', 'origin', 'HEAD:main');
+    await seed.cleanup();
+
+    const repo = await open(remote);
+    const bad = (e: unknown) => isGcrsyncError(e, 'BAD_REFERENCE');
+    for (const file of ['../x.json', 'metadata/gcr.io/../../x.json', '/etc/passwd', 'CHANGELOG.md']) await assert.rejects(repo.read(file), bad);
+    await assert.rejects(repo.read('metadata/evil.io/x.json'), bad);
+    await assert.rejects(repo.commit({ changes: [put('metadata/evil.io/x.json', [['a', 'v1', 1]])], message: 'x' }), bad);
+    assert.equal(await readFile(join(outside, 'x.json'), 'utf8'), '[]');
+    assert.throws(() => repo.metadataFile('gcr.io', '../../etc'), bad);
+  });
+
+  it('works in place in an existing checkout: its own identity, only its own files, rebased over a concurrent push', async () => {
+    const remote = await remoteFor();
+    const checkout = await cloneWithIdentity(remote.url);
+    cleanups.push(() => checkout.cleanup());
+    // the user's unrelated work must survive, uncommitted
+    await writeFile(join(checkout.dir, 'README.md'), '# edited, not committed\n');
+    await writeFile(join(checkout.dir, 'notes.txt'), 'untracked\n');
+    const repo = await openMetadataRepo({ cwd: join(checkout.dir), retryDelayMs: 10 });
+    assert.equal(repo.path, checkout.dir);
+    assert.equal(repo.branch, 'main');
+    assert.equal(repo.hasRemote, true);
+
+    await pushByHand(remote, { [FILE]: serializeMetadata(applyUpdates(undefined, header, [])) }, 'empty file by hand');
+    await pushByHand(remote, { [QUAY_FILE]: '["etcd:v1"]' }, 'quay by hand');
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'in place' });
+    assert.equal(result.attempts, 2);
+    assert.equal(result.pushed, true);
+    assert.equal(await remote.head(), result.commit);
+    assert.equal(await git(remote.path, 'log', '-1', '--format=%an <%ae>', 'main'), `${TEST_IDENTITY.name} <${TEST_IDENTITY.email}>`);
+    assert.deepEqual((await git(remote.path, 'show', '--format=', '--name-only', 'main')).split('\n').sort(), ['CHANGELOG.md', FILE]);
+    assert.equal(await readFile(join(checkout.dir, 'README.md'), 'utf8'), '# edited, not committed\n');
+    assert.equal(await readFile(join(checkout.dir, 'notes.txt'), 'utf8'), 'untracked\n');
+    assert.deepEqual((await repo.listFiles()).map((f) => f.file), [FILE, QUAY_FILE]);
+  });
+
+  it('refresh brings a clone up to the remote; listFiles and readAll see the new files', async () => {
+    const remote = await remoteFor();
+    const repo = await open(remote);
+    await repo.refresh();
+    assert.deepEqual(await repo.readAll(), []);
+    await pushByHand(remote, { [FILE]: '["pause:3.1"]', [QUAY_FILE]: '["etcd:v1"]', 'metadata/README.md': 'not metadata\n' });
+    assert.equal(await repo.read(FILE), undefined, 'not fetched yet');
+    await repo.refresh();
+    assert.deepEqual(await repo.listFiles(), [
+      { file: FILE, registry: 'gcr.io', namespace: 'google-containers' },
+      { file: QUAY_FILE, registry: 'quay.io', namespace: 'coreos' },
+    ]);
+    const all = await repo.readAll();
+    assert.deepEqual(all.map((entry) => `${entry.file}:${listRecords(entry.metadata).length}`), [`${FILE}:1`, `${QUAY_FILE}:1`]);
+  });
+
+  it('stops when aborted, before changing anything', async () => {
+    const remote = await remoteFor();
+    const head = await remote.head();
+    const repo = await open(remote);
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], message: 'x', signal: controller.signal }), (e: unknown) =>
+      isGcrsyncError(e, 'ABORTED'),
+    );
+    assert.equal(await remote.head(), head);
+  });
+});
