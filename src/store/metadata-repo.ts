@@ -53,7 +53,10 @@ export interface CommitRequest {
 }
 
 export interface CommitResult {
-  /** false when no metadata file changed: nothing was written, committed or pushed */
+  /**
+   * false when no metadata file changed: nothing was written, committed or pushed. After a rejected
+   * push this also means the remote already held the same content.
+   */
   committed: boolean;
   /** the commit that holds the changes (after any retries) */
   commit?: string;

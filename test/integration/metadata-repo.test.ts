@@ -182,6 +182,22 @@ describe('metadata repo (real git, bare remotes)', function () {
     assert.ok(commits.every((line) => line.length <= 2), 'linear history');
   });
 
+  it('lands both writers racing to make the first commit of an empty remote', async () => {
+    const remote = await remoteFor({ empty: true });
+    const [a, b] = await Promise.all([open(remote), open(remote)]);
+    const sectionA = section(1, 'gcr.io/google-containers/pause:3.1');
+    const sectionB = section(2, 'gcr.io/google-containers/etcd:3.4');
+    const results = await Promise.all([
+      a!.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: sectionA, message: 'a' }),
+      b!.commit({ changes: [put(FILE, [['etcd', '3.4', 2]])], changelogSection: sectionB, message: 'b' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.attempts).sort(), [1, 2]);
+    assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1']);
+    const [first, second] = results[0]!.attempts === 1 ? [sectionA, sectionB] : [sectionB, sectionA];
+    assert.equal(await show(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${second}\n${first}`);
+    assert.equal((await history(remote)).length, 2);
+  });
+
   it('refuses a corrupt file, naming it and the line:column, and leaves it untouched', async () => {
     const remote = await remoteFor();
     const corrupt = '{\n  "source": "gcr.io/google-containers",\n  "images": {\n}';
