@@ -29,25 +29,37 @@ export function runCredentialHelper(suffix: string, serverUrl: string, options: 
   }
   const timeoutMs = options.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
+    // its own process group, so a timeout also kills whatever the helper started (which would hold stdout open)
     const child = spawn(program, ['get'], {
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'ignore'],
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
+      detached: true,
       ...(options.signal && { signal: options.signal }),
     });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      killGroup();
+      fail(new GcrsyncError('AUTH', `credential helper ${program}${where} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
     const fail = (error: GcrsyncError) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       reject(error);
     };
     child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_OUTPUT) {
-        child.kill('SIGKILL');
+        killGroup();
         fail(new GcrsyncError('AUTH', `${program}${where} wrote more than ${MAX_OUTPUT} bytes`));
         return;
       }
@@ -62,10 +74,11 @@ export function runCredentialHelper(suffix: string, serverUrl: string, options: 
       // a helper that exits without reading stdin; its exit status tells the story
     });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
       if (settled) return;
       const output = Buffer.concat(chunks).toString('utf8');
       if (signal !== null) {
-        fail(new GcrsyncError('AUTH', `credential helper ${program}${where} was killed (${signal}; timeout ${timeoutMs} ms)`));
+        fail(new GcrsyncError('AUTH', `credential helper ${program}${where} was killed (${signal})`));
         return;
       }
       if (code !== 0) {

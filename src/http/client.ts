@@ -86,6 +86,7 @@ export class HttpClient {
   private readonly insecure: InsecureHosts;
   private readonly retryPolicy: RetryPolicy;
   private readonly userAgent: string;
+  private closed = false;
 
   constructor(options: HttpClientOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 60_000;
@@ -182,7 +183,10 @@ export class HttpClient {
     return response.json(opts.maxBytes ?? DEFAULT_JSON_LIMIT);
   }
 
+  /** Closes the pool once its requests finish; calling it again does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.agent.close();
   }
 

@@ -53,7 +53,7 @@ export class HttpResponse {
   async buffer(maxBytes: number): Promise<Buffer> {
     const declared = this.contentLength();
     if (declared !== undefined && declared > maxBytes) {
-      this.body.destroy();
+      this.drop();
       throw this.tooLarge(maxBytes);
     }
     const chunks: Buffer[] = [];
@@ -62,7 +62,7 @@ export class HttpResponse {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       total += buffer.length;
       if (total > maxBytes) {
-        this.body.destroy();
+        this.drop();
         throw this.tooLarge(maxBytes);
       }
       chunks.push(buffer);
@@ -91,10 +91,16 @@ export class HttpResponse {
   async discard(): Promise<void> {
     try {
       if (typeof this.body.dump === 'function') await this.body.dump({ limit: 64 * 1024 });
-      else this.body.destroy();
+      else this.drop();
     } catch {
       // an aborted or broken body is released either way
     }
+  }
+
+  /** Closes the connection under an unwanted body; the abort error it raises is expected, not a failure. */
+  private drop(): void {
+    this.body.on('error', () => undefined);
+    this.body.destroy();
   }
 
   private tooLarge(maxBytes: number): GcrsyncError {

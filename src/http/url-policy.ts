@@ -57,8 +57,10 @@ export function isPrivateAddress(hostname: string): boolean {
 }
 
 export function isLoopbackUrl(url: URL): boolean {
-  const host = unmapIpv4(bareHostname(url));
-  return isLoopbackHost(host);
+  const bare = bareHostname(url);
+  const unmapped = unmapIpv4(bare);
+  // isLoopbackHost reads `host[:port]`, so IPv6 literals go in with their brackets
+  return isLoopbackHost(unmapped !== bare ? unmapped : url.hostname);
 }
 
 /** Plain HTTP is allowed only to loopback hosts and hosts the user named insecure (`host` or `host:port`). */

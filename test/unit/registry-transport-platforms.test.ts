@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isGcrsyncError } from '../../src/errors.js';
+import { parseManifest, type Descriptor } from '../../src/registry/schemas.js';
 import {
   configPlatform,
   filterIndexBytes,
   indexPlatforms,
   isAttestation,
-  isNonDistributableMediaType,
-  parseManifest,
   parsePlatformFilter,
   platformMatches,
   selectChildren,
-  type Descriptor,
-} from '../../src/transports/manifest-content.js';
+} from '../../src/transports/platform-filter.js';
 
 const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 const D = { amd64: digestOf('amd64'), arm64: digestOf('arm64'), armv7: digestOf('armv7'), att1: digestOf('att1'), att2: digestOf('att2') };
@@ -41,48 +39,7 @@ function expectCode(code: string, fn: () => unknown) {
   assert.throws(fn, (error: unknown) => isGcrsyncError(error) && error.code === code);
 }
 
-describe('registry transport: manifest content', () => {
-  describe('parseManifest', () => {
-    it('reads an OCI index with platforms and annotations', () => {
-      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: INDEX_CHILDREN }));
-      const content = parseManifest(bytes, `${OCI_INDEX}; charset=utf-8`, 'r/x:1');
-      assert.equal(content.kind, 'index');
-      assert.equal(content.mediaType, OCI_INDEX);
-      assert.deepEqual(content.kind === 'index' && content.manifests, INDEX_CHILDREN);
-    });
-
-    it('reads an image manifest served without a mediaType field', () => {
-      const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D.amd64, size: 3 };
-      const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D.arm64, size: 10 };
-      const content = parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, config, layers: [layer] })), OCI_MANIFEST, 'r/x:1');
-      assert.deepEqual(content, { kind: 'image', mediaType: OCI_MANIFEST, config, layers: [layer] });
-    });
-
-    const schema1Cases = [
-      { name: 'schemaVersion 1', body: { schemaVersion: 1, fsLayers: [] }, type: 'application/json' },
-      { name: 'prettyjws content type', body: { schemaVersion: 2 }, type: 'application/vnd.docker.distribution.manifest.v1+prettyjws' },
-    ];
-    for (const c of schema1Cases) {
-      it(`recognises schema1 by ${c.name}`, () => {
-        assert.equal(parseManifest(Buffer.from(JSON.stringify(c.body)), c.type, 'r/x:1').kind, 'schema1');
-      });
-    }
-
-    const hostileCases: Array<{ name: string; body: string; type?: string; code: string }> = [
-      { name: 'not JSON', body: '{nope', code: 'HOSTILE_RESPONSE' },
-      { name: 'a JSON array', body: '[]', code: 'HOSTILE_RESPONSE' },
-      { name: 'a digest with a path in it', body: JSON.stringify({ manifests: [{ mediaType: OCI_MANIFEST, digest: 'sha256:../../x', size: 1 }] }), code: 'HOSTILE_RESPONSE' },
-      { name: 'a negative size', body: JSON.stringify({ config: { mediaType: 'a', digest: D.amd64, size: -1 }, layers: [] }), code: 'HOSTILE_RESPONSE' },
-      { name: 'a mediaType that contradicts Content-Type', body: JSON.stringify({ mediaType: OCI_INDEX, manifests: [] }), type: OCI_MANIFEST, code: 'HOSTILE_RESPONSE' },
-      { name: 'neither index nor image', body: JSON.stringify({ schemaVersion: 2, blobs: [] }), code: 'UNSUPPORTED' },
-    ];
-    for (const c of hostileCases) {
-      it(`refuses ${c.name} with ${c.code}`, () => {
-        expectCode(c.code, () => parseManifest(Buffer.from(c.body), c.type ?? OCI_INDEX, 'r/x:1'));
-      });
-    }
-  });
-
+describe('registry transport: platform filter', () => {
   describe('platform filters', () => {
     const cases: Array<{ filters: string[]; keep: string[] }> = [
       { filters: [], keep: [D.amd64, D.arm64, D.armv7, D.att1, D.att2] },
@@ -146,9 +103,4 @@ describe('registry transport: manifest content', () => {
     assert.equal(configPlatform(Buffer.from('not json')), undefined);
   });
 
-  it('knows foreign and non-distributable layer types', () => {
-    assert.equal(isNonDistributableMediaType('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'), true);
-    assert.equal(isNonDistributableMediaType('application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'), true);
-    assert.equal(isNonDistributableMediaType('application/vnd.oci.image.layer.v1.tar+gzip'), false);
-  });
 });
