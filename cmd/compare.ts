@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { runCommand } from '../src/app.js';
+import type { RawFlags } from '../src/config.js';
 import { withRunFlags } from './options.js';
 
-export const compareCommand: CommandModule = {
+export const compareCommand: CommandModule<object, RawFlags> = {
   command: 'compare',
   describe: 'record in the metadata what the target already holds (nothing is copied), then commit',
   builder: (yargs) => withRunFlags(yargs),

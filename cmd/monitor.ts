@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { runMonitor } from '../src/app.js';
+import type { RawFlags } from '../src/config.js';
 import { withRunFlags } from './options.js';
 
-export const monitorCommand: CommandModule = {
+export const monitorCommand: CommandModule<object, RawFlags & { interval?: string; count?: number }> = {
   command: 'monitor',
   describe: 'print source total / synced / waiting every interval',
   builder: (yargs) =>

@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { runCommand } from '../src/app.js';
+import type { RawFlags } from '../src/config.js';
 import { withRunFlags } from './options.js';
 
-export const testCommand: CommandModule = {
+export const testCommand: CommandModule<object, RawFlags> = {
   command: 'test',
   describe: 'dry run of sync: print what would be copied (kept for gcrsync users)',
   builder: (yargs) => withRunFlags(yargs),

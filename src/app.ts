@@ -40,7 +40,7 @@ async function createRunDeps(options: RunOptions, logger: Logger, signal?: Abort
     deps,
     close: async () => {
       await http.close();
-      await metadata.close?.();
+      await metadata.close();
     },
   };
 }
@@ -113,7 +113,7 @@ export async function runMonitor(flags: RawFlags & { interval?: string; count?: 
     const built = await createRunDeps(options, logger, signal);
     close = built.close;
     for (let round = 1; flags.count === undefined || round <= flags.count; round++) {
-      await built.deps.metadata.refresh?.(signal);
+      await built.deps.metadata.refresh(signal);
       const status = await readStatus(built.deps, settingsOf(options, signal));
       const line = options.json
         ? JSON.stringify({ time: new Date().toISOString(), ...status })

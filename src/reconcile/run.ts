@@ -114,7 +114,6 @@ function recordFor(item: PlanItem, syncedAt: string, targetDigest: string, platf
 /** Commits the verified records and a CHANGELOG section; nothing verified means no commit. */
 async function commitRecords(
   deps: RunDeps,
-  settings: RunSettings,
   report: RunReport,
   records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }>,
 ): Promise<void> {
@@ -183,7 +182,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
       });
     }
   }
-  await commitRecords(deps, settings, report, records);
+  await commitRecords(deps, report, records);
   return report;
 }
 
@@ -229,7 +228,7 @@ export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<
       }),
     ),
   );
-  if (!settings.dryRun) await commitRecords(deps, settings, report, records);
+  if (!settings.dryRun) await commitRecords(deps, report, records);
   return report;
 }
 
