@@ -1,0 +1,170 @@
+import PQueue from 'p-queue';
+import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { RegistryClient, RepositoryRef } from '../registry/client.js';
+
+export type BlobClient = Pick<RegistryClient, 'headBlob' | 'getBlob' | 'mountBlob' | 'uploadBlob'>;
+
+export interface BlobJob {
+  source: RepositoryRef;
+  target: RepositoryRef;
+  digest: string;
+  /** size from the manifest descriptor; the bytes streamed must match it */
+  size: number;
+}
+
+export type BlobOutcome = { kind: 'uploaded'; bytes: number } | { kind: 'mounted' } | { kind: 'skipped' };
+
+export interface BlobStats {
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  blobBytesUploaded: number;
+}
+
+export interface BlobCopierOptions {
+  client: BlobClient;
+  /** blob transfers running at once, shared by every image of the run */
+  concurrency: number;
+  chunkBytes?: number;
+  logger?: Logger;
+}
+
+export interface BlobCopier {
+  /** Makes `job.digest` present in the target repository, crossing the wire at most once per target registry. */
+  ensure(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome>;
+  stats(): BlobStats;
+  /** Drops transfers not yet started and waits for running ones. */
+  close(): Promise<void>;
+}
+
+function waitAbortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Copies blobs between repositories. Per target registry it remembers which repositories got which blobs during
+ * this run, so a blob already sent to one repository is mounted into the next one instead of sent again, and it
+ * joins concurrent requests for the same blob: the second image waits for the first transfer, then mounts.
+ */
+export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
+  const { client } = options;
+  const logger = options.logger ?? silentLogger;
+  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+  // registry → digest → repositories known to hold it
+  const holders = new Map<string, Map<string, Set<string>>>();
+  // `${registry} ${digest}` → the transfer currently bringing that blob to the registry
+  const inFlight = new Map<string, Promise<unknown>>();
+  const counts: BlobStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, blobBytesUploaded: 0 };
+
+  const holdersOf = (registry: string, digest: string): Set<string> => {
+    let byDigest = holders.get(registry);
+    if (!byDigest) holders.set(registry, (byDigest = new Map()));
+    let repositories = byDigest.get(digest);
+    if (!repositories) byDigest.set(digest, (repositories = new Set()));
+    return repositories;
+  };
+
+  const record = (outcome: BlobOutcome): BlobOutcome => {
+    if (outcome.kind === 'uploaded') {
+      counts.blobsUploaded++;
+      counts.blobBytesUploaded += outcome.bytes;
+    } else if (outcome.kind === 'mounted') counts.blobsMounted++;
+    else counts.blobsSkipped++;
+    return outcome;
+  };
+
+  async function mountOrOpen(job: BlobJob, from: string | undefined, signal?: AbortSignal): Promise<'mounted' | string | undefined> {
+    if (from === undefined) return undefined;
+    try {
+      const answer = await client.mountBlob(job.target, job.digest, from, signal);
+      return answer === 'mounted' ? 'mounted' : answer.uploadUrl;
+    } catch (error) {
+      // Some registries (Harbor) refuse a mount they cannot authorise instead of opening a session; upload instead.
+      if (signal?.aborted || isGcrsyncError(error, 'ABORTED')) throw error;
+      logger.debug('blob mount refused, uploading instead', { digest: job.digest, from, error: String(error) });
+      return undefined;
+    }
+  }
+
+  async function transfer(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
+    signal?.throwIfAborted();
+    if ((await client.headBlob(job.target, job.digest, signal)) !== undefined) return { kind: 'skipped' };
+    const from = [...holdersOf(job.target.registry, job.digest)].find((repository) => repository !== job.target.repository);
+    const mount = await mountOrOpen(job, from, signal);
+    if (mount === 'mounted') return { kind: 'mounted' };
+    const blob = await client.getBlob(job.source, job.digest, signal);
+    try {
+      if (blob.size !== undefined && blob.size !== job.size) {
+        throw new GcrsyncError(
+          'DIGEST_MISMATCH',
+          `blob ${job.digest} of ${job.source.registry}/${job.source.repository} is ${blob.size} bytes, the manifest says ${job.size}`,
+          { ref: `${job.source.registry}/${job.source.repository}@${job.digest}` },
+        );
+      }
+      await client.uploadBlob(job.target, job.digest, job.size, blob.body, signal, {
+        ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
+        ...(mount !== undefined && { uploadUrl: mount }),
+      });
+    } finally {
+      blob.body.destroy();
+    }
+    return { kind: 'uploaded', bytes: job.size };
+  }
+
+  async function ensure(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
+    const key = `${job.target.registry} ${job.digest}`;
+    // On the same registry the source repository holds every blob its manifest names: mount from it.
+    if (job.source.registry === job.target.registry) holdersOf(job.source.registry, job.digest).add(job.source.repository);
+    for (;;) {
+      signal?.throwIfAborted();
+      if (holdersOf(job.target.registry, job.digest).has(job.target.repository)) return record({ kind: 'skipped' });
+      const pending = inFlight.get(key);
+      if (pending) {
+        // Whatever its outcome, look again: on success the blob is now mountable, on failure this job tries itself.
+        await waitAbortable(
+          pending.then(
+            () => undefined,
+            () => undefined,
+          ),
+          signal,
+        );
+        continue;
+      }
+      const running = queue.add(() => transfer(job, signal), { throwOnTimeout: true, ...(signal && { signal }) });
+      inFlight.set(key, running);
+      try {
+        const outcome = await running;
+        holdersOf(job.target.registry, job.digest).add(job.target.repository);
+        logger.debug(`blob ${outcome.kind}`, { digest: job.digest, target: `${job.target.registry}/${job.target.repository}` });
+        return record(outcome);
+      } finally {
+        if (inFlight.get(key) === running) inFlight.delete(key);
+      }
+    }
+  }
+
+  return {
+    ensure,
+    stats: () => ({ ...counts }),
+    async close() {
+      queue.clear();
+      await queue.onIdle();
+    },
+  };
+}

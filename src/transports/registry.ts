@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { formatReference, type Reference } from '../ref/reference.js';
+import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
+import { DOCKER_CONFIG, OCI_CONFIG, isForeignLayer, isSchema1 } from '../registry/media-types.js';
+import { parseManifest, type Descriptor, type ImageManifest, type Manifest, type Platform } from '../registry/schemas.js';
+import { createBlobCopier, type BlobStats } from './blob-copier.js';
+import {
+  configPlatform,
+  filterIndexBytes,
+  formatPlatform,
+  indexPlatforms,
+  parsePlatformFilter,
+  platformMatches,
+  selectChildren,
+} from './platform-filter.js';
+import type { CopyRequest, CopyResult, Transport } from './transport.js';
+
+export interface TransferStats extends BlobStats {
+  manifestsPut: number;
+  /** blob and manifest bytes sent to target registries */
+  bytesUploaded: number;
+}
+
+export interface RegistryTransportOptions {
+  client: RegistryClient;
+  logger?: Logger;
+  /** blob transfers at once, shared by all images in flight (ggcr also defaults to 4 jobs) */
+  blobConcurrency?: number;
+  /** `os/arch[/variant]` to keep when a request names none; empty keeps every platform */
+  platforms?: string[];
+  /** upload chunk size handed to the client, for registries that cap request bodies */
+  chunkBytes?: number;
+}
+
+export type RegistryTransport = Transport & { stats(): TransferStats };
+
+export const DEFAULT_BLOB_CONCURRENCY = 4;
+
+// Image configs are small JSON documents; refuse to buffer anything claiming to be bigger.
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+const IMAGE_CONFIG_TYPES = new Set([DOCKER_CONFIG, OCI_CONFIG]);
+
+interface CopyJob {
+  source: RepositoryRef;
+  target: RepositoryRef;
+  /** the source image, for messages */
+  image: string;
+  bytesUploaded: number;
+}
+
+const repositoryOf = (ref: Reference): RepositoryRef => ({ registry: ref.registry, repository: ref.repository });
+
+function schema1Error(image: string, mediaType: string): GcrsyncError {
+  return new GcrsyncError(
+    'UNSUPPORTED',
+    `${image} is a Docker schema1 manifest (${mediaType}): its digest covers a signed payload that current registries ` +
+      'refuse to store, so it cannot be copied with its digest preserved (gcrsync does not convert images)',
+    { ref: image },
+  );
+}
+
+function nonDistributableError(image: string, layer: Descriptor): GcrsyncError {
+  return new GcrsyncError(
+    'UNSUPPORTED',
+    `${image} has a non-distributable layer ${layer.digest} (${layer.mediaType}) whose bytes live outside the registry, ` +
+      'so it cannot be copied with its digest preserved',
+    { ref: image },
+  );
+}
+
+/**
+ * Runs every task with a signal that is aborted as soon as one of them fails, waits until all have stopped, and
+ * throws the first failure: no transfer keeps running for an image that has already failed.
+ */
+async function runAll(tasks: Array<(signal: AbortSignal) => Promise<void>>, signal?: AbortSignal): Promise<void> {
+  const local = new AbortController();
+  const linked = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
+  let first: { error: unknown } | undefined;
+  await Promise.allSettled(
+    tasks.map((task) =>
+      task(linked).catch((error: unknown) => {
+        first ??= { error };
+        local.abort(error);
+      }),
+    ),
+  );
+  if (first) throw first.error;
+}
+
+async function readAll(body: NodeJS.ReadableStream, limit: number, what: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const part = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    total += part.length;
+    if (total > limit) throw new GcrsyncError('HOSTILE_RESPONSE', `${what} is larger than ${limit} bytes`, { ref: what });
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * The direct registry-to-registry transport: copies manifests byte for byte (so digests are preserved) and streams
+ * blobs from source to target without a daemon, mounting blobs that already crossed during this run.
+ */
+export function createRegistryTransport(options: RegistryTransportOptions): RegistryTransport {
+  const { client } = options;
+  const logger = options.logger ?? silentLogger;
+  const blobs = createBlobCopier({
+    client,
+    concurrency: options.blobConcurrency ?? DEFAULT_BLOB_CONCURRENCY,
+    logger,
+    ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
+  });
+  const defaultFilters = (options.platforms ?? []).map(parsePlatformFilter);
+  let manifestsPut = 0;
+  let manifestBytesPut = 0;
+
+  async function putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+    const digest = await client.putManifest(job.target, reference, bytes, mediaType, signal);
+    manifestsPut++;
+    manifestBytesPut += bytes.length;
+    job.bytesUploaded += bytes.length;
+    return digest;
+  }
+
+  async function readConfigPlatform(repo: RepositoryRef, config: Descriptor, signal?: AbortSignal): Promise<Platform | undefined> {
+    if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return undefined;
+    const where = `${repo.registry}/${repo.repository}@${config.digest}`;
+    const blob = await client.getBlob(repo, config.digest, signal);
+    let bytes: Buffer;
+    try {
+      bytes = await readAll(blob.body, MAX_CONFIG_BYTES, where);
+    } finally {
+      blob.body.destroy();
+    }
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (config.digest.startsWith('sha256:') && actual !== config.digest) {
+      throw new GcrsyncError('DIGEST_MISMATCH', `config blob ${where} has digest ${actual}`, { ref: where });
+    }
+    return configPlatform(bytes);
+  }
+
+  async function copyBlobs(job: CopyJob, content: ImageManifest, signal?: AbortSignal): Promise<void> {
+    const foreign = content.layers.find((layer) => isForeignLayer(layer.mediaType));
+    if (foreign) throw nonDistributableError(job.image, foreign);
+    const unique = new Map<string, Descriptor>();
+    for (const blob of [content.config, ...content.layers]) unique.set(blob.digest, blob);
+    await runAll(
+      [...unique.values()].map((blob) => async (s) => {
+        const outcome = await blobs.ensure({ source: job.source, target: job.target, digest: blob.digest, size: blob.size }, s);
+        if (outcome.kind === 'uploaded') job.bytesUploaded += outcome.bytes;
+      }),
+      signal,
+    );
+  }
+
+  /** Copies a child manifest (and everything below it) and PUTs it by digest. */
+  async function copyByDigest(job: CopyJob, descriptor: Descriptor, signal?: AbortSignal): Promise<void> {
+    if (isSchema1(descriptor.mediaType)) throw schema1Error(`${job.image}@${descriptor.digest}`, descriptor.mediaType);
+    if ((await client.headManifest(job.target, descriptor.digest, signal)) !== undefined) return;
+    const fetched = await client.getManifest(job.source, descriptor.digest, signal);
+    const image = `${job.image}@${descriptor.digest}`;
+    const content = parseManifest(fetched.bytes, fetched.mediaType, image);
+    if (content.kind === 'schema1') throw schema1Error(image, content.mediaType);
+    if (content.kind === 'index') await copyChildren(job, content.manifests, signal);
+    else await copyBlobs(job, content, signal);
+    await putManifest(job, descriptor.digest, fetched.bytes, fetched.mediaType, signal);
+  }
+
+  async function copyChildren(job: CopyJob, children: readonly Descriptor[], signal?: AbortSignal): Promise<void> {
+    for (const child of children) if (isSchema1(child.mediaType)) throw schema1Error(`${job.image}@${child.digest}`, child.mediaType);
+    await runAll(
+      children.map((child) => (s) => copyByDigest(job, child, s)),
+      signal,
+    );
+  }
+
+  async function copyIndex(
+    job: CopyJob,
+    top: FetchedManifest,
+    manifests: Descriptor[],
+    filters: Platform[],
+    tag: string,
+    signal?: AbortSignal,
+  ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded'>> {
+    const kept = selectChildren(manifests, filters);
+    if (kept.length === 0) {
+      throw new GcrsyncError(
+        'NOT_FOUND',
+        `${job.image} has none of the platforms ${filters.map(formatPlatform).join(', ')} (it has ${indexPlatforms(manifests).join(', ') || 'none'})`,
+        { ref: job.image },
+      );
+    }
+    await copyChildren(job, kept, signal);
+    const digestPreserved = kept.length === manifests.length;
+    const bytes = digestPreserved ? top.bytes : filterIndexBytes(top.bytes, new Set(kept.map((m) => m.digest)));
+    const targetDigest = await putManifest(job, tag, bytes, top.mediaType, signal);
+    return { targetDigest, platforms: indexPlatforms(kept), digestPreserved };
+  }
+
+  async function copyImage(
+    job: CopyJob,
+    top: FetchedManifest,
+    content: ImageManifest,
+    filters: Platform[],
+    tag: string,
+    signal?: AbortSignal,
+  ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded'>> {
+    let platform: Platform | undefined;
+    if (filters.length > 0) {
+      // Decide before sending anything: a single-platform image outside the filter is not wanted at all.
+      platform = await readConfigPlatform(job.source, content.config, signal);
+      if (platform && !platformMatches(filters, platform)) {
+        throw new GcrsyncError(
+          'NOT_FOUND',
+          `${job.image} is only ${formatPlatform(platform)}, none of the platforms ${filters.map(formatPlatform).join(', ')}`,
+          { ref: job.image },
+        );
+      }
+    }
+    await copyBlobs(job, content, signal);
+    const targetDigest = await putManifest(job, tag, top.bytes, top.mediaType, signal);
+    platform ??= await readConfigPlatform(job.target, content.config, signal);
+    return { targetDigest, platforms: platform ? [formatPlatform(platform)] : [], digestPreserved: true };
+  }
+
+  async function publishedPlatforms(repo: RepositoryRef, content: Manifest, signal?: AbortSignal): Promise<string[]> {
+    if (content.kind === 'index') return indexPlatforms(content.manifests);
+    if (content.kind === 'manifest') {
+      const platform = await readConfigPlatform(repo, content.config, signal);
+      return platform ? [formatPlatform(platform)] : [];
+    }
+    return [];
+  }
+
+  async function copy(request: CopyRequest, signal?: AbortSignal): Promise<CopyResult> {
+    const image = formatReference(request.source);
+    const sourceTag = request.source.tag;
+    const targetTag = request.target.tag;
+    if (sourceTag === undefined || targetTag === undefined) {
+      throw new GcrsyncError('USAGE', `copy needs a tag on both sides (${image} → ${formatReference(request.target)})`, { ref: image });
+    }
+    const filters = request.platforms && request.platforms.length > 0 ? request.platforms.map(parsePlatformFilter) : defaultFilters;
+    const job: CopyJob = { source: repositoryOf(request.source), target: repositoryOf(request.target), image, bytesUploaded: 0 };
+    const warnings: string[] = [];
+
+    const head = await client.headManifest(job.source, sourceTag, signal);
+    if (head === undefined) throw new GcrsyncError('NOT_FOUND', `${image} is not at the source`, { ref: image });
+    if (isSchema1(head.mediaType)) throw schema1Error(image, head.mediaType);
+    if (head.digest !== request.sourceDigest) {
+      warnings.push(`${image} now points at ${head.digest}, the listing saw ${request.sourceDigest}; copied ${head.digest}`);
+    }
+
+    if (filters.length === 0 && (await client.headManifest(job.target, head.digest, signal)) !== undefined) {
+      // The registry accepted that manifest earlier, so everything it references is there: only the tag is missing.
+      const existing = await client.getManifest(job.target, head.digest, signal);
+      const content = parseManifest(existing.bytes, existing.mediaType, `${formatReference(request.target)}@${head.digest}`);
+      const targetDigest = await putManifest(job, targetTag, existing.bytes, existing.mediaType, signal);
+      logger.debug('tagged manifest already at the target', { image, digest: targetDigest });
+      return {
+        targetDigest,
+        platforms: await publishedPlatforms(job.target, content, signal),
+        digestPreserved: targetDigest === head.digest,
+        bytesUploaded: job.bytesUploaded,
+        warnings,
+      };
+    }
+
+    const top = await client.getManifest(job.source, head.digest, signal);
+    const content = parseManifest(top.bytes, top.mediaType, image);
+    if (content.kind === 'schema1') throw schema1Error(image, content.mediaType);
+    const copied =
+      content.kind === 'index'
+        ? await copyIndex(job, top, content.manifests, filters, targetTag, signal)
+        : await copyImage(job, top, content, filters, targetTag, signal);
+    logger.debug('copied image', { image, target: formatReference(request.target), digest: copied.targetDigest });
+    return { ...copied, bytesUploaded: job.bytesUploaded, warnings };
+  }
+
+  return {
+    name: 'registry',
+    async copy(request, signal) {
+      try {
+        return await copy(request, signal);
+      } catch (error) {
+        if (signal?.aborted && !isGcrsyncError(error, 'ABORTED')) {
+          throw new GcrsyncError('ABORTED', `copy of ${formatReference(request.source)} aborted`, { cause: error });
+        }
+        throw error;
+      }
+    },
+    stats() {
+      const blobStats = blobs.stats();
+      return { ...blobStats, manifestsPut, bytesUploaded: blobStats.blobBytesUploaded + manifestBytesPut };
+    },
+    close: () => blobs.close(),
+  };
+}
