@@ -2,7 +2,7 @@ import { GcrsyncError } from '../errors.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import { relativeRepository, targetReference, type SourceLocation, type TargetLocation } from '../ref/naming.js';
 import type { SourceTag } from '../sources/source.js';
-import { isDigestKnown, type NamespaceMetadata } from '../store/schema.js';
+import { findRecord, isDigestKnown, type NamespaceMetadata } from '../store/schema.js';
 
 /** Why an image is due: never synced, the source tag moved, or an old-format record whose digest we never knew. */
 export type PlanReason = 'new' | 'digest-changed' | 'unverified';
@@ -58,7 +58,7 @@ export function planSync(
       continue;
     }
     claimedTargets.set(targetName, subject);
-    const record = metadata?.images[key]?.[found.tag];
+    const record = findRecord(metadata, key, found.tag);
     let reason: PlanReason | undefined;
     if (record === undefined) reason = 'new';
     else if (!isDigestKnown(record)) reason = 'unverified';

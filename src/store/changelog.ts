@@ -1,3 +1,6 @@
+import { UTCDate } from '@date-fns/utc';
+import { format } from 'date-fns';
+
 /**
  * CHANGELOG.md of the metadata repo: a fixed header, then one section per run, newest first. Rendering is
  * pure; older sections are never re-rendered, so whatever a past run (or the old gcrsync) wrote stays as it was.
@@ -51,13 +54,9 @@ export function prependChangelog(existing: string | undefined, section: string):
   return older === '' ? fresh : `${fresh}\n${older}`;
 }
 
-/**
- * `yyyy-MM-dd HH:mm:ss UTC`. date-fns formats in the local time zone (UTC needs `@date-fns/utc`, not a
- * dependency yet) and shifting by the offset is wrong around DST changes, so the ISO form is cut instead.
- */
+/** `yyyy-MM-dd HH:mm:ss UTC`, whatever the machine's time zone (a CI runner's is rarely UTC). */
 function formatUtc(time: Date): string {
-  const iso = time.toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+  return format(new UTCDate(time), "yyyy-MM-dd HH:mm:ss 'UTC'");
 }
 
 /** A heading must stay on one line. */

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { planSync } from '../../src/reconcile/plan.js';
+import { applyUpdates } from '../../src/store/schema.js';
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const source = { registry: 'gcr.io', namespace: 'ns' };
+const target = { registry: 'docker.io', path: 'gcrxio' };
+const tags = [
+  { repository: 'ns/pause', tag: '3.1', digest: digest('a') },
+  { repository: 'ns/pause', tag: 'latest', digest: digest('b') },
+  { repository: 'ns/sub/app', tag: 'v1', digest: digest('c') },
+  { repository: 'ns/old', tag: '1', digest: digest('d') },
+];
+const record = (d: string, t: string) => ({ digest: d, target: t, syncedAt: '2026-01-01T00:00:00.000Z' });
+const metadata = applyUpdates(undefined, { source: 'gcr.io/ns', target: 'docker.io/gcrxio' }, [
+  { repository: 'pause', tag: '3.1', record: record(digest('a'), 'docker.io/gcrxio/pause:3.1') },
+  { repository: 'pause', tag: 'latest', record: record(digest('f'), 'docker.io/gcrxio/pause:latest') },
+  { repository: 'old', tag: '1', record: record('', '') },
+]);
+
+describe('planSync', () => {
+  it('plans new, moved and never-verified tags, and counts the rest as up to date', () => {
+    const plan = planSync(tags, metadata, source, target);
+    assert.equal(plan.upToDate, 1);
+    assert.deepEqual(
+      plan.items.map((i) => [i.key, i.tag, i.reason, `${i.target.registry}/${i.target.repository}:${i.target.tag}`]),
+      [
+        ['pause', 'latest', 'digest-changed', 'docker.io/gcrxio/pause:latest'],
+        ['sub/app', 'v1', 'new', 'docker.io/gcrxio/sub_app:v1'],
+        ['old', '1', 'unverified', 'docker.io/gcrxio/old:1'],
+      ],
+    );
+  });
+  it('plans everything when there is no metadata yet', () => {
+    assert.equal(planSync(tags, undefined, source, target).items.length, tags.length);
+  });
+  it('refuses two sources that flatten onto one mirror name, naming both', () => {
+    const clash = [
+      { repository: 'ns/a/b', tag: '1', digest: digest('a') },
+      { repository: 'ns/a_b', tag: '1', digest: digest('b') },
+    ];
+    const plan = planSync(clash, undefined, source, target);
+    assert.equal(plan.items.length, 0);
+    assert.equal(plan.problems.length, 1);
+    assert.match(plan.problems[0]!.error.message, /gcr\.io\/ns\/a_b:1 and gcr\.io\/ns\/a\/b:1 both map to docker\.io\/gcrxio\/a_b:1/);
+  });
+  it('treats a tag named like an Object property as a plain tag', () => {
+    const plan = planSync([{ repository: 'ns/pause', tag: 'constructor', digest: digest('a') }], metadata, source, target);
+    assert.equal(plan.items[0]?.reason, 'new');
+  });
+});
