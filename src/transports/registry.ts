@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatReference, type Reference } from '../ref/reference.js';
@@ -26,7 +25,7 @@ export interface TransferStats extends BlobStats {
 export interface RegistryTransportOptions {
   client: RegistryClient;
   logger?: Logger;
-  /** blob transfers at once, shared by all images in flight (ggcr also defaults to 4 jobs) */
+  /** blob transfers at once, shared by all images in flight */
   blobConcurrency?: number;
   /** `os/arch[/variant]` to keep when a request names none; empty keeps every platform */
   platforms?: string[];
@@ -36,7 +35,9 @@ export interface RegistryTransportOptions {
 
 export type RegistryTransport = Transport & { stats(): TransferStats };
 
-export const DEFAULT_BLOB_CONCURRENCY = 4;
+// Measured with 12 two-platform images behind 30 ms of latency per request: 1 → 9.2 s, 2 → 5.2 s, 4 → 3.1 s,
+// 8 → 2.2 s, 16 → 2.4 s. Past 8 the HTTP client's connections per origin (8) are the limit.
+export const DEFAULT_BLOB_CONCURRENCY = 8;
 
 // Image configs are small JSON documents; refuse to buffer anything claiming to be bigger.
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -128,19 +129,13 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
 
   async function readConfigPlatform(repo: RepositoryRef, config: Descriptor, signal?: AbortSignal): Promise<Platform | undefined> {
     if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return undefined;
-    const where = `${repo.registry}/${repo.repository}@${config.digest}`;
+    // getBlob checks the digest as the bytes flow: a wrong config errors instead of ending
     const blob = await client.getBlob(repo, config.digest, signal);
-    let bytes: Buffer;
     try {
-      bytes = await readAll(blob.body, MAX_CONFIG_BYTES, where);
+      return configPlatform(await readAll(blob.body, MAX_CONFIG_BYTES, `${repo.registry}/${repo.repository}@${config.digest}`));
     } finally {
       blob.body.destroy();
     }
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    if (config.digest.startsWith('sha256:') && actual !== config.digest) {
-      throw new GcrsyncError('DIGEST_MISMATCH', `config blob ${where} has digest ${actual}`, { ref: where });
-    }
-    return configPlatform(bytes);
   }
 
   async function copyBlobs(job: CopyJob, content: ImageManifest, signal?: AbortSignal): Promise<void> {
