@@ -151,7 +151,8 @@ export class TokenCache {
     this.logger.debug('token exchange', { realm: where, service: request.service, scopes, status: response.status });
     if (response.status === 401 || response.status === 403) {
       await response.discard();
-      throw new GcrsyncError('AUTH', `token server ${where} refused the credentials for ${request.service ?? 'its registry'} (HTTP ${response.status})`, {
+      const wanted = scopes.length > 0 ? ` to ${scopes.join(' ')}` : '';
+      throw new GcrsyncError('AUTH', `token server ${where} refused access${wanted} for ${request.service ?? 'its registry'} (HTTP ${response.status})`, {
         ref: where,
         status: response.status,
       });
