@@ -95,7 +95,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
       const answer = await client.mountBlob(job.target, job.digest, from, signal);
       return answer === 'mounted' ? 'mounted' : answer.uploadUrl;
     } catch (error) {
-      // Some registries (Harbor) refuse a mount they cannot authorise instead of opening a session; upload instead.
+      // A mount is only a shortcut: when asking for one fails, a plain upload may still work.
       if (signal?.aborted || isGcrsyncError(error, 'ABORTED')) throw error;
       logger.debug('blob mount refused, uploading instead', { digest: job.digest, from, error: String(error) });
       return undefined;
