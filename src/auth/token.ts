@@ -158,8 +158,8 @@ export class TokenCache {
       });
     }
     if (response.status !== 200) throw await errorForResponse(response, `token request to ${where}`);
-    const parsed = parseTokenResponse(await response.json(TOKEN_BODY_LIMIT), where);
-    registerSecret(parsed.token);
-    return parsed;
+    // Tokens are not registered as secrets: they live minutes, a long run would pile up thousands of them in the
+    // logger's list, and they only ever travel in Authorization headers, which the logger masks by pattern.
+    return parseTokenResponse(await response.json(TOKEN_BODY_LIMIT), where);
   }
 }

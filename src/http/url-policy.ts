@@ -75,6 +75,8 @@ export function registryOrigin(host: string, insecure: InsecureHosts): string {
   return `${plainHttpAllowed(host, insecure) ? 'http' : 'https'}://${host}`;
 }
 
+const SECRET_QUERY_KEY = /signature|credential|token|secret|password|^sig$|^key$|^code$/i;
+
 /** A URL as it may appear in messages and logs: no userinfo, no token-ish query values, no registered secrets. */
 export function safeUrl(url: URL | string): string {
   let text: string;
@@ -82,6 +84,10 @@ export function safeUrl(url: URL | string): string {
     const copy = new URL(url.toString());
     copy.username = '';
     copy.password = '';
+    // storage redirects carry their credential in the query (X-Amz-Signature, X-Goog-Credential, sig=…)
+    for (const key of [...copy.searchParams.keys()]) {
+      if (SECRET_QUERY_KEY.test(key)) copy.searchParams.set(key, '***');
+    }
     text = copy.toString();
   } catch {
     text = url.toString();

@@ -505,6 +505,46 @@ describe('registry client against docker-registry', function () {
       }
     });
 
+    it('remembers Docker Hub rate-limit headers and falls back to GET when HEAD has no digest', async () => {
+      const proxy = await startProxy(registry.url, async (req, body, res, p) => {
+        if (!req.url!.includes('/manifests/')) return false;
+        const answer = await p.forward(req, body);
+        const headers: IncomingMessage['headers'] = { ...answer.headers, 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '76;w=21600' };
+        if (req.method === 'HEAD') delete headers['docker-content-digest'];
+        res.writeHead(answer.status, headers);
+        res.end(answer.body);
+        return true;
+      });
+      const { http, client } = clientFor(proxy, registry);
+      try {
+        assert.equal(client.rateLimit(proxy.host), undefined);
+        const head = await client.headManifest({ registry: proxy.host, repository: 'fault/app' }, 'v1');
+        assert.deepEqual(head, { digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size });
+        assert.ok(proxy.requests.includes('GET /v2/fault/app/manifests/v1'), proxy.requests.join('\n'));
+        assert.deepEqual(client.rateLimit(proxy.host), { limit: 100, remaining: 76 });
+      } finally {
+        await http.close();
+        await proxy.close();
+      }
+    });
+
+    it('refuses a Link that loops back to a page already read', async () => {
+      const proxy = await startProxy(registry.url, async (req, body, res, p) => {
+        if (!req.url!.includes('/tags/list')) return false;
+        const answer = await p.forward(req, body);
+        res.writeHead(answer.status, { ...answer.headers, link: '</v2/fault/app/tags/list?n=1000>; rel="next"' });
+        res.end(answer.body);
+        return true;
+      });
+      const { http, client } = clientFor(proxy, registry);
+      try {
+        await assert.rejects(client.listTags({ registry: proxy.host, repository: 'fault/app' }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE') && /loops/.test(e.message));
+      } finally {
+        await http.close();
+        await proxy.close();
+      }
+    });
+
     it('names an unreachable registry SOURCE_UNREACHABLE', async () => {
       const proxy = await startProxy(registry.url);
       const host = proxy.host;
@@ -515,6 +555,79 @@ describe('registry client against docker-registry', function () {
         await assert.rejects(client.ping(host), (e) => isGcrsyncError(e, 'SOURCE_UNREACHABLE') && e.message.includes(host));
       } finally {
         await http.close();
+      }
+    });
+  });
+
+  describe('Google listing extension', () => {
+    let backend: TestRegistry;
+    let pushed: Awaited<ReturnType<typeof pushTestImage>>;
+    before(async () => {
+      backend = await startRegistry({ auth: 'token', anonymousPull: true });
+      pushed = await pushTestImage(endpointOf(backend), 'k8s-artifacts-prod/images/pause', '3.9');
+    });
+    after(async () => {
+      await backend?.stop();
+    });
+
+    it('is undefined for a plain registry', async () => {
+      const { http, client } = clientFor(backend, backend);
+      try {
+        assert.equal(await client.listGoogle(backend.host, 'k8s-artifacts-prod/images/pause'), undefined);
+      } finally {
+        await http.close();
+      }
+    });
+
+    it('follows a registry.k8s.io-style redirect and answers the backend challenge anonymously', async () => {
+      // the backend adds Google's fields to what the real registry lists
+      const google = await startProxy(backend.url, async (req, body, res, p) => {
+        const match = /^\/v2\/(.*?)\/?tags\/list/.exec(req.url!);
+        if (req.method !== 'GET' || !match) return false;
+        const path = match[1]!.replace(/\/$/, '');
+        if (path === 'k8s-artifacts-prod/images') {
+          if (!req.headers.authorization) {
+            const challenge = await p.forward(req, body, '/v2/k8s-artifacts-prod/images/pause/tags/list');
+            res.writeHead(challenge.status, challenge.headers);
+            res.end(challenge.body);
+            return true;
+          }
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ child: ['pause'], manifest: {}, name: path, tags: [] }));
+          return true;
+        }
+        const answer = await p.forward(req, body, `/v2/${path}/tags/list`);
+        if (answer.status !== 200) {
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+          return true;
+        }
+        const plain = JSON.parse(answer.body.toString()) as { name: string; tags: string[] };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...plain, child: [], manifest: { [pushed.digest]: { mediaType: pushed.mediaType, tag: plain.tags, timeUploadedMs: '1660697581976', imageSizeBytes: '123' } } }));
+        return true;
+      });
+      const front = await startProxy(google.url, (req, _body, res) => {
+        res.writeHead(307, { location: `${google.url}${req.url!.replace(/^\/v2\//, '/v2/k8s-artifacts-prod/images/')}` });
+        res.end();
+        return true;
+      });
+      // credentials for the front must never reach the backend
+      const http = new HttpClient({ retry: fastRetry });
+      const keychain = createKeychain({ explicit: { [front.host]: { username: 'front-user', password: 'front-password' } }, dockerConfigPath: '/nonexistent/config.json' });
+      const client = new RegistryClient({ http, keychain });
+      try {
+        const root = await client.listGoogle(front.host, '');
+        assert.deepEqual(root, { name: 'k8s-artifacts-prod/images', child: ['pause'], tags: [], manifest: {} });
+        const leaf = await client.listGoogle(front.host, 'pause');
+        assert.deepEqual(leaf?.tags, ['3.9']);
+        assert.deepEqual(leaf?.manifest[pushed.digest]?.tag, ['3.9']);
+        assert.equal(backend.tokenServer!.rejected, 0, 'no credentials were offered to the backend token server');
+        assert.ok(backend.tokenServer!.requestCount('repository:k8s-artifacts-prod/images/pause:pull') >= 1);
+      } finally {
+        await http.close();
+        await front.close();
+        await google.close();
       }
     });
   });

@@ -69,5 +69,8 @@ describe('http/url-policy: SSRF and scheme guards', () => {
     assert.ok(!text.includes('abc123'), text);
     assert.ok(!text.includes('s3cr3t-signature-value'), text);
     assert.ok(text.includes('n=2'), text);
+    const signed = safeUrl('https://bucket.s3.amazonaws.com/blob?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=abcdef0123&X-Goog-Signature=fedcba&sig=zzz&part=1');
+    assert.ok(!/AKIAEXAMPLE|abcdef0123|fedcba|zzz/.test(signed), signed);
+    assert.ok(signed.includes('part=1'), signed);
   });
 });
