@@ -15,6 +15,9 @@ export function withRunFlags<T>(yargs: Argv<T>) {
     .option('username', { type: 'string', describe: 'target registry user (or GCRSYNC_USERNAME)' })
     .option('password', { type: 'string', describe: 'target registry password (or GCRSYNC_PASSWORD)' })
     .option('insecure-registry', { type: 'string', array: true, describe: 'host[:port] spoken to over plain HTTP (loopback always is)' })
+    .option('shard', { type: 'string', describe: 'K/N: sync only the K-th of N stable slices of the repositories (parallel CI jobs)' })
+    .option('max-duration', { type: 'string', describe: 'start no image after this long (e.g. 45m); finish, commit, exit 0' })
+    .option('checkpoint-every', { type: 'string', describe: 'commit progress every N images and/or duration (50, 10m, 50,10m)' })
     .option('verbose', { type: 'boolean', describe: 'debug logging' })
     .option('quiet', { type: 'boolean', describe: 'warnings and errors only' });
 }

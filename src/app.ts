@@ -53,6 +53,9 @@ function settingsOf(options: RunOptions, signal?: AbortSignal): RunSettings {
     queryLimit: options.queryLimit,
     dryRun: options.dryRun,
     ...(signal !== undefined && { signal }),
+    ...(options.shard !== undefined && { shard: options.shard }),
+    ...(options.maxDurationMs !== undefined && { maxDurationMs: options.maxDurationMs }),
+    ...(options.checkpoint !== undefined && { checkpoint: options.checkpoint }),
   };
 }
 

@@ -19,6 +19,12 @@ export interface RunOptions {
   targetCredentials?: { username: string; password: string };
   insecureRegistries: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `--shard K/N`: only the K-th (1-based) of N stable slices of the namespace's repositories */
+  shard?: { index: number; count: number };
+  /** `--max-duration`: start no image after this long; finish, commit and exit 0 */
+  maxDurationMs?: number;
+  /** `--checkpoint-every 50,10m`: commit progress every N images and/or every interval */
+  checkpoint?: { images?: number; intervalMs?: number };
 }
 
 /** The raw flags, as yargs hands them over. */
@@ -37,6 +43,9 @@ export interface RawFlags {
   insecureRegistry?: string[] | string;
   verbose?: boolean;
   quiet?: boolean;
+  shard?: string;
+  maxDuration?: string;
+  checkpointEvery?: string;
 }
 
 function usage(message: string, ref?: string): GcrsyncError {
@@ -82,7 +91,41 @@ export function resolveRunOptions(flags: RawFlags, env: Record<string, string | 
     ...(username !== undefined && password !== undefined && { targetCredentials: { username, password } }),
     insecureRegistries: insecure.flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== ''),
     logLevel: flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info',
+    ...optionalRunLimits(flags, env),
   };
+}
+
+function optionalRunLimits(flags: RawFlags, env: Record<string, string | undefined>): Pick<RunOptions, 'shard' | 'maxDurationMs' | 'checkpoint'> {
+  const shard = flags.shard ?? env.GCRSYNC_SHARD;
+  const maxDuration = flags.maxDuration ?? env.GCRSYNC_MAX_DURATION;
+  const checkpoint = flags.checkpointEvery ?? env.GCRSYNC_CHECKPOINT_EVERY;
+  return {
+    ...(shard !== undefined && { shard: parseShard(shard) }),
+    ...(maxDuration !== undefined && { maxDurationMs: parseDuration('max-duration', maxDuration) }),
+    ...(checkpoint !== undefined && { checkpoint: parseCheckpoint(checkpoint) }),
+  };
+}
+
+/** `2/3` → the second of three slices. */
+export function parseShard(text: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw usage(`--shard must be K/N with 1 <= K <= N (e.g. 2/3), got ${JSON.stringify(text)}`);
+  }
+  return { index, count };
+}
+
+/** `50` images, `10m`, or both: `50,10m`. */
+export function parseCheckpoint(text: string): { images?: number; intervalMs?: number } {
+  const out: { images?: number; intervalMs?: number } = {};
+  for (const part of text.split(',').map((p) => p.trim())) {
+    if (/^\d+$/.test(part) && Number(part) > 0) out.images = Number(part);
+    else if (/^\d/.test(part) && !/^\d+$/.test(part)) out.intervalMs = parseDuration('checkpoint-every', part);
+    else throw usage(`--checkpoint-every takes a number of images and/or a duration (50, 10m, 50,10m), got ${JSON.stringify(text)}`);
+  }
+  return out;
 }
 
 /** `5s`, `2m`, `1h`, `500ms` → milliseconds. */

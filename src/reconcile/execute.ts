@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import { describeError, GcrsyncError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { formatReference } from '../ref/reference.js';
+import { formatReference, formatRepository } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import type { CopyResult, Transport } from '../transports/transport.js';
 import type { PlanItem } from './plan.js';
@@ -13,7 +13,17 @@ export interface ItemOutcome {
   /** digest verified at the target after the copy */
   targetDigest?: string;
   error?: GcrsyncError | Error;
+  /** why a skipped item was not started */
+  skippedBecause?: string;
   seconds: number;
+}
+
+/** Commands a job runs around pushes (issue-driven mirrors, ECR repository creation, SWR visibility). */
+export interface PushHooks {
+  /** once per target repository, before its first push in this run */
+  beforeRepository?(target: RepositoryRef, signal?: AbortSignal): Promise<void>;
+  /** after an image is verified at the target; a failure fails that image (it is then not recorded) */
+  afterPush?(item: PlanItem, result: CopyResult, signal?: AbortSignal): Promise<void>;
 }
 
 export interface ExecuteDeps {
@@ -21,14 +31,15 @@ export interface ExecuteDeps {
   /** HEAD of the target manifest: the proof an image is there before it is recorded */
   headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
   logger: Logger;
+  hooks?: PushHooks;
 }
 
 export interface ExecuteOptions {
   concurrency: number;
   signal?: AbortSignal;
-  /** no new image starts after this time; images in flight finish */
-  deadline?: number;
-  onOutcome?: (outcome: ItemOutcome) => void;
+  /** asked before each image starts: a reason stops the run from starting more (deadline, rate-limit budget) */
+  stopReason?: () => string | undefined;
+  onOutcome?: (outcome: ItemOutcome) => void | Promise<void>;
 }
 
 /**
@@ -38,23 +49,41 @@ export interface ExecuteOptions {
 export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps, options: ExecuteOptions): Promise<ItemOutcome[]> {
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
   const outcomes: ItemOutcome[] = [];
-  const finish = (outcome: ItemOutcome) => {
+  const preparedRepositories = new Map<string, Promise<void>>();
+  let stopLogged = false;
+  const finish = async (outcome: ItemOutcome) => {
     outcomes.push(outcome);
-    options.onOutcome?.(outcome);
+    await options.onOutcome?.(outcome);
+  };
+  const prepare = (item: PlanItem): Promise<void> => {
+    const hook = deps.hooks?.beforeRepository;
+    if (hook === undefined) return Promise.resolve();
+    const repo = { registry: item.target.registry, repository: item.target.repository };
+    const key = formatRepository(repo);
+    let prepared = preparedRepositories.get(key);
+    if (prepared === undefined) {
+      prepared = hook(repo, options.signal);
+      preparedRepositories.set(key, prepared);
+    }
+    return prepared;
   };
   for (const item of items) {
     void queue.add(async () => {
       const started = Date.now();
-      if (options.signal?.aborted || (options.deadline !== undefined && started >= options.deadline)) {
-        finish({ item, status: 'skipped', seconds: 0 });
+      const reason = options.signal?.aborted ? 'interrupted' : options.stopReason?.();
+      if (reason !== undefined) {
+        if (!stopLogged) deps.logger.warn(`starting no more images: ${reason}`);
+        stopLogged = true;
+        await finish({ item, status: 'skipped', skippedBecause: reason, seconds: 0 });
         return;
       }
       try {
-        finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
+        await prepare(item);
+        await finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
       } catch (error) {
         const source = formatReference(item.source);
         deps.logger.warn(`failed ${source}`, { target: formatReference(item.target), error: describeError(error) });
-        finish({ item, status: 'failed', error: error as Error, seconds: (Date.now() - started) / 1000 });
+        await finish({ item, status: 'failed', error: error as Error, seconds: (Date.now() - started) / 1000 });
       }
     });
   }
@@ -91,6 +120,7 @@ async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal?: AbortSi
       { ref: formatReference(item.target) },
     );
   }
+  await deps.hooks?.afterPush?.(item, result, signal);
   for (const warning of result.warnings) deps.logger.warn(warning, { image: formatReference(item.source) });
   return { item, status: 'synced', result, targetDigest: verified.digest };
 }

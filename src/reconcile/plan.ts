@@ -1,6 +1,7 @@
 import { GcrsyncError } from '../errors.js';
 import { formatReference, type Reference } from '../ref/reference.js';
-import { relativeRepository, targetReference, type SourceLocation, type TargetLocation } from '../ref/naming.js';
+import { createHash } from 'node:crypto';
+import { relativeRepository, type SourceLocation } from '../ref/naming.js';
 import type { SourceTag } from '../sources/source.js';
 import { findRecord, isDigestKnown, type NamespaceMetadata } from '../store/schema.js';
 
@@ -26,12 +27,31 @@ export interface Plan {
   problems: Array<{ subject: string; error: GcrsyncError }>;
 }
 
+/** The mirror reference of a source tag, given its repository path under the namespace (the metadata key). */
+export type MirrorNamer = (key: string, tag: string, source: Reference) => Reference;
+
+/** A slice of the namespace for one of N parallel jobs: `index` is 1-based, like `--shard 2/3`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/**
+ * Stable partition by repository (never by tag, so one repository's tags share blobs and mounts within one job):
+ * the same repository lands in the same shard on every run and every machine.
+ */
+export function inShard(key: string, shard: Shard): boolean {
+  const bucket = createHash('sha256').update(key).digest().readUInt32BE(0) % shard.count;
+  return bucket === shard.index - 1;
+}
+
 /** Decides what to copy: pure, so `--dry-run` and the real run see the same plan. */
 export function planSync(
   tags: readonly SourceTag[],
   metadata: NamespaceMetadata | undefined,
   source: SourceLocation,
-  target: TargetLocation,
+  nameFor: MirrorNamer,
+  shard?: Shard,
 ): Plan {
   const plan: Plan = { items: [], upToDate: 0, problems: [] };
   const claimedTargets = new Map<string, string>();
@@ -42,7 +62,8 @@ export function planSync(
     let targetRef: Reference;
     try {
       key = relativeRepository(source, found.repository);
-      targetRef = targetReference(target, key, found.tag);
+      if (shard !== undefined && !inShard(key, shard)) continue;
+      targetRef = nameFor(key, found.tag, sourceRef);
     } catch (error) {
       plan.problems.push({ subject, error: error as GcrsyncError });
       continue;

@@ -4,13 +4,14 @@ import type { Logger } from '../log.js';
 import { formatReference } from '../ref/reference.js';
 import type { SourceLocation, TargetLocation } from '../ref/naming.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
-import type { Listing } from '../sources/source.js';
+import { targetReference } from '../ref/naming.js';
+import type { Listing, SourceTag } from '../sources/source.js';
 import { renderChangelogSection } from '../store/changelog.js';
 import type { MetadataRepo } from '../store/metadata-repo.js';
 import { applyUpdates, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
 import type { Transport } from '../transports/transport.js';
-import { executePlan, type ItemOutcome } from './execute.js';
-import { planSync, type Plan, type PlanItem } from './plan.js';
+import { executePlan, type ItemOutcome, type PushHooks } from './execute.js';
+import { planSync, type MirrorNamer, type Plan, type PlanItem, type Shard } from './plan.js';
 
 /** What a run talks to; built once in cmd/ and passed down, so tests can point it at local registries. */
 export interface RunDeps {
@@ -30,6 +31,19 @@ export interface RunSettings {
   queryLimit: number;
   dryRun: boolean;
   signal?: AbortSignal;
+  /** mirror naming; default: `<target>/<path under the namespace>`, flattened for Docker Hub */
+  name?: MirrorNamer;
+  /** narrows the listing before the diff (tag filters) */
+  selectTags?: (tags: readonly SourceTag[]) => SourceTag[];
+  /** only this slice of the namespace's repositories */
+  shard?: Shard;
+  /** no image starts after this many ms from the start of the run; what is in flight finishes and is committed */
+  maxDurationMs?: number;
+  /** commit what is verified so far every N images and/or every N ms, so a run that is cut off keeps its progress */
+  checkpoint?: { images?: number; intervalMs?: number };
+  hooks?: PushHooks;
+  /** a reason to start no more images (e.g. the source's pull budget is spent) */
+  stopReason?: () => string | undefined;
 }
 
 export interface RunReport {
@@ -53,7 +67,10 @@ export interface RunReport {
     error?: string;
   }>;
   problems: Array<{ subject: string; error: string }>;
-  commit?: { committed: boolean; commit?: string; pushed: boolean };
+  /** the last metadata commit of the run, and how many commits (checkpoints included) it made */
+  commit?: { committed: boolean; commit?: string; pushed: boolean; commits: number };
+  /** why images were left for the next run (deadline, rate limit, interrupt) */
+  stoppedBecause?: string;
 }
 
 function locationName(registry: string, path: string): string {
@@ -78,13 +95,19 @@ function emptyReport(command: RunReport['command'], settings: RunSettings, metad
 /** Reads the namespace file and lists the source: the two things that must work before anything is changed. */
 async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport): Promise<{ metadata?: NamespaceMetadata; listing: Listing }> {
   const metadata = await deps.metadata.read(report.metadataFile);
-  const listing = await deps.listSource(settings.source, settings.signal);
+  const listed = await deps.listSource(settings.source, settings.signal);
+  const listing = settings.selectTags === undefined ? listed : { ...listed, tags: settings.selectTags(listed.tags) };
   report.sourceTags = listing.tags.length;
   for (const problem of listing.problems) {
     deps.logger.warn(`not listed: ${problem.subject}`, { error: describeError(problem.error) });
     report.problems.push({ subject: problem.subject, error: describeError(problem.error) });
   }
   return { ...(metadata !== undefined && { metadata }), listing };
+}
+
+function planFor(settings: RunSettings, listing: Listing, metadata: NamespaceMetadata | undefined): Plan {
+  const name = settings.name ?? ((key: string, tag: string) => targetReference(settings.target, key, tag));
+  return planSync(listing.tags, metadata, settings.source, name, settings.shard);
 }
 
 function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport): void {
@@ -101,6 +124,26 @@ function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport): void 
   }
 }
 
+interface RecordToCommit {
+  item: PlanItem;
+  record: TagRecord;
+  /** listed in the CHANGELOG (copied now), as opposed to found already there */
+  logged: boolean;
+}
+
+function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
+  return {
+    source: formatReference(outcome.item.source),
+    target: formatReference(outcome.item.target),
+    status: outcome.status,
+    digest: outcome.item.sourceDigest,
+    ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
+    ...(outcome.result !== undefined && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
+    seconds: outcome.seconds,
+    ...(outcome.error !== undefined && { error: describeError(outcome.error) }),
+  };
+}
+
 function recordFor(item: PlanItem, syncedAt: string, targetDigest: string, platforms?: string[]): TagRecord {
   return {
     digest: item.sourceDigest,
@@ -115,12 +158,10 @@ function recordFor(item: PlanItem, syncedAt: string, targetDigest: string, platf
 async function commitRecords(
   deps: RunDeps,
   report: RunReport,
-  records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }>,
+  records: readonly RecordToCommit[],
 ): Promise<void> {
-  if (records.length === 0) {
-    report.commit = { committed: false, pushed: false };
-    return;
-  }
+  report.commit ??= { committed: false, pushed: false, commits: 0 };
+  if (records.length === 0) return;
   const header = { source: report.source, target: report.target };
   const updates = records.map(({ item, record }) => ({ repository: item.key, tag: item.tag, record }));
   const logged = records.filter((r) => r.logged);
@@ -139,50 +180,69 @@ async function commitRecords(
     ...(section !== undefined && { changelogSection: section }),
     message,
   });
-  report.commit = { committed: result.committed, ...(result.commit !== undefined && { commit: result.commit }), pushed: result.pushed };
+  if (result.committed) {
+    report.commit = {
+      committed: true,
+      ...(result.commit !== undefined && { commit: result.commit }),
+      pushed: result.pushed,
+      commits: report.commit.commits + 1,
+    };
+  }
 }
 
 /** The daily job: list, diff against the metadata, copy what is missing or moved, record only what is verified. */
 export async function runSync(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
   const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
   const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planSync(listing.tags, metadata, settings.source, settings.target);
+  const plan = planFor(settings, listing, metadata);
   recordPlanProblems(plan, deps, report);
   deps.logger.info(`${report.source}: ${listing.tags.length} tags, ${plan.upToDate} up to date, ${plan.items.length} to copy`);
   if (settings.dryRun || plan.items.length === 0) return report;
 
-  const transport = deps.createTransport();
-  let outcomes: ItemOutcome[];
-  try {
-    outcomes = await executePlan(plan.items, { transport, headTarget: deps.headTarget, logger: deps.logger }, {
-      concurrency: settings.concurrency,
-      ...(settings.signal !== undefined && { signal: settings.signal }),
-    });
-  } finally {
-    await transport.close();
-  }
-  const syncedAt = (deps.now ?? (() => new Date()))().toISOString();
-  const records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }> = [];
-  for (const outcome of outcomes) {
-    report.outcomes.push({
-      source: formatReference(outcome.item.source),
-      target: formatReference(outcome.item.target),
-      status: outcome.status,
-      digest: outcome.item.sourceDigest,
-      ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
-      ...(outcome.result !== undefined && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
-      seconds: outcome.seconds,
-      ...(outcome.error !== undefined && { error: describeError(outcome.error) }),
-    });
+  const now = deps.now ?? (() => new Date());
+  const startedAt = Date.now();
+  const deadline = settings.maxDurationMs === undefined ? undefined : startedAt + settings.maxDurationMs;
+  const pending: RecordToCommit[] = [];
+  let lastCheckpoint = Date.now();
+  // Checkpoints run one at a time, in the order images finished.
+  let committing: Promise<void> = Promise.resolve();
+  const checkpointDue = () =>
+    (settings.checkpoint?.images !== undefined && pending.length >= settings.checkpoint.images) ||
+    (settings.checkpoint?.intervalMs !== undefined && Date.now() - lastCheckpoint >= settings.checkpoint.intervalMs);
+  const flush = () => {
+    const batch = pending.splice(0);
+    lastCheckpoint = Date.now();
+    committing = committing.then(() => commitRecords(deps, report, batch));
+    return committing;
+  };
+  const onOutcome = async (outcome: ItemOutcome) => {
+    report.outcomes.push(outcomeLine(outcome));
+    if (outcome.status === 'skipped' && outcome.skippedBecause !== undefined) report.stoppedBecause ??= outcome.skippedBecause;
     if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
-      records.push({
+      pending.push({
         item: outcome.item,
-        record: recordFor(outcome.item, syncedAt, outcome.targetDigest, outcome.result?.platforms),
+        record: recordFor(outcome.item, now().toISOString(), outcome.targetDigest, outcome.result?.platforms),
         logged: outcome.status === 'synced',
       });
+      if (checkpointDue()) await flush();
     }
+  };
+  const stopReason = () => {
+    if (deadline !== undefined && Date.now() >= deadline) return `--max-duration reached`;
+    return settings.stopReason?.();
+  };
+  const transport = deps.createTransport();
+  try {
+    await executePlan(
+      plan.items,
+      { transport, headTarget: deps.headTarget, logger: deps.logger, ...(settings.hooks !== undefined && { hooks: settings.hooks }) },
+      { concurrency: settings.concurrency, stopReason, onOutcome, ...(settings.signal !== undefined && { signal: settings.signal }) },
+    );
+  } finally {
+    await transport.close();
+    // Whatever was verified is committed, even when the run is being torn down by an error or an interrupt.
+    await flush();
   }
-  await commitRecords(deps, report, records);
   return report;
 }
 
@@ -193,11 +253,11 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
 export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
   const report = emptyReport('compare', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
   const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planSync(listing.tags, metadata, settings.source, settings.target);
+  const plan = planFor(settings, listing, metadata);
   recordPlanProblems(plan, deps, report);
   const queue = new PQueue({ concurrency: settings.queryLimit });
   const syncedAt = (deps.now ?? (() => new Date()))().toISOString();
-  const records: Array<{ item: PlanItem; record: TagRecord; logged: boolean }> = [];
+  const records: RecordToCommit[] = [];
   await Promise.all(
     plan.items.map((item) =>
       queue.add(async () => {
@@ -243,7 +303,7 @@ export interface MirrorStatus {
 export async function readStatus(deps: RunDeps, settings: RunSettings): Promise<MirrorStatus> {
   const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
   const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planSync(listing.tags, metadata, settings.source, settings.target);
+  const plan = planFor(settings, listing, metadata);
   return { source: report.source, total: listing.tags.length, synced: plan.upToDate, waiting: plan.items.length };
 }
 

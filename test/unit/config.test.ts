@@ -40,3 +40,22 @@ describe('parseDuration', () => {
   });
   it('names a bad value', () => assert.throws(() => parseDuration('interval', '5 parsecs'), /--interval.*"5 parsecs"/));
 });
+
+describe('run limits', () => {
+  const base = { source: 'gcr.io/ns', target: 'x.io/m' };
+  it('reads --shard, --max-duration and --checkpoint-every', () => {
+    const options = resolveRunOptions({ ...base, shard: '2/3', maxDuration: '45m', checkpointEvery: '50,10m' }, {});
+    assert.deepEqual(options.shard, { index: 2, count: 3 });
+    assert.equal(options.maxDurationMs, 45 * 60_000);
+    assert.deepEqual(options.checkpoint, { images: 50, intervalMs: 600_000 });
+  });
+  for (const [flags, why] of [
+    [{ shard: '0/3' }, /--shard.*"0\/3"/],
+    [{ shard: '4/3' }, /--shard/],
+    [{ shard: 'two' }, /--shard/],
+    [{ maxDuration: 'soon' }, /--max-duration.*"soon"/],
+    [{ checkpointEvery: 'x' }, /--checkpoint-every.*"x"/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(flags)}`, () => assert.throws(() => resolveRunOptions({ ...base, ...flags }, {}), why));
+  }
+});

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { planSync } from '../../src/reconcile/plan.js';
+import { inShard, planSync } from '../../src/reconcile/plan.js';
+import { targetReference } from '../../src/ref/naming.js';
 import { applyUpdates } from '../../src/store/schema.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const source = { registry: 'gcr.io', namespace: 'ns' };
 const target = { registry: 'docker.io', path: 'gcrxio' };
+const name = (key: string, tag: string) => targetReference(target, key, tag);
 const tags = [
   { repository: 'ns/pause', tag: '3.1', digest: digest('a') },
   { repository: 'ns/pause', tag: 'latest', digest: digest('b') },
@@ -20,7 +22,7 @@ const metadata = applyUpdates(undefined, { source: 'gcr.io/ns', target: 'docker.
 
 describe('planSync', () => {
   it('plans new, moved and never-verified tags, and counts the rest as up to date', () => {
-    const plan = planSync(tags, metadata, source, target);
+    const plan = planSync(tags, metadata, source, name);
     assert.equal(plan.upToDate, 1);
     assert.deepEqual(
       plan.items.map((i) => [i.key, i.tag, i.reason, `${i.target.registry}/${i.target.repository}:${i.target.tag}`]),
@@ -32,20 +34,35 @@ describe('planSync', () => {
     );
   });
   it('plans everything when there is no metadata yet', () => {
-    assert.equal(planSync(tags, undefined, source, target).items.length, tags.length);
+    assert.equal(planSync(tags, undefined, source, name).items.length, tags.length);
   });
   it('refuses two sources that flatten onto one mirror name, naming both', () => {
     const clash = [
       { repository: 'ns/a/b', tag: '1', digest: digest('a') },
       { repository: 'ns/a_b', tag: '1', digest: digest('b') },
     ];
-    const plan = planSync(clash, undefined, source, target);
+    const plan = planSync(clash, undefined, source, name);
     assert.equal(plan.items.length, 0);
     assert.equal(plan.problems.length, 1);
     assert.match(plan.problems[0]!.error.message, /gcr\.io\/ns\/a_b:1 and gcr\.io\/ns\/a\/b:1 both map to docker\.io\/gcrxio\/a_b:1/);
   });
   it('treats a tag named like an Object property as a plain tag', () => {
-    const plan = planSync([{ repository: 'ns/pause', tag: 'constructor', digest: digest('a') }], metadata, source, target);
+    const plan = planSync([{ repository: 'ns/pause', tag: 'constructor', digest: digest('a') }], metadata, source, name);
     assert.equal(plan.items[0]?.reason, 'new');
+  });
+});
+
+describe('inShard', () => {
+  it('puts every repository in exactly one shard, stably, and spreads them', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `repo-${i}/sub`);
+    const sizes = [1, 2, 3].map((index) => keys.filter((k) => inShard(k, { index, count: 3 })).length);
+    assert.equal(sizes.reduce((a, b) => a + b), keys.length);
+    for (const size of sizes) assert.ok(size > 70 && size < 130, `balanced: ${sizes.join(',')}`);
+    assert.equal(inShard('pause', { index: 2, count: 3 }), inShard('pause', { index: 2, count: 3 }));
+  });
+  it('keeps every tag of a repository together', () => {
+    const tags = ['1', '2', '3'].map((tag) => ({ repository: 'ns/app', tag, digest: digest('a') }));
+    const counts = [1, 2].map((index) => planSync(tags, undefined, source, name, { index, count: 2 }).items.length);
+    assert.deepEqual(counts.sort(), [0, 3]);
   });
 });
