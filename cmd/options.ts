@@ -7,7 +7,7 @@ export function withRunFlags<T>(yargs: Argv<T>) {
     .option('namespace', { type: 'string', describe: 'shorthand for --source gcr.io/NAMESPACE' })
     .option('target', { type: 'string', describe: 'target REGISTRY[/PREFIX], e.g. docker.io/gcrxio' })
     .option('metadata-repo', { type: 'string', describe: 'metadata git repo, path or URL (default: the repo of the current directory)' })
-    .option('transport', { type: 'string', choices: ['docker', 'registry'], describe: 'how images are copied' })
+    .option('transport', { type: 'string', choices: ['registry', 'docker'], describe: 'registry: direct, digest-preserving (default); docker: through the Docker daemon' })
     .option('concurrency', { type: 'number', describe: 'images copied at a time (default 10)' })
     .option('query-limit', { type: 'number', describe: 'registry listing requests at a time (default 20)' })
     .option('dry-run', { type: 'boolean', describe: 'print the plan, copy and commit nothing' })

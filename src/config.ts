@@ -68,7 +68,7 @@ export function resolveRunOptions(flags: RawFlags, env: Record<string, string | 
   if (targetText === undefined) throw usage('a target is required: --target REGISTRY[/PREFIX]');
   const source = parseLocation(sourceText);
   const target = parseLocation(targetText);
-  const transport = flags.transport ?? env.GCRSYNC_TRANSPORT ?? 'docker';
+  const transport = flags.transport ?? env.GCRSYNC_TRANSPORT ?? 'registry';
   if (transport !== 'docker' && transport !== 'registry') {
     throw usage(`--transport must be "docker" or "registry", got ${JSON.stringify(transport)}`);
   }

@@ -135,6 +135,8 @@ export function apiHost(registry: string): string {
 
 /** Loopback registries may be spoken to over plain HTTP without being named insecure. */
 export function isLoopbackHost(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  // `[::1]:5000` and `[::1]` carry brackets; a bare `::1` has no port to strip
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(registry);
+  const host = bracketed ? bracketed[1]! : registry.split(':').length > 2 ? registry : registry.replace(/:\d+$/, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { formatReference, parseLocation, parseReference } from '../../src/ref/reference.js';
+import { formatReference, isLoopbackHost, parseLocation, parseReference } from '../../src/ref/reference.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
 describe('parseReference', () => {
@@ -45,4 +45,13 @@ describe('parseLocation', () => {
     assert.deepEqual(parseLocation('docker.io/gcrxio/'), { registry: 'docker.io', path: 'gcrxio' });
   });
   it('refuses a path with ..', () => assert.throws(() => parseLocation('gcr.io/../etc'), /path/));
+});
+
+describe('isLoopbackHost', () => {
+  for (const host of ['127.0.0.1:5000', 'localhost', 'localhost:80', '[::1]:5000', '[::1]', '::1', '127.1.2.3']) {
+    it(`${host} is loopback`, () => assert.equal(isLoopbackHost(host), true));
+  }
+  for (const host of ['gcr.io', '10.0.0.1:5000', '[fe80::1]:5000', 'localhost.evil.com']) {
+    it(`${host} is not`, () => assert.equal(isLoopbackHost(host), false));
+  }
 });
