@@ -1,3 +1,5 @@
+import { readQuotedString } from '../http/quoted-string.js';
+
 /** One challenge of a `WWW-Authenticate` header (RFC 9110 §11.6.1). */
 export interface Challenge {
   /** lower-cased auth scheme: `bearer`, `basic`, … */
@@ -42,18 +44,9 @@ export function parseWwwAuthenticate(header: string | readonly string[] | undefi
     if (header[pos] === '=' && current) {
       pos++;
       skipSpaces();
-      let value = '';
-      if (header[pos] === '"') {
-        pos++;
-        while (pos < n && header[pos] !== '"') {
-          if (header[pos] === '\\' && pos + 1 < n) pos++;
-          value += header[pos];
-          pos++;
-        }
-        pos++;
-      } else {
-        value = readToken();
-      }
+      let value: string;
+      if (header[pos] === '"') ({ value, end: pos } = readQuotedString(header, pos));
+      else value = readToken();
       const name = token.toLowerCase();
       if (!(name in current.params)) current.params[name] = value;
     } else if (header[pos] === '=') {

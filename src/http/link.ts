@@ -1,3 +1,5 @@
+import { readQuotedString } from './quoted-string.js';
+
 /** One entry of an RFC 8288 (RFC 5988) `Link` header. */
 export interface LinkEntry {
   /** the URI reference between `<` and `>`, verbatim (may be relative) */
@@ -41,13 +43,7 @@ export function parseLinkHeader(header: string | undefined): LinkEntry[] {
         pos++;
         while (pos < n && header[pos] === ' ') pos++;
         if (header[pos] === '"') {
-          pos++;
-          while (pos < n && header[pos] !== '"') {
-            if (header[pos] === '\\' && pos + 1 < n) pos++;
-            value += header[pos];
-            pos++;
-          }
-          pos++;
+          ({ value, end: pos } = readQuotedString(header, pos));
         } else {
           const raw = /^[^;,]*/.exec(header.slice(pos))![0];
           value = raw.trim();
