@@ -156,6 +156,24 @@ describe('gcrsync sync (CLI, end to end)', function () {
     assert.equal(await headDigest(targetEndpoint(), 'dry/pause', '3.1'), undefined);
   });
 
+  it('monitor prints source total / synced / waiting, refreshed from the metadata remote', async () => {
+    const remote = await bareRemote();
+    const before = await runCli([...args('monitor', remote, 'watched'), '--count', '2', '--interval', '100ms']);
+    assert.equal(before.code, 0, before.stderr);
+    const lines = before.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    for (const line of lines) assert.match(line, /total 4, synced 0, waiting 4$/);
+    assert.equal((await runCli(args('sync', remote, 'watched'), { env: env() })).code, 0);
+    const after = await runCli([...args('monitor', remote, 'watched'), '--count', '1', '--json']);
+    assert.deepEqual(
+      (({ total, synced, waiting }) => ({ total, synced, waiting }))(JSON.parse(after.stdout)),
+      { total: 4, synced: 4, waiting: 0 },
+    );
+    const bad = await runCli([...args('monitor', remote, 'watched'), '--interval', 'often']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--interval.*"often"/);
+  });
+
   it('exits 2 on usage errors and names the bad value', async () => {
     const result = await runCli(['sync', '--source', 'gcr.io/Bad_NS', '--target', 'x.io']);
     assert.equal(result.code, 2);
