@@ -1,64 +1,28 @@
-import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import type { Listing } from './source.js';
-import type { ListingClient } from './listing-client.js';
-import { listCatalog, listRepositories } from './catalog.js';
-import { walkGoogle } from './google.js';
-import { sourceUnreachable, type ListOptions } from './listing-run.js';
-
 export type { Listing, ListingProblem, SourceTag } from './source.js';
 export type { GoogleTagList, ListingClient, ManifestDescriptor, RepositoryRef } from './listing-client.js';
 export { DEFAULT_QUERY_LIMIT, sortListing, type ListOptions } from './listing-run.js';
 export { inNamespace, listCatalog, listRepositories } from './catalog.js';
 export { GOOGLE_ANSWER_CAP, walkGoogle } from './google.js';
-
-export interface SourceNamespace {
-  registry: string;
-  /** repository path prefix; '' is the whole registry */
-  namespace: string;
-}
-
-/** Hosts that serve Google's listing extension: gcr.io (and regional/k8s mirrors), registry.k8s.io, Artifact Registry. */
-export function isGoogleHost(registry: string): boolean {
-  const host = registry.toLowerCase().replace(/:\d+$/, '');
-  return host === 'gcr.io' || host.endsWith('.gcr.io') || host === 'registry.k8s.io' || host.endsWith('.pkg.dev');
-}
-
-type Probe = 'extension' | 'repository' | 'absent';
-
-/**
- * Asks the namespace's own tags/list: an answer with `child`/`manifest` means the Google walk works
- * here; a plain answer means the namespace is itself a repository; an HTTP error means neither.
- */
-async function probe(client: ListingClient, source: SourceNamespace, signal?: AbortSignal): Promise<Probe> {
-  try {
-    const answer = await client.listGoogle(source.registry, source.namespace, signal);
-    if (answer !== undefined) return 'extension';
-    return source.namespace === '' ? 'absent' : 'repository';
-  } catch (error) {
-    if (signal?.aborted) throw new GcrsyncError('ABORTED', `listing ${source.registry} was cancelled`, { cause: signal.reason });
-    // no HTTP answer at all: the registry is down or unreachable, and the catalog would fail the same way
-    if (!isGcrsyncError(error) || error.info.status === undefined) throw sourceUnreachable(source, error);
-    return 'absent';
-  }
-}
-
-/**
- * Lists every repository and tag of a source namespace, sorted by (repository, tag). Throws
- * SOURCE_UNREACHABLE when the source cannot be listed at all; anything that fails later is a problem in
- * the listing and the rest goes on.
- */
-export async function listNamespace(client: ListingClient, source: SourceNamespace, options: ListOptions = {}): Promise<Listing> {
-  if (isGoogleHost(source.registry)) return walkGoogle(client, source, options);
-  const found = await probe(client, source, options.signal);
-  if (found === 'extension') return walkGoogle(client, source, options);
-  try {
-    return await listCatalog(client, source, options);
-  } catch (error) {
-    // registries without a catalog (ghcr.io, Docker Hub) still list a namespace that is one repository
-    if (found === 'repository' && isGcrsyncError(error, 'SOURCE_UNREACHABLE')) {
-      options.logger?.info('no usable catalog; listing the namespace as one repository', { registry: source.registry, repository: source.namespace });
-      return listRepositories(client, source.registry, [source.namespace], options);
-    }
-    throw error;
-  }
-}
+export { isGoogleHost } from './google-hosts.js';
+export { listNamespace, type SourceNamespace } from './namespace.js';
+export {
+  namespaceApiFor,
+  repositoryPath,
+  sourceLocation,
+  validateSourceSpec,
+  type ImageSelection,
+  type ImagesSpec,
+  type NamedTag,
+  type NamespaceApi,
+  type NamespaceSpec,
+  type RepositoriesSpec,
+  type SourceSpec,
+} from './source-spec.js';
+export { groupByNamespace, loadImageList, namespaceOf, parseImageList } from './image-list.js';
+export { listSource, type SourceOptions } from './list-source.js';
+export type { ApiHttp } from './enumerated.js';
+export { DOCKER_HUB_WEB_API, dockerHubRepositories, listDockerHub } from './docker-hub.js';
+export { listQuay, quayRepositories } from './quay.js';
+export { listImages } from './images.js';
+export { isQuirkTag, withoutQuirkTags } from './tag-quirks.js';
+export { rateLimitStop } from './rate-limit.js';
