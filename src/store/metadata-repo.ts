@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GcrsyncError } from '../errors.js';
+import { type IndexInput, GENERATED_MARKER, renderIndex } from '../browse/index-pages.js';
+import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { type Logger, redact, registerSecret, silentLogger } from '../log.js';
 import { throwIfAborted } from './abort.js';
 import { prependChangelog } from './changelog.js';
@@ -267,7 +268,8 @@ class GitMetadataRepo implements MetadataRepo {
         logger.debug('metadata unchanged, nothing to commit', { attempts });
         return { committed: false, pushed: false, attempts };
       }
-      const paths = [...changed];
+      // the readable pages go into the same commit, re-rendered from the files as they now are (after a rebase too)
+      const paths = [...changed, ...(await this.writeIndexPages(changed, signal))];
       if (request.changelogSection !== undefined) {
         const existing = await readTextIfExists(changelog, signal);
         await writeFileAtomic(changelog, prependChangelog(existing, request.changelogSection), signal);
@@ -357,6 +359,39 @@ class GitMetadataRepo implements MetadataRepo {
     }
     for (const write of writes) await writeFileAtomic(write.path, write.text, signal);
     return writes.map((write) => write.file);
+  }
+
+  /**
+   * Renders `metadata/README.md` and the namespace pages from every metadata file in the work tree (the
+   * committed ones plus `written`) and writes the pages whose text changed; returns their paths. A corrupt
+   * file of another namespace is left out of the pages rather than blocking this commit, and a page someone
+   * wrote by hand (no generated marker) is never overwritten.
+   */
+  private async writeIndexPages(written: readonly string[], signal: AbortSignal | undefined): Promise<string[]> {
+    const files = new Set([...(await this.listFiles(signal)).map((entry) => entry.file), ...written]);
+    const inputs: IndexInput[] = [];
+    for (const file of [...files].sort()) {
+      try {
+        const metadata = await this.read(file, signal);
+        if (metadata !== undefined) inputs.push({ file, metadata });
+      } catch (error) {
+        if (!isGcrsyncError(error, 'METADATA_CORRUPT')) throw error;
+        this.state.logger.warn('left out of the index pages: the file cannot be read', { file, error: error.message });
+      }
+    }
+    const changed: string[] = [];
+    for (const page of renderIndex(inputs)) {
+      const path = await this.locateInside(page.path, page.path);
+      const before = await readTextIfExists(path, signal);
+      if (before === page.text) continue;
+      if (before !== undefined && !before.startsWith(GENERATED_MARKER)) {
+        this.state.logger.warn('not overwriting a page gcrsync did not generate', { file: page.path });
+        continue;
+      }
+      await writeFileAtomic(path, page.text, signal);
+      changed.push(page.path);
+    }
+    return changed;
   }
 
   /** Absolute path of a metadata file; only paths `metadataFile` can produce are accepted. */

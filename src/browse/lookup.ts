@@ -1,0 +1,208 @@
+import { isGcrsyncError } from '../errors.js';
+import { formatReference, formatRepository, parseReference, type Reference } from '../ref/reference.js';
+import { parseMetadataFilePath } from '../store/layout.js';
+import { findRecord, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
+
+/**
+ * "Where is the mirror of this image?", answered from the metadata JSON alone: the same lookup serves
+ * `where`, `list`, `pull`, `rewrite` and the admission webhook.
+ */
+export interface MirrorMatch {
+  /** the source image, fully qualified (`registry.k8s.io/pause:3.9`) */
+  source: string;
+  /** the reference to pull from the mirror (with the digest at the mirror when the lookup named a digest) */
+  mirror: string;
+  /** source manifest digest recorded at the sync; "" when unknown (old-format record) */
+  digest: string;
+  /** digest at the mirror when the transport rewrote the manifest */
+  targetDigest?: string;
+  platforms: string[];
+  syncedAt: string;
+  /** the metadata file that records it */
+  file: string;
+}
+
+export type Resolution =
+  | { mirrored: true; image: string; match: MirrorMatch }
+  | { mirrored: false; image: string; reason: string };
+
+interface NamespaceEntry {
+  file: string;
+  registry: string;
+  namespace: string;
+  metadata: NamespaceMetadata;
+}
+
+export class MirrorIndex {
+  /** by `registry/namespace` (registry lowercase; namespace "" for a whole registry) */
+  private readonly namespaces = new Map<string, NamespaceEntry>();
+  /** every recorded mirror reference, built on first use */
+  private mirrors: { references: Set<string>; digests: Map<string, Set<string>> } | undefined;
+
+  /** Files whose path is not a metadata file path are ignored. */
+  constructor(files: ReadonlyArray<{ file: string; metadata: NamespaceMetadata }>) {
+    for (const { file, metadata } of files) {
+      const location = parseMetadataFilePath(file);
+      if (location === undefined) continue;
+      this.namespaces.set(namespaceKey(location.registry, location.namespace), { file, ...location, metadata });
+    }
+  }
+
+  /**
+   * True when `image` already is a mirror reference this metadata records (a manifest that was rewritten
+   * before): rewriting leaves it alone instead of calling it "not mirrored".
+   */
+  isMirror(image: string | Reference): boolean {
+    let ref: Reference;
+    try {
+      ref = typeof image === 'string' ? parseReference(image) : image;
+    } catch (error) {
+      if (!isGcrsyncError(error)) throw error;
+      return false;
+    }
+    const mirrors = (this.mirrors ??= this.collectMirrors());
+    if (ref.digest !== undefined) return mirrors.digests.get(formatRepository(ref))?.has(ref.digest) ?? false;
+    return mirrors.references.has(formatReference({ ...ref, tag: ref.tag ?? 'latest' }));
+  }
+
+  get size(): number {
+    return this.namespaces.size;
+  }
+
+  /**
+   * The mirror of one image. A name without tag or digest means `:latest`, as for `docker pull`. A digest
+   * matches the recorded source digest (or the mirror's own digest); the answer then pins the mirror's digest.
+   * Bad references answer `mirrored: false` with the parser's reason rather than throwing.
+   */
+  resolve(image: string | Reference): Resolution {
+    let ref: Reference;
+    try {
+      ref = typeof image === 'string' ? parseReference(image) : image;
+    } catch (error) {
+      if (!isGcrsyncError(error)) throw error;
+      return { mirrored: false, image: String(image), reason: error.message };
+    }
+    const wanted: Reference = ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;
+    const label = formatReference(wanted);
+    let known = false;
+    for (const { entry, key } of this.candidates(wanted)) {
+      const tags = Object.hasOwn(entry.metadata.images, key) ? entry.metadata.images[key]! : undefined;
+      if (tags === undefined) continue;
+      known = true;
+      const found = wanted.tag !== undefined ? tagMatch(entry, key, wanted) : digestMatch(tags, wanted.digest!);
+      if (found === undefined) continue;
+      const { tag, record } = found;
+      if (record.target === '') {
+        return { mirrored: false, image: label, reason: `${entry.file} records it without a mirror name (old format); sync it again` };
+      }
+      return { mirrored: true, image: label, match: matchOf(entry, key, tag, record, wanted) };
+    }
+    const what = wanted.digest !== undefined && wanted.tag === undefined ? 'that digest' : wanted.digest !== undefined ? 'that tag and digest' : 'that tag';
+    return { mirrored: false, image: label, reason: known ? `the repository is mirrored, but not ${what}` : 'no metadata file mirrors it' };
+  }
+
+  /**
+   * Every mirrored tag whose source or mirror reference contains `query` (case-insensitive; `*` matches any
+   * run of characters), sorted by source. No query lists everything.
+   */
+  search(query?: string): MirrorMatch[] {
+    const test = matcherFor(query);
+    const out: MirrorMatch[] = [];
+    for (const entry of this.namespaces.values()) {
+      for (const key of Object.keys(entry.metadata.images)) {
+        const tags = entry.metadata.images[key]!;
+        for (const tag of Object.keys(tags)) {
+          const record = tags[tag]!;
+          if (record.target === '') continue;
+          const match = matchOf(entry, key, tag, record, undefined);
+          if (test(match.source) || test(match.mirror)) out.push(match);
+        }
+      }
+    }
+    return out.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  }
+
+  private collectMirrors(): { references: Set<string>; digests: Map<string, Set<string>> } {
+    const references = new Set<string>();
+    const digests = new Map<string, Set<string>>();
+    for (const entry of this.namespaces.values()) {
+      for (const tags of Object.values(entry.metadata.images)) {
+        for (const record of Object.values(tags)) {
+          if (record.target === '') continue;
+          const target = parseReference(record.target);
+          references.add(formatReference(target));
+          const repository = formatRepository(target);
+          let known = digests.get(repository);
+          if (known === undefined) digests.set(repository, (known = new Set()));
+          const digest = record.targetDigest ?? record.digest;
+          if (digest !== '') known.add(digest);
+        }
+      }
+    }
+    return { references, digests };
+  }
+
+  /** The namespace files that could hold the image: its registry with every prefix of its path, longest first. */
+  private *candidates(ref: Reference): Generator<{ entry: NamespaceEntry; key: string }> {
+    const parts = ref.repository.split('/');
+    const registry = ref.registry.toLowerCase();
+    for (let split = parts.length - 1; split >= 0; split--) {
+      const entry = this.namespaces.get(namespaceKey(registry, parts.slice(0, split).join('/')));
+      if (entry !== undefined) yield { entry, key: parts.slice(split).join('/') };
+    }
+  }
+}
+
+function namespaceKey(registry: string, namespace: string): string {
+  return `${registry}/${namespace}`;
+}
+
+function tagMatch(entry: NamespaceEntry, key: string, wanted: Reference): { tag: string; record: TagRecord } | undefined {
+  const record = findRecord(entry.metadata, key, wanted.tag!);
+  if (record === undefined) return undefined;
+  // a pinned digest must be what was mirrored under that tag, or the mirror holds a different image
+  if (wanted.digest !== undefined && wanted.digest !== record.digest && wanted.digest !== record.targetDigest) return undefined;
+  return { tag: wanted.tag!, record };
+}
+
+function digestMatch(tags: Record<string, TagRecord>, digest: string): { tag: string; record: TagRecord } | undefined {
+  for (const tag of Object.keys(tags).sort()) {
+    const record = tags[tag]!;
+    if (record.target !== '' && (record.digest === digest || record.targetDigest === digest)) return { tag, record };
+  }
+  return undefined;
+}
+
+/** `wanted` with a digest pins the answer to the mirror's digest (keeping the tag only when `wanted` named one). */
+function matchOf(entry: NamespaceEntry, key: string, tag: string, record: TagRecord, wanted: Reference | undefined): MirrorMatch {
+  const repository = entry.namespace === '' ? key : `${entry.namespace}/${key}`;
+  const source = formatReference({ registry: entry.registry, repository, tag });
+  let mirror = record.target;
+  if (wanted?.digest !== undefined) {
+    // the schema only accepts parseable targets; the mirror's digest differs when the docker transport rebuilt it
+    const target = parseReference(record.target);
+    const tagPart = wanted.tag === undefined || target.tag === undefined ? '' : `:${target.tag}`;
+    mirror = `${formatRepository(target)}${tagPart}@${record.targetDigest ?? record.digest}`;
+  }
+  return {
+    source,
+    mirror,
+    digest: record.digest,
+    ...(record.targetDigest !== undefined && { targetDigest: record.targetDigest }),
+    platforms: record.platforms ?? [],
+    syncedAt: record.syncedAt,
+    file: entry.file,
+  };
+}
+
+function matcherFor(query: string | undefined): (text: string) => boolean {
+  const trimmed = query?.trim().toLowerCase() ?? '';
+  if (trimmed === '') return () => true;
+  if (!trimmed.includes('*')) return (text) => text.toLowerCase().includes(trimmed);
+  const pattern = new RegExp(trimmed.split('*').map(escapeRegExp).join('.*'));
+  return (text) => pattern.test(text.toLowerCase());
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
