@@ -1,0 +1,107 @@
+import { apiFront, NO_CATALOG, oneLevelUnder, upstreamRepositories, type ApiFront, type FrontAnswer } from './api-front.js';
+import type { RegistryEndpoint } from './images.js';
+
+/**
+ * A Docker Hub stand-in in front of a real registry, serving both of Hub's faces on one host:
+ * - the web API, `GET /v2/namespaces/<ns>/repositories?page_size=N&page=P` → `{count,next,previous,results}`
+ *   with absolute `next`/`previous` URLs (page_size capped at 100, default 10, like Hub); 404 for a namespace
+ *   with no repository;
+ * - the registry, proxied to the upstream, with no usable `_catalog`. With `pullLimit`, every manifest answer
+ *   carries `ratelimit-limit`/`ratelimit-remaining` as registry-1.docker.io sends them; each manifest GET spends
+ *   one pull (HEADs are free, as on Hub) and a GET with nothing left gets Hub's 429 TOOMANYREQUESTS.
+ */
+export interface HubFrontOptions {
+  /** the anonymous pull budget per window; undefined sends no rate-limit headers */
+  pullLimit?: number;
+  /** largest page the web API serves (Hub: 100); tests lower it to see paging without pushing 100 repositories */
+  maxPageSize?: number;
+  inject?: Record<string, FrontAnswer>;
+}
+
+export interface HubFront extends ApiFront {
+  /** pulls left in the budget */
+  remaining(): number;
+  /** manifest GETs refused with 429 for lack of budget */
+  refused(): number;
+}
+
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 10;
+const WINDOW = 'w=21600';
+const NAMESPACE_ROUTE = /^\/v2\/namespaces\/([^/]+)\/repositories\/?$/;
+const MANIFEST_ROUTE = /^\/v2\/.+\/manifests\/[^/]+$/;
+
+function positiveInteger(value: string | null, fallback: number): number | undefined {
+  if (value === null) return fallback;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+export async function hubFront(upstream: RegistryEndpoint, options: HubFrontOptions = {}): Promise<HubFront> {
+  const limit = options.pullLimit;
+  const maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
+  let remaining = limit ?? 0;
+  let refused = 0;
+  const front = await apiFront(
+    'hub front',
+    upstream,
+    {
+      async route(req, url, frontUrl) {
+        if (url.pathname === '/v2/_catalog') return NO_CATALOG;
+        const match = req.method === 'GET' ? NAMESPACE_ROUTE.exec(url.pathname) : null;
+        if (!match) return undefined;
+        const namespace = decodeURIComponent(match[1]!);
+        const page = positiveInteger(url.searchParams.get('page'), 1);
+        const requested = positiveInteger(url.searchParams.get('page_size'), DEFAULT_PAGE_SIZE);
+        if (page === undefined || requested === undefined) return { status: 400, body: { message: 'invalid page or page_size' } };
+        const pageSize = Math.min(requested, maxPageSize);
+        const names = oneLevelUnder(await upstreamRepositories(upstream), namespace);
+        if (names.length === 0) return { status: 404, body: { message: `namespace ${namespace} not found`, errinfo: {} } };
+        const pageUrl = (n: number) => {
+          const u = new URL(`/v2/namespaces/${namespace}/repositories`, frontUrl);
+          u.searchParams.set('page', String(n));
+          u.searchParams.set('page_size', String(pageSize));
+          return u.href;
+        };
+        const start = (page - 1) * pageSize;
+        const results = names.slice(start, start + pageSize).map((name) => ({
+          name,
+          namespace,
+          repository_type: 'image',
+          status: 1,
+          is_private: false,
+          star_count: 0,
+          pull_count: 0,
+          last_updated: '2024-01-01T00:00:00.000000Z',
+        }));
+        return {
+          body: {
+            count: names.length,
+            next: start + pageSize < names.length ? pageUrl(page + 1) : null,
+            previous: page > 1 ? pageUrl(page - 1) : null,
+            results,
+          },
+        };
+      },
+      proxied(req, url) {
+        if (limit === undefined || !MANIFEST_ROUTE.test(url.pathname)) return {};
+        if (req.method === 'GET') {
+          if (remaining === 0) {
+            refused += 1;
+            return {
+              replace: {
+                status: 429,
+                headers: { 'ratelimit-limit': `${limit};${WINDOW}`, 'ratelimit-remaining': `0;${WINDOW}` },
+                body: { errors: [{ code: 'TOOMANYREQUESTS', message: 'You have reached your pull rate limit.' }] },
+              },
+            };
+          }
+          remaining -= 1;
+        }
+        return { headers: { 'ratelimit-limit': `${limit};${WINDOW}`, 'ratelimit-remaining': `${remaining};${WINDOW}` } };
+      },
+    },
+    options.inject,
+  );
+  return { ...front, remaining: () => remaining, refused: () => refused };
+}
