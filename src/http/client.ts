@@ -183,6 +183,26 @@ export class HttpClient {
     return response.json(opts.maxBytes ?? DEFAULT_JSON_LIMIT);
   }
 
+  /**
+   * Runs `read` (a request and the reading of its whole body) again when the body was cut off by the network.
+   * `request` retries only until response headers arrive; a body that breaks after them is retried here, as
+   * often as the retry policy allows. Only for reads that are safe to repeat (GET of manifests and listings).
+   */
+  async readRetrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        // a cut-off body carries the answer's status and the network error; a request that never got an answer has no status
+        const cutOff = isGcrsyncError(error, 'REGISTRY') && error.info.status !== undefined && isRetryableError(error.cause);
+        if (!cutOff || signal?.aborted || attempt >= this.retryPolicy.retries) throw error;
+        const delay = backoffDelay(attempt, this.retryPolicy);
+        this.logger.debug('answer cut off; asking again', { error: error.message, delayMs: delay });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
   /** Closes the pool once its requests finish; calling it again does nothing. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -58,14 +58,19 @@ export class HttpResponse {
     }
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const chunk of this.body) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      total += buffer.length;
-      if (total > maxBytes) {
-        this.drop();
-        throw this.tooLarge(maxBytes);
+    try {
+      for await (const chunk of this.body) {
+        const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        total += buffer.length;
+        if (total > maxBytes) {
+          this.drop();
+          throw this.tooLarge(maxBytes);
+        }
+        chunks.push(buffer);
       }
-      chunks.push(buffer);
+    } catch (error) {
+      if (error instanceof GcrsyncError) throw error;
+      throw this.cutOff(total, error);
     }
     return Buffer.concat(chunks, total);
   }
@@ -101,6 +106,20 @@ export class HttpResponse {
   private drop(): void {
     this.body.on('error', () => undefined);
     this.body.destroy();
+  }
+
+  /**
+   * The connection broke while the body was arriving. The error keeps the answer's status and the network error
+   * as cause: that pair is what `HttpClient.readRetrying` recognises as worth asking again.
+   */
+  private cutOff(received: number, error: unknown): GcrsyncError {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    return new GcrsyncError('REGISTRY', `${safeUrl(this.url)}: the answer was cut off after ${received} bytes (${typeof code === 'string' ? code : 'connection lost'})`, {
+      ref: safeUrl(this.url),
+      status: this.status,
+      temporary: true,
+      cause: error,
+    });
   }
 
   private tooLarge(maxBytes: number): GcrsyncError {

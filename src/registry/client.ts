@@ -265,10 +265,12 @@ export class RegistryClient {
     const what = this.manifestName(repo, reference);
     const target = this.target(repo.registry);
     const url = this.manifestUrl(target, repo, reference);
-    const response = await this.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
-    if (response.status !== 200) throw await errorForResponse(response, `GET manifest ${what}`);
+    const { response, bytes } = await this.http.readRetrying(async () => {
+      const answer = await this.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
+      if (answer.status !== 200) throw await errorForResponse(answer, `GET manifest ${what}`);
+      return { response: answer, bytes: await answer.buffer(MANIFEST_LIMIT) };
+    }, signal);
     this.noteRateLimit(repo.registry, response);
-    const bytes = await response.buffer(MANIFEST_LIMIT);
     const mediaType = manifestMediaType(bytes, baseMediaType(response.headers.get('content-type')), `manifest ${what}`);
     const headerDigest = response.headers.get('docker-content-digest');
     if (isSchema1(mediaType)) {
@@ -603,9 +605,13 @@ export class RegistryClient {
       if (seen.has(url.href)) throw new GcrsyncError('HOSTILE_RESPONSE', `${what}: pagination loops back to ${safeUrl(url)}`, { ref: what });
       if (seen.size >= MAX_PAGES) throw new GcrsyncError('HOSTILE_RESPONSE', `${what}: more than ${MAX_PAGES} pages`, { ref: what });
       seen.add(url.href);
-      const response = await this.send(target, scopes, { method: 'GET', url, headers: { accept: 'application/json' } }, signal);
-      if (response.status !== 200) throw await errorForResponse(response, `${what} (${safeUrl(url)})`);
-      take(await response.json(LISTING_LIMIT), `${what} (${safeUrl(response.url)})`);
+      const page: URL = url;
+      const { response, body } = await this.http.readRetrying(async () => {
+        const answer = await this.send(target, scopes, { method: 'GET', url: page, headers: { accept: 'application/json' } }, signal);
+        if (answer.status !== 200) throw await errorForResponse(answer, `${what} (${safeUrl(page)})`);
+        return { response: answer, body: await answer.json(LISTING_LIMIT) };
+      }, signal);
+      take(body, `${what} (${safeUrl(response.url)})`);
       // the spec says follow Link verbatim; a short page does not mean the end, only a missing Link does
       const next = nextLinkTarget(response.headers.get('link'));
       url = next === undefined ? undefined : this.http.followUrl(response.url, next);
