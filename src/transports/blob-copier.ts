@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, isRetryableError, sleep } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RegistryClient, RepositoryRef } from '../registry/client.js';
 
@@ -36,6 +37,16 @@ export interface BlobCopier {
   stats(): BlobStats;
   /** Drops transfers not yet started and waits for running ones. */
   close(): Promise<void>;
+}
+
+// The HTTP client cannot replay a streamed upload, and a blob body cut off mid-stream fails after its answer
+// arrived: both are retried here, as a whole new transfer (fresh source GET, fresh upload session, §5).
+const TRANSFER_ATTEMPTS = 4;
+
+/** A failure a new attempt may not meet: a network fault or a 408/429/5xx answer, never a wrong digest. */
+function isTemporaryFailure(error: unknown): boolean {
+  if (isGcrsyncError(error)) return error.info.temporary === true;
+  return isRetryableError(error);
 }
 
 function waitAbortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -127,6 +138,18 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     return { kind: 'uploaded', bytes: job.size };
   }
 
+  async function transferWithRetries(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await transfer(job, signal);
+      } catch (error) {
+        if (signal?.aborted || attempt >= TRANSFER_ATTEMPTS || !isTemporaryFailure(error)) throw error;
+        logger.debug('blob transfer failed; starting it again', { digest: job.digest, attempt, error: String(error) });
+        await sleep(backoffDelay(attempt - 1, DEFAULT_RETRY_POLICY), signal);
+      }
+    }
+  }
+
   async function ensure(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
     const key = `${job.target.registry} ${job.digest}`;
     // On the same registry the source repository holds every blob its manifest names: mount from it.
@@ -146,7 +169,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
         );
         continue;
       }
-      const running = queue.add(() => transfer(job, signal), { throwOnTimeout: true, ...(signal && { signal }) });
+      const running = queue.add(() => transferWithRetries(job, signal), { throwOnTimeout: true, ...(signal && { signal }) });
       inFlight.set(key, running);
       try {
         const outcome = await running;
