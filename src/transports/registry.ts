@@ -1,4 +1,5 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { isRetryableError } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
@@ -42,6 +43,7 @@ export const DEFAULT_BLOB_CONCURRENCY = 8;
 // Image configs are small JSON documents; refuse to buffer anything claiming to be bigger.
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const IMAGE_CONFIG_TYPES = new Set([DOCKER_CONFIG, OCI_CONFIG]);
+const CONFIG_READ_ATTEMPTS = 4;
 
 interface CopyJob {
   source: RepositoryRef;
@@ -129,12 +131,18 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
 
   async function readConfigPlatform(repo: RepositoryRef, config: Descriptor, signal?: AbortSignal): Promise<Platform | undefined> {
     if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return undefined;
-    // getBlob checks the digest as the bytes flow: a wrong config errors instead of ending
-    const blob = await client.getBlob(repo, config.digest, signal);
-    try {
-      return configPlatform(await readAll(blob.body, MAX_CONFIG_BYTES, `${repo.registry}/${repo.repository}@${config.digest}`));
-    } finally {
-      blob.body.destroy();
+    for (let attempt = 1; ; attempt++) {
+      // getBlob checks the digest as the bytes flow: a wrong config errors instead of ending
+      const blob = await client.getBlob(repo, config.digest, signal);
+      try {
+        return configPlatform(await readAll(blob.body, MAX_CONFIG_BYTES, `${repo.registry}/${repo.repository}@${config.digest}`));
+      } catch (error) {
+        // a config is small: one cut off by the network is simply read again (a wrong digest is not)
+        if (signal?.aborted || attempt >= CONFIG_READ_ATTEMPTS || !isRetryableError(error)) throw error;
+        logger.debug('image config cut off; reading it again', { repository: repo.repository, digest: config.digest, error: String(error) });
+      } finally {
+        blob.body.destroy();
+      }
     }
   }
 
