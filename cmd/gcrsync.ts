@@ -5,6 +5,11 @@ import { compareCommand } from './compare.js';
 import { monitorCommand } from './monitor.js';
 import { syncCommand } from './sync.js';
 import { testCommand } from './test.js';
+import { listCommand } from './list.js';
+import { pullCommand } from './pull.js';
+import { rewriteCommand } from './rewrite.js';
+import { webhookCommand } from './webhook.js';
+import { whereCommand } from './where.js';
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))
@@ -13,6 +18,11 @@ await yargs(hideBin(process.argv))
   .command(compareCommand)
   .command(monitorCommand)
   .command(testCommand)
+  .command(listCommand)
+  .command(whereCommand)
+  .command(pullCommand)
+  .command(rewriteCommand)
+  .command(webhookCommand)
   .demandCommand(1, 'name a command: sync, compare, monitor or test')
   .strict()
   .fail((message, error) => {

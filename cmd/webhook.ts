@@ -1,0 +1,18 @@
+import type { CommandModule } from 'yargs';
+import { type WebhookFlags, runWebhook } from '../src/kube/cli.js';
+import { withReaderFlags } from './list.js';
+
+export const webhookCommand: CommandModule<object, WebhookFlags> = {
+  command: 'webhook',
+  describe: 'serve a Kubernetes mutating admission webhook (HTTPS, POST /mutate) that points Pods at mirrored images',
+  builder: (yargs) =>
+    withReaderFlags(yargs)
+      .option('tls-cert', { type: 'string', describe: 'PEM certificate (chain) file' })
+      .option('tls-key', { type: 'string', describe: 'PEM private key file' })
+      .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on' })
+      .option('port', { type: 'number', default: 8443, describe: 'port to listen on (0: any free port)' })
+      .option('refresh', { type: 'string', default: '1m', describe: 'how often to fetch the metadata repo again (and re-read the certificate)' }),
+  handler: async (argv) => {
+    process.exitCode = await runWebhook(argv);
+  },
+};
