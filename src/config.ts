@@ -1,6 +1,10 @@
-import { GcrsyncError } from './errors.js';
-import { parseLocation } from './ref/reference.js';
-import type { SourceLocation, TargetLocation } from './ref/naming.js';
+import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './config-file.js';
+import { GcrsyncError, isGcrsyncError } from './errors.js';
+import { compileTagFilter, type TagFilterRules } from './filters.js';
+import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type SourceLocation, type TargetLocation } from './ref/naming.js';
+import { formatReference, parseLocation, parseReference, type Reference } from './ref/reference.js';
+import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from './sources/source-spec.js';
+import { parsePlatformFilter } from './transports/platform-filter.js';
 
 export type TransportName = 'docker' | 'registry';
 
@@ -134,4 +138,298 @@ export function parseDuration(name: string, text: string): number {
   if (!match) throw usage(`--${name} must be a duration like 500ms, 5s, 2m or 1h, got ${JSON.stringify(text)}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(match[1]) * unit);
+}
+
+// ---------- jobs: config file + GCRSYNC_* environment + flags ----------
+
+/** A hook command with its timeout resolved. */
+export interface HookCommand {
+  /** a string runs under `sh -c`; a list is the argv, run without a shell */
+  run: string | string[];
+  timeoutMs: number;
+}
+
+/** Where a job's images come from, parsed but not yet listed (image list files are read when the job runs). */
+export type JobSource =
+  | { kind: 'spec'; spec: NamespaceSpec | RepositoriesSpec }
+  | { kind: 'images'; references: Reference[] }
+  | { kind: 'imageList'; file: string };
+
+/** One job, every value resolved by precedence: flags > GCRSYNC_* environment > the job > the file's defaults. */
+export interface JobOptions {
+  name: string;
+  sources: JobSource[];
+  target: TargetLocation;
+  metadataRepo?: string;
+  transport: TransportName;
+  concurrency: number;
+  queryLimit: number;
+  /** `os/arch[/variant]` to keep; empty keeps every platform */
+  platforms: string[];
+  naming: NamingRules;
+  filters: TagFilterRules;
+  hooks: { beforeRepository?: HookCommand; afterPush?: HookCommand };
+  /** source images `config validate` shows the mirror names of */
+  examples: Reference[];
+}
+
+/** What a run of jobs needs: the jobs, plus the settings that belong to the whole command. */
+export interface JobsOptions extends Pick<RunOptions, 'dryRun' | 'json' | 'targetCredentials' | 'insecureRegistries' | 'logLevel' | 'shard' | 'maxDurationMs' | 'checkpoint'> {
+  /** the config file the jobs came from; undefined when they came from flags and environment only */
+  configFile?: string;
+  jobs: JobOptions[];
+}
+
+export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
+
+/** The flags a jobs command adds to the run flags. */
+export interface JobFlags extends RawFlags {
+  config?: string;
+  job?: string;
+  platform?: string[] | string;
+}
+
+/** A value and where it came from (`--target`, `GCRSYNC_TARGET`, `gcrsync.yaml:4:11 jobs[0].target`). */
+interface Sourced<T> {
+  value: T;
+  origin: string;
+}
+
+class Problems {
+  readonly lines: string[] = [];
+  /** every problem found, repeats included, so a caller can tell whether its own checks failed */
+  found = 0;
+  /** runs `check`; a GcrsyncError it throws becomes a line prefixed with the value's origin */
+  check<T>(origin: string, check: () => T): T | undefined {
+    try {
+      return check();
+    } catch (error) {
+      if (!isGcrsyncError(error)) throw error;
+      this.add(origin, error.message);
+      return undefined;
+    }
+  }
+  /** a bad default is reported once, not once per job */
+  add(origin: string, message: string): void {
+    const line = `${origin}: ${message}`;
+    this.found += 1;
+    if (!this.lines.includes(line)) this.lines.push(line);
+  }
+}
+
+function splitList(value: string[] | string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return ([] as string[])
+    .concat(value)
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/** Looks the layers up in precedence order; each layer is [value, origin]. */
+function pick<T>(...layers: Array<[T | undefined, string]>): Sourced<T> | undefined {
+  for (const [value, origin] of layers) if (value !== undefined) return { value, origin };
+  return undefined;
+}
+
+function mergeSettings(defaults: SettingsBlock, job: SettingsBlock): SettingsBlock {
+  return {
+    ...defaults,
+    ...job,
+    naming: { ...defaults.naming, ...job.naming },
+    filters: { ...defaults.filters, ...job.filters },
+    hooks: { ...defaults.hooks, ...job.hooks },
+  };
+}
+
+function parseImage(text: string): Reference {
+  const reference = parseReference(text);
+  if (reference.tag === undefined && reference.digest !== undefined) {
+    throw new GcrsyncError('BAD_REFERENCE', `${JSON.stringify(text)} names a digest without a tag; gcrsync mirrors tags (write name:tag@digest)`, { ref: text });
+  }
+  return reference;
+}
+
+function sourceFromEntry(entry: SourceEntry, problems: Problems, origin: string): JobSource | undefined {
+  switch (entry.kind) {
+    case 'namespace':
+    case 'repositories': {
+      const location = problems.check(origin, () => parseLocation(entry.location));
+      if (location === undefined) return undefined;
+      const spec: NamespaceSpec | RepositoriesSpec =
+        entry.kind === 'namespace'
+          ? { kind: 'namespace', registry: location.registry, namespace: location.path, ...(entry.api !== undefined && { api: entry.api }) }
+          : { kind: 'repositories', registry: location.registry, namespace: location.path, repositories: entry.repositories };
+      return problems.check(origin, () => (validateSourceSpec(spec), { kind: 'spec' as const, spec }));
+    }
+    case 'images': {
+      const references = entry.images.map((image) => problems.check(origin, () => parseImage(image)));
+      if (references.some((r) => r === undefined)) return undefined;
+      return { kind: 'images', references: references as Reference[] };
+    }
+    case 'imageList':
+      return { kind: 'imageList', file: entry.file };
+  }
+}
+
+function hookFrom(spec: HookSpec | undefined, problems: Problems, origin: string): HookCommand | undefined {
+  if (spec === undefined) return undefined;
+  const empty = typeof spec.run === 'string' ? spec.run.trim() === '' : spec.run.length === 0 || spec.run[0]!.trim() === '';
+  if (empty) return problems.add(origin, 'the hook command is empty'), undefined;
+  const timeoutMs = spec.timeout === undefined ? DEFAULT_HOOK_TIMEOUT_MS : problems.check(origin, () => parseDuration('timeout', spec.timeout!));
+  return timeoutMs === undefined ? undefined : { run: spec.run, timeoutMs };
+}
+
+interface JobLayers {
+  name: string;
+  settings: SettingsBlock;
+  sources: Array<{ entry: SourceEntry; origin: string }>;
+  examples: string[];
+  /** config path of the job's values (`jobs[0]`), or undefined for a job made from flags */
+  path?: string;
+}
+
+/** Resolves one job; every problem goes to `problems` with the origin of the bad value. */
+function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlags, env: Record<string, string | undefined>, problems: Problems): JobOptions | undefined {
+  const fileOrigin = (key: string): string => {
+    if (file === undefined) return key;
+    // the job's own key when it set one, else the defaults' (sections merge key by key, so this names the closer one)
+    const own = job.path === undefined ? undefined : `${job.path}.${key}`;
+    const path = own !== undefined && file.where(own) !== file.file ? own : `defaults.${key}`;
+    return `${file.where(path)} ${path}`;
+  };
+  const settings = job.settings;
+  const before = problems.found;
+
+  const targetText = pick<string>([flags.target, '--target'], [env.GCRSYNC_TARGET, 'GCRSYNC_TARGET'], [settings.target, fileOrigin('target')]);
+  let target: TargetLocation | undefined;
+  if (targetText === undefined) problems.add(`job ${job.name}`, 'a target is required: --target REGISTRY[/PREFIX] or target: in the config file');
+  else {
+    const location = problems.check(targetText.origin, () => parseLocation(targetText.value));
+    if (location !== undefined) target = { registry: location.registry, path: location.path };
+  }
+
+  const transport = pick<string>([flags.transport, '--transport'], [env.GCRSYNC_TRANSPORT, 'GCRSYNC_TRANSPORT'], [settings.transport, fileOrigin('transport')]);
+  if (transport !== undefined && transport.value !== 'docker' && transport.value !== 'registry') {
+    problems.add(transport.origin, `transport must be "docker" or "registry", got ${JSON.stringify(transport.value)}`);
+  }
+  const number = (flag: 'concurrency' | 'queryLimit', envName: string, fallback: number): number => {
+    const chosen = pick<unknown>([flags[flag], `--${flag === 'queryLimit' ? 'query-limit' : flag}`], [env[envName], envName], [settings[flag], fileOrigin(flag)]);
+    if (chosen === undefined) return fallback;
+    return problems.check(chosen.origin, () => positiveInteger(flag === 'queryLimit' ? 'query-limit' : flag, chosen.value, fallback)) ?? fallback;
+  };
+  const concurrency = number('concurrency', 'GCRSYNC_CONCURRENCY', 10);
+  const queryLimit = number('queryLimit', 'GCRSYNC_QUERY_LIMIT', 20);
+  const platforms = pick<string[]>([splitList(flags.platform), '--platform'], [splitList(env.GCRSYNC_PLATFORMS), 'GCRSYNC_PLATFORMS'], [settings.platforms, fileOrigin('platforms')]);
+  for (const platform of platforms?.value ?? []) problems.check(platforms!.origin, () => parsePlatformFilter(platform));
+  const metadataRepo = flags.metadataRepo ?? env.GCRSYNC_METADATA_REPO ?? settings.metadataRepo;
+
+  const naming: NamingRules = {
+    template: settings.naming?.template ?? DEFAULT_NAMING.template,
+    rewrite: settings.naming?.rewrite ?? [],
+    ...(settings.naming?.separator !== undefined && { separator: settings.naming.separator }),
+  };
+  problems.check(fileOrigin('naming'), () => checkNamingRules(naming));
+  const filters: TagFilterRules = { ...settings.filters };
+  problems.check(fileOrigin('filters'), () => compileTagFilter(filters));
+  const beforeRepository = hookFrom(settings.hooks?.beforeRepository, problems, fileOrigin('hooks.beforeRepository'));
+  const afterPush = hookFrom(settings.hooks?.afterPush, problems, fileOrigin('hooks.afterPush'));
+
+  const sources = job.sources.map(({ entry, origin }) => sourceFromEntry(entry, problems, origin));
+  const examples = job.examples.map((text) => problems.check(fileOrigin('examples'), () => parseImage(text)));
+  for (const example of examples) {
+    if (example !== undefined && example.tag === undefined) problems.add(fileOrigin('examples'), `example ${formatReference(example)} needs a tag`);
+  }
+  if (problems.found > before || target === undefined) return undefined;
+  return {
+    name: job.name,
+    sources: sources as JobSource[],
+    target,
+    ...(metadataRepo !== undefined && { metadataRepo }),
+    transport: (transport?.value ?? 'registry') as TransportName,
+    concurrency,
+    queryLimit,
+    platforms: platforms?.value ?? [],
+    naming,
+    filters,
+    hooks: { ...(beforeRepository !== undefined && { beforeRepository }), ...(afterPush !== undefined && { afterPush }) },
+    examples: examples as Reference[],
+  };
+}
+
+function commandLineSource(flags: JobFlags, env: Record<string, string | undefined>): { entry: SourceEntry; origin: string } | undefined {
+  if (flags.source !== undefined && flags.namespace !== undefined) throw usage('give --source or --namespace, not both');
+  if (flags.source !== undefined) return { entry: { kind: 'namespace', location: flags.source, path: '--source' }, origin: '--source' };
+  if (flags.namespace !== undefined) return { entry: { kind: 'namespace', location: `gcr.io/${flags.namespace}`, path: '--namespace' }, origin: '--namespace' };
+  if (env.GCRSYNC_SOURCE !== undefined) return { entry: { kind: 'namespace', location: env.GCRSYNC_SOURCE, path: 'GCRSYNC_SOURCE' }, origin: 'GCRSYNC_SOURCE' };
+  return undefined;
+}
+
+/** The name of a job made from the command line (a source given by flag or environment). */
+export const COMMAND_LINE_JOB = 'command-line';
+
+/**
+ * The jobs a command runs, resolved and validated at once (pure, so tested with tables):
+ * - a source on the command line (`--source`, `--namespace`, GCRSYNC_SOURCE) makes one job from the file's
+ *   defaults (or from `--job`'s settings) with that source;
+ * - otherwise every job of the file, or only `--job NAME`;
+ * - every value: flags > GCRSYNC_* environment > the job > the file's defaults.
+ * Every problem is reported at once: USAGE when there is no config file, else CONFIG.
+ */
+export function resolveJobs(file: ConfigFile | undefined, flags: JobFlags, env: Record<string, string | undefined>): JobsOptions {
+  const problems = new Problems();
+  const commandLine = commandLineSource(flags, env);
+  const jobName = flags.job ?? env.GCRSYNC_JOB;
+  let layers: JobLayers[];
+  const named = file?.jobs.find((j) => j.name === jobName);
+  if (jobName !== undefined && named === undefined) {
+    const known = file === undefined ? 'there is no config file' : `the jobs of ${file.file} are ${file.jobs.map((j) => j.name).join(', ')}`;
+    throw new GcrsyncError(file === undefined ? 'USAGE' : 'CONFIG', `no job named ${JSON.stringify(jobName)} (${known})`, { ref: jobName });
+  }
+  if (commandLine !== undefined) {
+    const settings = mergeSettings(file?.defaults ?? {}, named?.settings ?? {});
+    layers = [{ name: named?.name ?? COMMAND_LINE_JOB, settings, sources: [commandLine], examples: named?.examples ?? [], ...(named !== undefined && { path: named.path }) }];
+  } else if (file === undefined) {
+    throw usage('a source is required: --source REGISTRY/NAMESPACE (or --namespace NS for gcr.io/NS), or a gcrsync.yaml with jobs');
+  } else {
+    const chosen = named === undefined ? file.jobs : [named];
+    layers = chosen.map((j) => ({
+      name: j.name,
+      settings: mergeSettings(file.defaults, j.settings),
+      sources: j.sources.map((entry) => ({ entry, origin: `${file.where(entry.path)} ${entry.path}` })),
+      examples: j.examples,
+      path: j.path,
+    }));
+  }
+  const jobs = layers.map((layer) => resolveJob(layer, file, flags, env, problems));
+
+  const username = flags.username ?? env.GCRSYNC_USERNAME;
+  const password = flags.password ?? env.GCRSYNC_PASSWORD;
+  if ((username === undefined) !== (password === undefined)) {
+    problems.add('credentials', 'target credentials need both a username and a password (--username/--password or GCRSYNC_USERNAME/GCRSYNC_PASSWORD)');
+  }
+  const targetRegistries = [...new Set(jobs.flatMap((j) => (j === undefined ? [] : [j.target.registry])))];
+  if (username !== undefined && targetRegistries.length > 1) {
+    // one username/password pair sent to several registries would hand one registry's secret to another
+    problems.add('credentials', `--username/--password (or GCRSYNC_USERNAME/GCRSYNC_PASSWORD) are for one registry, but the jobs target ${targetRegistries.join(', ')}; run one --job at a time, or log in with docker login / a credential helper`);
+  }
+  const limits = problems.check('run limits', () => optionalRunLimits(flags, env)) ?? {};
+  if (problems.lines.length > 0) {
+    const header = file === undefined ? 'invalid command line' : `${file.file} is not valid`;
+    const message = `${header} (${problems.lines.length} problem${problems.lines.length === 1 ? '' : 's'}):\n  ${problems.lines.join('\n  ')}`;
+    throw new GcrsyncError(file === undefined ? 'USAGE' : 'CONFIG', file === undefined && problems.lines.length === 1 ? problems.lines[0]! : message, {
+      ...(file !== undefined && { ref: file.file }),
+    });
+  }
+  const insecure = flags.insecureRegistry === undefined ? [] : ([] as string[]).concat(flags.insecureRegistry);
+  return {
+    ...(file !== undefined && { configFile: file.file }),
+    jobs: jobs as JobOptions[],
+    dryRun: flags.dryRun ?? false,
+    json: flags.json ?? false,
+    ...(username !== undefined && password !== undefined && { targetCredentials: { username, password } }),
+    insecureRegistries: insecure.flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== ''),
+    logLevel: flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info',
+    ...limits,
+  };
 }
