@@ -239,12 +239,13 @@ export class RegistryClient {
     const target = this.target(repo.registry);
     const url = this.manifestUrl(target, repo, reference);
     const response = await this.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
+    // a 429 carries the budget too, and is exactly when the run must learn it is spent
+    this.noteRateLimit(repo.registry, response);
     if (response.status === 404) {
       await response.discard();
       return undefined;
     }
     if (response.status !== 200) throw await errorForResponse(response, `HEAD manifest ${what}`);
-    this.noteRateLimit(repo.registry, response);
     await response.discard();
     const digest = response.headers.get('docker-content-digest');
     const size = response.contentLength();
@@ -267,10 +268,10 @@ export class RegistryClient {
     const url = this.manifestUrl(target, repo, reference);
     const { response, bytes } = await this.http.readRetrying(async () => {
       const answer = await this.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
+      this.noteRateLimit(repo.registry, answer);
       if (answer.status !== 200) throw await errorForResponse(answer, `GET manifest ${what}`);
       return { response: answer, bytes: await answer.buffer(MANIFEST_LIMIT) };
     }, signal);
-    this.noteRateLimit(repo.registry, response);
     const mediaType = manifestMediaType(bytes, baseMediaType(response.headers.get('content-type')), `manifest ${what}`);
     const headerDigest = response.headers.get('docker-content-digest');
     if (isSchema1(mediaType)) {
