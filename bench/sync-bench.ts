@@ -1,0 +1,121 @@
+/**
+ * `npm run bench`: the speed and memory benchmark of issue 3. Builds a realistic namespace in a local registry and
+ * times, side by side, gcrsync's registry and docker transports, `skopeo sync --all` and a parallel docker CLI loop
+ * (first run and no-op rerun), against the floor set by the target registry's own upload rate; then times the
+ * no-op sync of a wide namespace. Prints a table with PASS/FAIL per target and writes bench/results/latest.json.
+ * Everything runs on 127.0.0.1 and is removed at the end. `BENCH_CASES=realistic` or `=wide` runs one case.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stopAll } from '../test/support/processes.js';
+import { tempDir } from '../test/support/temp.js';
+import { runRealisticCase, type RealisticResult } from './realistic-case.js';
+import { closeConnections } from './registry-api.js';
+import { MB, checkTable, contenderTable, ratioChecks, type Check, type ContenderResult } from './report.js';
+import { ensureBenchTools, versionOf } from './tools.js';
+import { WIDE_NOOP_LIMIT_SECONDS, runWideCase, type WideResult } from './wide-case.js';
+
+const RSS_LIMIT_BYTES = 200 * MB;
+const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+
+const started = performance.now();
+function log(line: string): void {
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+}
+
+function selectedCases(): Set<string> {
+  const raw = process.env.BENCH_CASES ?? 'realistic,wide';
+  const cases = new Set(raw.split(',').map((c) => c.trim()).filter(Boolean));
+  for (const c of cases) if (c !== 'realistic' && c !== 'wide') throw new Error(`BENCH_CASES: unknown case ${c} (realistic, wide)`);
+  return cases;
+}
+
+function printRealistic(result: RealisticResult, checks: Check[]): void {
+  const ns = result.namespace;
+  const out = [
+    '',
+    `namespace: ${ns.repositories} repositories (${ns.nested} nested, ${ns.multiPlatform} two-platform) × ${ns.tags.length} tags = ${ns.tagCount} tags, ` +
+      `${ns.manifestCount} manifests, ${ns.blobCount} blobs, ${(ns.uniqueBytes / MB).toFixed(1)} MB unique ` +
+      `(${(ns.uniqueBytesFirstPlatform / MB).toFixed(1)} MB for one platform); built in ${result.buildSeconds.toFixed(1)} s`,
+    `floor: ${(result.floor.bytesPerSecond / MB).toFixed(0)} MB/s single-stream upload (best of ${result.floor.seconds.length} × ${result.floor.bytes / MB} MB PUTs: ` +
+      `${result.floor.seconds.map((s) => s.toFixed(3)).join(', ')} s) → floor ${result.floor.floorSeconds.toFixed(2)} s for the unique bytes`,
+    '',
+    contenderTable(result.contenders),
+    '',
+    'MB/s: unique bytes of the namespace ÷ first-run seconds (docker contenders: one platform, what a daemon pulls).',
+    'other load: share of the machine used by processes outside the bench during the run.',
+    '',
+    checkTable(checks),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+function printWide(wide: WideResult): void {
+  const out = [
+    '',
+    `wide namespace: ${wide.repositories} repositories × ${wide.tags / wide.repositories} tags = ${wide.tags} tags (built in ${wide.buildSeconds.toFixed(1)} s)`,
+    `  fixture: the listing front took ${wide.frontWarmSeconds.toFixed(1)} s to compute every listing once (before timing); ` +
+      `from its cache it serves the whole namespace in ${wide.frontCachedWalkSeconds.toFixed(2)} s`,
+    `  gcrsync compare (bootstrap): ${wide.compareSeconds.toFixed(2)} s, peak RSS ${(wide.comparePeakRssBytes / MB).toFixed(0)} MB`,
+    `  gcrsync sync no-op: ${wide.noopSeconds.map((s) => s.toFixed(2)).join(', ')} s (median ${wide.noopMedianSeconds.toFixed(2)} s), ` +
+      `peak RSS ${(wide.noopPeakRssBytes / MB).toFixed(0)} MB, other load ${wide.noopForeignCpuShare.map((s) => `${(s * 100).toFixed(0)}%`).join(', ')}`,
+    `  ${'wide no-op sync (median)'.padEnd(40)} ${wide.noopMedianSeconds.toFixed(2)} s   target < ${WIDE_NOOP_LIMIT_SECONDS} s   ${wide.pass ? 'PASS' : 'FAIL'}`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function main(): Promise<number> {
+  const cases = selectedCases();
+  ensureBenchTools();
+  const scratchDir = await tempDir('bench');
+  await mkdir(join(scratchDir, 'docker-config'), { recursive: true });
+  const machine = {
+    cpus: cpus().length,
+    loadAverageAtStart: loadavg(),
+    node: process.version,
+    skopeo: versionOf('skopeo'),
+    docker: versionOf('docker'),
+    dockerd: versionOf('dockerd', ['--version']),
+    registry: versionOf('docker-registry', ['--version']),
+    date: new Date().toISOString(),
+  };
+  log(`machine: ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+  try {
+    let realistic: (RealisticResult & { checks: Check[] }) | undefined;
+    let wide: WideResult | undefined;
+    if (cases.has('realistic')) {
+      const result = await runRealisticCase(scratchDir, log);
+      const byKey = Object.fromEntries(result.contenders.map((c) => [c.key, c])) as Record<ContenderResult['key'], ContenderResult>;
+      const checks = ratioChecks(byKey, result.floor.floorSeconds, RSS_LIMIT_BYTES);
+      realistic = { ...result, checks };
+      printRealistic(result, checks);
+    }
+    if (cases.has('wide')) {
+      wide = await runWideCase(scratchDir, log);
+      printWide(wide);
+    }
+    const passed = (realistic?.checks.every((c) => c.pass) ?? true) && (wide?.pass ?? true);
+    const results = { machine, seconds: (performance.now() - started) / 1000, passed, realistic, wide };
+    await mkdir(join(RESULTS_FILE, '..'), { recursive: true });
+    await writeFile(RESULTS_FILE, JSON.stringify(results, null, 2) + '\n');
+    log(`results written to bench/results/latest.json; ${passed ? 'every target met' : 'some targets FAILED'}`);
+    return passed ? 0 : 1;
+  } finally {
+    closeConnections();
+    await stopAll();
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
+process.once('SIGINT', () => {
+  void stopAll().finally(() => process.exit(130));
+});
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 2;
+}
