@@ -10,6 +10,8 @@ import { pullCommand } from './pull.js';
 import { rewriteCommand } from './rewrite.js';
 import { webhookCommand } from './webhook.js';
 import { whereCommand } from './where.js';
+import { copyCommand } from './copy.js';
+import { configCommand } from './config.js';
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))
@@ -23,6 +25,8 @@ await yargs(hideBin(process.argv))
   .command(pullCommand)
   .command(rewriteCommand)
   .command(webhookCommand)
+  .command(copyCommand)
+  .command(configCommand)
   .demandCommand(1, 'name a command: sync, compare, monitor or test')
   .strict()
   .fail((message, error) => {

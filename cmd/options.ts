@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 
-/** The flags sync, compare, monitor and test share (a contract: keep names and defaults). */
+/** The flags sync, compare, monitor, test and copy share (a contract: keep names and defaults). */
 export function withRunFlags<T>(yargs: Argv<T>) {
   return yargs
     .option('source', { type: 'string', describe: 'source REGISTRY/NAMESPACE, e.g. gcr.io/google-containers' })
@@ -18,6 +18,9 @@ export function withRunFlags<T>(yargs: Argv<T>) {
     .option('shard', { type: 'string', describe: 'K/N: sync only the K-th of N stable slices of the repositories (parallel CI jobs)' })
     .option('max-duration', { type: 'string', describe: 'start no image after this long (e.g. 45m); finish, commit, exit 0' })
     .option('checkpoint-every', { type: 'string', describe: 'commit progress every N images and/or duration (50, 10m, 50,10m)' })
+    .option('config', { type: 'string', describe: 'config file with jobs (default: GCRSYNC_CONFIG, else ./gcrsync.yaml when present)' })
+    .option('job', { type: 'string', describe: 'run only this job of the config file' })
+    .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant] to keep (repeat or comma-separate; default: every platform)' })
     .option('verbose', { type: 'boolean', describe: 'debug logging' })
     .option('quiet', { type: 'boolean', describe: 'warnings and errors only' });
 }

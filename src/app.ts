@@ -1,14 +1,20 @@
 import Dockerode from 'dockerode';
 import { createKeychain } from './auth/keychain.js';
-import { parseDuration, resolveRunOptions, type RawFlags, type RunOptions } from './config.js';
+import { jobForImage, parseDuration, resolveJobs, resolveRunOptions, type JobFlags, type JobsOptions, type RawFlags, type RunOptions } from './config.js';
+import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from './config-file.js';
 import { describeError, exitCodeFor, GcrsyncError } from './errors.js';
 import { HttpClient } from './http/client.js';
 import { createLogger, redactAll, registerSecret, type Logger } from './log.js';
-import { readStatus, runCompare, runExitCode, runSync, type RunDeps, type RunSettings } from './reconcile/run.js';
+import { repositoryExistsVia } from './hooks.js';
+import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
+import type { MirrorNamer } from './reconcile/plan.js';
+import { readStatus, runExitCode, type RunDeps, type RunSettings } from './reconcile/run.js';
+import { createMirrorNamer } from './ref/naming.js';
+import { DOCKER_HUB, formatReference, parseReference, type Reference } from './ref/reference.js';
 import { formatSummary } from './reconcile/report.js';
 import { RegistryClient } from './registry/client.js';
-import { listNamespace } from './sources/index.js';
-import { openMetadataRepo } from './store/metadata-repo.js';
+import { listNamespace, listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from './sources/index.js';
+import { openMetadataRepo, type MetadataRepo } from './store/metadata-repo.js';
 import { createDockerTransport } from './transports/docker.js';
 import { createRegistryTransport } from './transports/registry.js';
 import type { Transport } from './transports/transport.js';
@@ -78,25 +84,183 @@ function secretsFromFlags(flags: RawFlags): void {
   registerSecret(process.env.GCRSYNC_PASSWORD);
 }
 
-/** `sync`, `test` (sync --dry-run) and `compare`: returns the exit status. */
-export async function runCommand(command: 'sync' | 'compare', flags: RawFlags): Promise<number> {
+/** Builds what a run of jobs talks to: one HTTP client and registry client, metadata repos opened on demand. */
+async function createJobsDeps(options: JobsOptions, logger: Logger, signal: AbortSignal): Promise<{ deps: JobsDeps; close(): Promise<void> }> {
+  // the checks in resolveJobs guarantee one target registry whenever credentials are given
+  const credentialsFor = options.targetCredentials === undefined ? undefined : options.jobs[0]?.target.registry;
+  const keychain = createKeychain({
+    ...(credentialsFor !== undefined && options.targetCredentials !== undefined && { explicit: { [credentialsFor]: options.targetCredentials } }),
+  });
+  const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries });
+  const registry = new RegistryClient({ http, keychain, logger });
+  const repos = new Map<string, Promise<MetadataRepo>>();
+  const deps: JobsDeps = {
+    logger,
+    metadataFor: (location) => {
+      const key = location ?? '';
+      let repo = repos.get(key);
+      if (repo === undefined) {
+        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal });
+        repos.set(key, repo);
+      }
+      return repo;
+    },
+    listSource: (spec, job, signal) => listSource(registry, http, spec, { queryLimit: job.queryLimit, logger, ...(signal !== undefined && { signal }) }),
+    loadImageList: (file, signal) => loadImageList(file, signal),
+    headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
+    repositoryExists: repositoryExistsVia((repo, signal) => registry.listTags(repo, signal)),
+    createTransport: (job) =>
+      job.transport === 'docker'
+        ? createDockerTransport({ docker: new Dockerode(), keychain, logger })
+        : createRegistryTransport({ client: registry, logger }),
+    // Docker Hub counts pulls: stop starting images while the images in flight still fit in what is left
+    stopReasonFor: (spec, job) => (spec.registry === DOCKER_HUB ? rateLimitStop(registry, DOCKER_HUB, job.concurrency) : undefined),
+  };
+  return {
+    deps,
+    close: async () => {
+      await http.close();
+      for (const repo of repos.values()) await repo.then((r) => r.close(), () => undefined);
+    },
+  };
+}
+
+/** The config file of a command (`--config`, GCRSYNC_CONFIG, ./gcrsync.yaml), read and checked; undefined without one. */
+async function readConfig(flags: JobFlags): Promise<ConfigFile | undefined> {
+  const path = await locateConfigFile(flags.config, process.env, process.cwd());
+  return path === undefined ? undefined : loadConfigFile(path);
+}
+
+/**
+ * Prints a finished run: with flags alone and one source, the single run's report exactly as before config
+ * files existed; otherwise every run under its job's name.
+ */
+function printJobsReport(options: JobsOptions, report: JobsReport): number {
+  const only = report.runs.length === 1 ? report.runs[0]?.report : undefined;
+  if (options.configFile === undefined && only !== undefined) {
+    process.stdout.write(redactAll(options.json ? JSON.stringify(only, null, 2) : formatSummary(only)) + '\n');
+    return runExitCode(only);
+  }
+  process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatJobsSummary(report)) + '\n');
+  return jobsExitCode(report);
+}
+
+/** Runs `body` with a logger at the command's level and the jobs' clients, closing them whatever happens. */
+async function withJobs(
+  flags: JobFlags,
+  resolve: (file: ConfigFile | undefined) => JobsOptions,
+  body: (options: JobsOptions, deps: JobsDeps, signal: AbortSignal) => Promise<number>,
+): Promise<number> {
   secretsFromFlags(flags);
   let logger = createLogger();
   let close: (() => Promise<void>) | undefined;
   try {
-    const options = resolveRunOptions(flags, process.env);
+    const options = resolve(await readConfig(flags));
     logger = createLogger({ level: options.logLevel });
     const signal = interruptSignal();
-    const built = await createRunDeps(options, logger, signal);
+    const built = await createJobsDeps(options, logger, signal);
     close = built.close;
-    const run = command === 'compare' ? runCompare : runSync;
-    const report = await run(built.deps, settingsOf(options, signal));
-    process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatSummary(report)) + '\n');
-    return runExitCode(report);
+    return await body(options, built.deps, signal);
   } catch (error) {
     return reportError(error, logger);
   } finally {
     await close?.();
+  }
+}
+
+/**
+ * `sync`, `test` (sync --dry-run) and `compare`: every job of the config file (or `--job NAME`), or the one
+ * source the flags name; returns the exit status.
+ */
+export async function runCommand(command: 'sync' | 'compare', flags: JobFlags): Promise<number> {
+  return withJobs(
+    flags,
+    (file) => resolveJobs(file, flags, process.env),
+    async (options, deps, signal) => printJobsReport(options, await runJobs(options, command, deps, signal)),
+  );
+}
+
+/**
+ * `copy SRC [DST]`: one image through the same rules as sync (the job whose sources hold SRC, else `--job`,
+ * else the file's defaults), recorded in the metadata of SRC's namespace. DST, when given, is the exact mirror
+ * name (its tag defaults to SRC's). Tag filters do not apply: the image was asked for by name.
+ */
+export async function runCopy(sourceText: string, destinationText: string | undefined, flags: JobFlags): Promise<number> {
+  let image: Reference | undefined;
+  let destination: Reference | undefined;
+  let namespace = '';
+  return withJobs(
+    flags,
+    (file) => {
+      ({ image, destination } = parseCopyArguments(sourceText, destinationText));
+      const match = file === undefined ? undefined : jobForImage(file, image, flags.job);
+      namespace = match?.namespace ?? namespaceOf(image);
+      const chosen = { ...flags, ...(match !== undefined && { job: match.job }), ...(destination !== undefined && { target: destinationLocation(destination) }) };
+      return resolveJobs(file, chosen, process.env, { entry: { kind: 'images', images: [formatReference(image)], path: 'SRC' }, origin: 'SRC' });
+    },
+    async (options, deps, signal) => {
+      const source = image!;
+      const exact = destination;
+      const job = options.jobs[0]!;
+      const relative = namespace === '' ? source.repository : source.repository.slice(namespace.length + 1);
+      const spec: ImagesSpec = {
+        kind: 'images',
+        registry: source.registry,
+        namespace,
+        images: [{ repository: relative, tags: [{ tag: source.tag!, ...(source.digest !== undefined && { digest: source.digest }) }] }],
+      };
+      const name: MirrorNamer =
+        exact === undefined
+          ? createMirrorNamer({ registry: spec.registry, namespace }, job.target, job.naming)
+          : () => ({ registry: exact.registry, repository: exact.repository, tag: exact.tag ?? source.tag! });
+      const report = await runJobRuns([{ job, spec, name }], deps, {
+        command: 'sync',
+        dryRun: options.dryRun,
+        ...(options.checkpoint !== undefined && { checkpoint: options.checkpoint }),
+        signal,
+      });
+      const only = report.runs[0]?.report;
+      if (only === undefined) return jobsExitCode(report);
+      process.stdout.write(redactAll(options.json ? JSON.stringify(only, null, 2) : formatSummary(only)) + '\n');
+      return runExitCode(only);
+    },
+  );
+}
+
+/** SRC with its tag (`latest` when none, as docker pull does) and DST as given; a digest alone is refused. */
+function parseCopyArguments(sourceText: string, destinationText: string | undefined): { image: Reference; destination?: Reference } {
+  const source = parseReference(sourceText);
+  if (source.tag === undefined && source.digest !== undefined) {
+    throw new GcrsyncError('USAGE', `copy needs a tag: ${JSON.stringify(sourceText)} names only a digest (write name:tag@digest)`, { ref: sourceText });
+  }
+  const destination = destinationText === undefined ? undefined : parseReference(destinationText);
+  if (destination?.digest !== undefined) throw new GcrsyncError('USAGE', `DST ${JSON.stringify(destinationText)} cannot name a digest; the copy makes it`, { ref: destinationText! });
+  return { image: { ...source, tag: source.tag ?? 'latest' }, ...(destination !== undefined && { destination }) };
+}
+
+/** The target location that holds an exact destination (`r.example.com/a/b:1` → `r.example.com` + `a`). */
+function destinationLocation(destination: Reference): string {
+  const slash = destination.repository.lastIndexOf('/');
+  return slash < 0 ? destination.registry : `${destination.registry}/${destination.repository.slice(0, slash)}`;
+}
+
+/** `config validate`: checks the config file and prints what each job would do; 0 when valid, 2 otherwise. */
+export async function runConfigValidate(flags: JobFlags): Promise<number> {
+  let logger = createLogger();
+  try {
+    const file = await readConfig(flags);
+    if (file === undefined) throw new GcrsyncError('CONFIG', `no config file: give --config FILE, set GCRSYNC_CONFIG, or create ./${CONFIG_FILE_NAME}`);
+    const options = resolveJobs(file, flags, process.env);
+    logger = createLogger({ level: options.logLevel });
+    const described = await describeJobs(options, { loadImageList: (path, signal) => loadImageList(path, signal) });
+    process.stdout.write(redactAll(options.json ? JSON.stringify({ file: file.file, ...described }, null, 2) : formatJobDescriptions(file.file, described)) + '\n');
+    if (described.conflicts.length > 0) {
+      logger.error(`${described.conflicts.length} mirror name conflict(s) among the named images; sync would copy nothing`);
+      return 2;
+    }
+    return 0;
+  } catch (error) {
+    return reportError(error, logger);
   }
 }
 

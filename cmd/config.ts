@@ -1,0 +1,20 @@
+import type { CommandModule } from 'yargs';
+import { runConfigValidate } from '../src/app.js';
+import type { JobFlags } from '../src/config.js';
+import { withRunFlags } from './options.js';
+
+const validateCommand: CommandModule<object, JobFlags> = {
+  command: 'validate',
+  describe: 'check the config file and print what each job would do, with example mirror names',
+  builder: (yargs) => withRunFlags(yargs),
+  handler: async (argv) => {
+    process.exitCode = await runConfigValidate(argv);
+  },
+};
+
+export const configCommand: CommandModule = {
+  command: 'config <command>',
+  describe: 'work with the config file (gcrsync.yaml)',
+  builder: (yargs) => yargs.command(validateCommand).demandCommand(1, 'name a config command: validate'),
+  handler: () => undefined,
+};

@@ -1,0 +1,18 @@
+import type { CommandModule } from 'yargs';
+import { runCopy } from '../src/app.js';
+import type { JobFlags } from '../src/config.js';
+import { withRunFlags } from './options.js';
+
+type CopyArgs = JobFlags & { src: string; dst?: string };
+
+export const copyCommand: CommandModule<object, CopyArgs> = {
+  command: 'copy <src> [dst]',
+  describe: 'copy one image through the naming rules (or to DST exactly) and record it in the metadata',
+  builder: (yargs) =>
+    withRunFlags(yargs)
+      .positional('src', { type: 'string', demandOption: true, describe: 'source image, e.g. registry.k8s.io/pause:3.9 (tag defaults to latest)' })
+      .positional('dst', { type: 'string', describe: 'exact mirror name (default: the naming rules of the job that holds SRC)' }),
+  handler: async (argv) => {
+    process.exitCode = await runCopy(argv.src, argv.dst, argv);
+  },
+};
