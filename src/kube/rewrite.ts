@@ -129,7 +129,8 @@ function rewriteValues(node: Node | null | undefined, document: Document, contex
     if (key === 'image') {
       const scalar = scalarOf(value, document);
       if (scalar !== undefined) {
-        if (looksLikeReference(rawText(scalar, context.text))) rewriteImageScalar(scalar, path, context);
+        // `image: true` (a feature switch) or a number is not a reference, even though `true` would parse as one
+        if (typeof scalar.value === 'string' && looksLikeReference(rawText(scalar, context.text))) rewriteImageScalar(scalar, path, context);
         continue;
       }
       if (isMap(value) && rewriteImageMap(value, document, context, path)) continue;

@@ -76,7 +76,7 @@ describe('browse: MirrorIndex.isMirror and search', () => {
 
   it('lists everything sorted by source, old-format records without a mirror left out', () => {
     const all = index.search();
-    assert.equal(all.length, 8);
+    assert.equal(all.length, 11);
     assert.deepEqual(all.map((m) => m.source), [...all.map((m) => m.source)].sort());
     assert.ok(!all.some((m) => m.source.includes('legacy')));
   });
@@ -84,7 +84,7 @@ describe('browse: MirrorIndex.isMirror and search', () => {
   const queries: Array<[string, string[]]> = [
     ['pause', ['gcr.io/google-containers/pause:3.1', 'registry.k8s.io/pause:3.9', 'registry.k8s.io/pause:latest']],
     ['PAUSE:3', ['gcr.io/google-containers/pause:3.1', 'registry.k8s.io/pause:3.9']],
-    ['registry.k8s.io/kube-*', ['registry.k8s.io/kube-apiserver:v1.28.0']],
+    ['registry.k8s.io/kube-*', ['registry.k8s.io/kube-apiserver:v1.28.0', 'registry.k8s.io/kube-controller-manager:v1.28.0']],
     ['*sub_app*', ['gcr.io/google-containers/sub/app:v1']],
     ['mirror.example/hub', ['docker.io/library/nginx:latest']],
     ['nothing-like-this', []],
