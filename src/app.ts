@@ -1,69 +1,22 @@
 import Dockerode from 'dockerode';
 import { createKeychain } from './auth/keychain.js';
-import { jobForImage, parseDuration, resolveJobs, resolveRunOptions, type JobFlags, type JobsOptions, type RawFlags, type RunOptions } from './config.js';
+import { jobForImage, parseDuration, resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from './config.js';
 import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from './config-file.js';
 import { describeError, exitCodeFor, GcrsyncError } from './errors.js';
 import { HttpClient } from './http/client.js';
 import { createLogger, redactAll, registerSecret, type Logger } from './log.js';
 import { repositoryExistsVia } from './hooks.js';
-import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
+import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
 import type { MirrorNamer } from './reconcile/plan.js';
-import { readStatus, runExitCode, type RunDeps, type RunSettings } from './reconcile/run.js';
+import { runExitCode } from './reconcile/run.js';
 import { createMirrorNamer } from './ref/naming.js';
 import { DOCKER_HUB, formatReference, parseReference, type Reference } from './ref/reference.js';
 import { formatSummary } from './reconcile/report.js';
 import { RegistryClient } from './registry/client.js';
-import { listNamespace, listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from './sources/index.js';
+import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from './sources/index.js';
 import { openMetadataRepo, type MetadataRepo } from './store/metadata-repo.js';
 import { createDockerTransport } from './transports/docker.js';
 import { createRegistryTransport } from './transports/registry.js';
-import type { Transport } from './transports/transport.js';
-
-/** Builds what a run talks to from resolved options: the only place where real clients are created. */
-async function createRunDeps(options: RunOptions, logger: Logger, signal?: AbortSignal): Promise<{ deps: RunDeps; close(): Promise<void> }> {
-  const keychain = createKeychain({
-    ...(options.targetCredentials !== undefined && { explicit: { [options.target.registry]: options.targetCredentials } }),
-  });
-  const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries });
-  const registry = new RegistryClient({ http, keychain, logger });
-  const metadata = await openMetadataRepo({
-    ...(options.metadataRepo !== undefined && { location: options.metadataRepo }),
-    logger,
-    ...(signal !== undefined && { signal }),
-  });
-  const createTransport = (): Transport =>
-    options.transport === 'docker'
-      ? createDockerTransport({ docker: new Dockerode(), keychain, logger })
-      : createRegistryTransport({ client: registry, logger });
-  const deps: RunDeps = {
-    logger,
-    metadata,
-    listSource: (source, s) => listNamespace(registry, source, { queryLimit: options.queryLimit, logger, ...(s !== undefined && { signal: s }) }),
-    headTarget: (repo, reference, s) => registry.headManifest(repo, reference, s),
-    createTransport,
-  };
-  return {
-    deps,
-    close: async () => {
-      await http.close();
-      await metadata.close();
-    },
-  };
-}
-
-function settingsOf(options: RunOptions, signal?: AbortSignal): RunSettings {
-  return {
-    source: options.source,
-    target: options.target,
-    concurrency: options.concurrency,
-    queryLimit: options.queryLimit,
-    dryRun: options.dryRun,
-    ...(signal !== undefined && { signal }),
-    ...(options.shard !== undefined && { shard: options.shard }),
-    ...(options.maxDurationMs !== undefined && { maxDurationMs: options.maxDurationMs }),
-    ...(options.checkpoint !== undefined && { checkpoint: options.checkpoint }),
-  };
-}
 
 /** Ctrl-C stops starting new work; a second Ctrl-C is the default (exit at once). */
 function interruptSignal(): AbortSignal {
@@ -264,39 +217,39 @@ export async function runConfigValidate(flags: JobFlags): Promise<number> {
   }
 }
 
-/** `monitor`: prints source total / synced / waiting every interval, `count` times (or until interrupted). */
-export async function runMonitor(flags: RawFlags & { interval?: string; count?: number }): Promise<number> {
-  secretsFromFlags(flags);
-  let logger = createLogger();
-  let close: (() => Promise<void>) | undefined;
-  try {
-    const options = resolveRunOptions(flags, process.env);
-    logger = createLogger({ level: options.logLevel });
-    const intervalMs = parseDuration('interval', flags.interval ?? '5s');
-    if (flags.count !== undefined && (!Number.isInteger(flags.count) || flags.count < 1)) {
-      throw new GcrsyncError('USAGE', `--count must be a whole number of at least 1, got ${JSON.stringify(flags.count)}`);
-    }
-    const signal = interruptSignal();
-    const built = await createRunDeps(options, logger, signal);
-    close = built.close;
-    for (let round = 1; flags.count === undefined || round <= flags.count; round++) {
-      await built.deps.metadata.refresh(signal);
-      const status = await readStatus(built.deps, settingsOf(options, signal));
-      const line = options.json
-        ? JSON.stringify({ time: new Date().toISOString(), ...status })
-        : `${new Date().toISOString()} ${status.source}: total ${status.total}, synced ${status.synced}, waiting ${status.waiting}`;
-      process.stdout.write(line + '\n');
-      if (flags.count !== undefined && round === flags.count) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
-      if (signal.aborted) break;
-    }
-    return 0;
-  } catch (error) {
-    return reportError(error, logger);
-  } finally {
-    await close?.();
-  }
+/** `monitor`: prints source total / synced / waiting of every run every interval, `count` times (or until interrupted). */
+export async function runMonitor(flags: JobFlags & { interval?: string; count?: number }): Promise<number> {
+  return withJobs(
+    flags,
+    (file) => {
+      const options = resolveJobs(file, flags, process.env);
+      parseDuration('interval', flags.interval ?? '5s');
+      if (flags.count !== undefined && (!Number.isInteger(flags.count) || flags.count < 1)) {
+        throw new GcrsyncError('USAGE', `--count must be a whole number of at least 1, got ${JSON.stringify(flags.count)}`);
+      }
+      return options;
+    },
+    async (options, deps, signal) => {
+      const intervalMs = parseDuration('interval', flags.interval ?? '5s');
+      const runs = await planRuns(options.jobs, deps, signal);
+      // with flags alone the lines are what they always were; with a config file each names its job
+      const named = options.configFile !== undefined;
+      for (let round = 1; flags.count === undefined || round <= flags.count; round++) {
+        const time = new Date().toISOString();
+        for (const { job, ...status } of await readRunStatus(runs, deps, signal)) {
+          const line = options.json
+            ? JSON.stringify({ time, ...(named && { job }), ...status })
+            : `${time} ${named ? `job ${job} ` : ''}${status.source}: total ${status.total}, synced ${status.synced}, waiting ${status.waiting}`;
+          process.stdout.write(line + '\n');
+        }
+        if (flags.count !== undefined && round === flags.count) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, intervalMs);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+        if (signal.aborted) break;
+      }
+      return 0;
+    },
+  );
 }

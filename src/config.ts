@@ -64,39 +64,23 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
   return n;
 }
 
-/** Flags win over GCRSYNC_* environment variables; pure, so it is tested with tables. */
+/**
+ * The one source the flags name, resolved like a job (flags win over GCRSYNC_* environment variables);
+ * pure, so it is tested with tables. Commands with a config file use `resolveJobs`.
+ */
 export function resolveRunOptions(flags: RawFlags, env: Record<string, string | undefined>): RunOptions {
-  const sourceText = flags.source ?? (flags.namespace !== undefined ? `gcr.io/${flags.namespace}` : env.GCRSYNC_SOURCE);
-  if (sourceText === undefined) throw usage('a source is required: --source REGISTRY/NAMESPACE (or --namespace NS for gcr.io/NS)');
-  if (flags.source !== undefined && flags.namespace !== undefined) throw usage('give --source or --namespace, not both');
-  const targetText = flags.target ?? env.GCRSYNC_TARGET;
-  if (targetText === undefined) throw usage('a target is required: --target REGISTRY[/PREFIX]');
-  const source = parseLocation(sourceText);
-  const target = parseLocation(targetText);
-  const transport = flags.transport ?? env.GCRSYNC_TRANSPORT ?? 'registry';
-  if (transport !== 'docker' && transport !== 'registry') {
-    throw usage(`--transport must be "docker" or "registry", got ${JSON.stringify(transport)}`);
-  }
-  const username = flags.username ?? env.GCRSYNC_USERNAME;
-  const password = flags.password ?? env.GCRSYNC_PASSWORD;
-  if ((username === undefined) !== (password === undefined)) {
-    throw usage('target credentials need both a username and a password (--username/--password or GCRSYNC_USERNAME/GCRSYNC_PASSWORD)');
-  }
-  const insecure = flags.insecureRegistry === undefined ? [] : ([] as string[]).concat(flags.insecureRegistry);
-  const metadataRepo = flags.metadataRepo ?? env.GCRSYNC_METADATA_REPO;
+  const { jobs, ...run } = resolveJobs(undefined, flags, env);
+  const job = jobs[0]!;
+  const source = job.sources[0];
+  if (source?.kind !== 'spec') throw usage('a source is required: --source REGISTRY/NAMESPACE (or --namespace NS for gcr.io/NS)');
   return {
-    source: { registry: source.registry, namespace: source.path },
-    target: { registry: target.registry, path: target.path },
-    ...(metadataRepo !== undefined && { metadataRepo }),
-    transport,
-    concurrency: positiveInteger('concurrency', flags.concurrency ?? env.GCRSYNC_CONCURRENCY, 10),
-    queryLimit: positiveInteger('query-limit', flags.queryLimit ?? env.GCRSYNC_QUERY_LIMIT, 20),
-    dryRun: flags.dryRun ?? false,
-    json: flags.json ?? false,
-    ...(username !== undefined && password !== undefined && { targetCredentials: { username, password } }),
-    insecureRegistries: insecure.flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== ''),
-    logLevel: flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info',
-    ...optionalRunLimits(flags, env),
+    ...run,
+    source: { registry: source.spec.registry, namespace: source.spec.namespace },
+    target: job.target,
+    ...(job.metadataRepo !== undefined && { metadataRepo: job.metadataRepo }),
+    transport: job.transport,
+    concurrency: job.concurrency,
+    queryLimit: job.queryLimit,
   };
 }
 

@@ -6,7 +6,7 @@ import type { Logger } from './log.js';
 import type { PushHooks } from './reconcile/execute.js';
 import { inShard, type MirrorNamer } from './reconcile/plan.js';
 import { formatSummary } from './reconcile/report.js';
-import { runCompare, runExitCode, runSync, type RunDeps, type RunReport, type RunSettings } from './reconcile/run.js';
+import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunReport, type RunSettings } from './reconcile/run.js';
 import { createMirrorNamer, relativeRepository } from './ref/naming.js';
 import { formatReference, type Reference } from './ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from './registry/client.js';
@@ -179,15 +179,7 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
   for (const { run, listing } of listed) {
     if (options.signal?.aborted) break;
     try {
-      const metadata = await deps.metadataFor(run.job.metadataRepo);
-      const runDeps: RunDeps = {
-        logger: deps.logger,
-        metadata,
-        listSource: async () => listing,
-        headTarget: deps.headTarget,
-        createTransport: () => withPlatforms(deps.createTransport(run.job), run.job.platforms),
-        ...(deps.now !== undefined && { now: deps.now }),
-      };
+      const runDeps = await runDepsFor(run, deps, async () => listing);
       const result = await (options.command === 'compare' ? runCompare : runSync)(runDeps, settingsFor(run, deps, options, deadline));
       report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: result });
     } catch (error) {
@@ -195,6 +187,32 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
     }
   }
   return report;
+}
+
+/** What one run talks to; `list` answers for its source (a listing made earlier, or a fresh one). */
+async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal?: AbortSignal) => Promise<Listing>): Promise<RunDeps> {
+  return {
+    logger: deps.logger,
+    metadata: await deps.metadataFor(run.job.metadataRepo),
+    listSource: (_source, signal) => list(signal),
+    headTarget: deps.headTarget,
+    createTransport: () => withPlatforms(deps.createTransport(run.job), run.job.platforms),
+    ...(deps.now !== undefined && { now: deps.now }),
+  };
+}
+
+/** `monitor`: source total / synced / waiting of every run, the metadata repos brought up to date first. */
+export async function readRunStatus(runs: readonly JobRun[], deps: JobsDeps, signal?: AbortSignal): Promise<Array<MirrorStatus & { job: string }>> {
+  const repos = new Set<MetadataRepo>();
+  for (const run of runs) repos.add(await deps.metadataFor(run.job.metadataRepo));
+  for (const repo of repos) await repo.refresh(signal);
+  const statuses: Array<MirrorStatus & { job: string }> = [];
+  for (const run of runs) {
+    const runDeps = await runDepsFor(run, deps, (s) => deps.listSource(run.spec, run.job, s));
+    const settings = settingsFor(run, deps, { command: 'sync', dryRun: true, ...(signal !== undefined && { signal }) }, undefined);
+    statuses.push({ job: run.job.name, ...(await readStatus(runDeps, settings)) });
+  }
+  return statuses;
 }
 
 function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadline: number | undefined): RunSettings {
