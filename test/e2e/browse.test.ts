@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { runCli } from '../support/cli.js';
+import { gcrFront, type GcrFront } from '../support/gcr-front.js';
+import { bareRemote, git, type BareRemote } from '../support/git.js';
+import { headDigest, pushTestImage } from '../support/images.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { tempDir } from '../support/temp.js';
+
+/**
+ * What the people who pull from the mirror see, through the built CLI: a real sync into a bare metadata remote,
+ * then the generated pages, `where`, `list` and `rewrite` against that remote's URL.
+ */
+describe('browse and find (CLI, end to end)', function () {
+  this.timeout(180_000);
+  let upstream: TestRegistry;
+  let source: GcrFront;
+  let target: TestRegistry;
+  let remote: BareRemote;
+  let work: string;
+  const images = [
+    ['ns/pause', '3.1'],
+    ['ns/pause', '3.2'],
+    ['ns/sub/app', 'v1'],
+  ] as const;
+  const nsFile = () => `metadata/${source.host.replace(':', '_')}/ns`;
+
+  before(async () => {
+    upstream = await startRegistry();
+    target = await startRegistry();
+    for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
+    source = await gcrFront(upstream);
+    remote = await bareRemote();
+    work = await tempDir('browse-e2e');
+    const synced = await runCli(['sync', '--source', `${source.host}/ns`, '--target', `${target.host}/mirror`, '--metadata-repo', remote.url, '--transport', 'registry']);
+    assert.equal(synced.code, 0, synced.stderr);
+  });
+  after(async () => {
+    await source?.stop();
+    await upstream?.stop();
+    await target?.stop();
+    await remote?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('sync committed readable pages with the JSON: overview, namespace page with every tag and its pull line', async () => {
+    const changed = (await git(remote.path, 'show', '--format=', '--name-only', 'main')).split('\n').sort();
+    assert.deepEqual(changed, ['CHANGELOG.md', 'metadata/README.md', `${nsFile()}.json`, `${nsFile()}.md`].sort());
+    const overview = await remote.show('metadata/README.md');
+    assert.match(overview, /1 namespace, 2 repositories, 3 tags\. Last sync: \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
+    assert.ok(overview.includes(`| [${source.host}/ns](${source.host.replace(':', '_')}/ns.md) | \`${target.host}/mirror\` | 2 | 3 |`), overview);
+    const page = await remote.show(`${nsFile()}.md`);
+    for (const [repo, tag] of images) {
+      const mirror = `${target.host}/mirror/${repo.slice('ns/'.length)}:${tag}`;
+      assert.ok(page.includes(`| \`${tag}\` | \`sha256:`), `${repo}:${tag} has a row`);
+      assert.ok(page.includes(`\`docker pull ${mirror}\``), `pull line for ${mirror}`);
+    }
+    // tags newest first
+    assert.ok(page.indexOf('| `3.2` |') < page.indexOf('| `3.1` |'));
+  });
+
+  it('where prints the mirror reference, which really is at the target with the source digest', async () => {
+    const result = await runCli(['where', `${source.host}/ns/sub/app:v1`, '--metadata-repo', remote.url]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `${target.host}/mirror/sub/app:v1\n`);
+    assert.equal(await headDigest(target, 'mirror/sub/app', 'v1'), await headDigest(upstream, 'ns/sub/app', 'v1'));
+  });
+
+  it('where exits 1 for an image that is not mirrored, and 2 for a malformed one', async () => {
+    const missing = await runCli(['where', `${source.host}/ns/pause:9.9`, '--metadata-repo', remote.url]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stdout, '');
+    assert.match(missing.stderr, /pause:9\.9 is not mirrored: the repository is mirrored, but not that tag/);
+    const bad = await runCli(['where', 'gcr.io/Bad_Name:1', '--metadata-repo', remote.url]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /BAD_REFERENCE/);
+  });
+
+  it('list --json prints every match; GCRSYNC_METADATA_REPO names the repo too', async () => {
+    const result = await runCli(['list', 'pause', '--json'], { env: { GCRSYNC_METADATA_REPO: remote.url } });
+    assert.equal(result.code, 0, result.stderr);
+    const matches = JSON.parse(result.stdout);
+    assert.deepEqual(
+      matches.map((m: { source: string; mirror: string }) => [m.source, m.mirror]),
+      [
+        [`${source.host}/ns/pause:3.1`, `${target.host}/mirror/pause:3.1`],
+        [`${source.host}/ns/pause:3.2`, `${target.host}/mirror/pause:3.2`],
+      ],
+    );
+    assert.equal(matches[0].digest, await headDigest(upstream, 'ns/pause', '3.1'));
+    const none = await runCli(['list', 'nothing-here', '--metadata-repo', remote.url]);
+    assert.equal(none.code, 1);
+  });
+
+  it('rewrite prints the manifest with mirrored images replaced; --check lists the rest and exits 1; --in-place writes the file', async () => {
+    const manifest = [
+      '# a Deployment from the docs',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: {name: web}',
+      'spec:',
+      '  template:',
+      '    spec:',
+      '      initContainers:',
+      `      - {name: init, image: "${source.host}/ns/pause:3.2"}`,
+      '      containers:',
+      '      - name: app',
+      `        image: ${source.host}/ns/sub/app:v1   # the app`,
+      '      - name: sidecar',
+      `        image: ${source.host}/ns/pause:0.1`,
+      '',
+    ].join('\n');
+    const file = join(work, 'deployment.yaml');
+    await writeFile(file, manifest);
+
+    const printed = await runCli(['rewrite', file, '--metadata-repo', remote.url]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.equal(
+      printed.stdout,
+      manifest
+        .replace(`"${source.host}/ns/pause:3.2"`, `"${target.host}/mirror/pause:3.2"`)
+        .replace(`${source.host}/ns/sub/app:v1   #`, `${target.host}/mirror/sub/app:v1   #`),
+    );
+    assert.match(printed.stderr, /deployment\.yaml:14: Deployment\/web containers\[sidecar\]: .*pause:0\.1 is not mirrored/);
+    assert.equal(parseAllDocuments(printed.stdout).length, 1);
+
+    const checked = await runCli(['rewrite', file, '--check', '--metadata-repo', remote.url]);
+    assert.equal(checked.code, 1);
+    assert.equal(checked.stdout, `${file}:14: Deployment/web containers[sidecar]: ${source.host}/ns/pause:0.1 is not mirrored (the repository is mirrored, but not that tag)\n`);
+
+    const inPlace = await runCli(['rewrite', file, '--in-place', '--metadata-repo', remote.url]);
+    assert.equal(inPlace.code, 0, inPlace.stderr);
+    assert.equal(inPlace.stdout, '');
+    assert.equal(await readFile(file, 'utf8'), printed.stdout);
+
+    const bad = join(work, 'bad.yaml');
+    await writeFile(bad, 'kind: Pod\nspec: [\n');
+    const invalid = await runCli(['rewrite', bad, '--metadata-repo', remote.url]);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /bad\.yaml:\d+:\d+: not valid YAML/);
+  });
+});
