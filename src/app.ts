@@ -37,8 +37,8 @@ function secretsFromFlags(flags: RawFlags): void {
   registerSecret(process.env.GCRSYNC_PASSWORD);
 }
 
-/** Builds what a run of jobs talks to: one HTTP client and registry client, metadata repos opened on demand. */
-async function createJobsDeps(options: JobsOptions, logger: Logger, signal: AbortSignal): Promise<{ deps: JobsDeps; close(): Promise<void> }> {
+/** Builds what a run of jobs talks to: one HTTP client and registry client, metadata repos opened on demand (the only place real clients are created). */
+export async function createJobsDeps(options: JobsOptions, logger: Logger, signal: AbortSignal): Promise<{ deps: JobsDeps; close(): Promise<void> }> {
   // the checks in resolveJobs guarantee one target registry whenever credentials are given
   const credentialsFor = options.targetCredentials === undefined ? undefined : options.jobs[0]?.target.registry;
   const keychain = createKeychain({
