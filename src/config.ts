@@ -305,7 +305,7 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
   };
   const concurrency = number('concurrency', 'GCRSYNC_CONCURRENCY', 10);
   const queryLimit = number('queryLimit', 'GCRSYNC_QUERY_LIMIT', 20);
-  const platforms = pick<string[]>([splitList(flags.platform), '--platform'], [splitList(env.GCRSYNC_PLATFORMS), 'GCRSYNC_PLATFORMS'], [settings.platforms, fileOrigin('platforms')]);
+  const platforms = pick<string[]>([splitList(flags.platform), '--platform'], [splitList(env.GCRSYNC_PLATFORMS), 'GCRSYNC_PLATFORMS'], [splitList(settings.platforms), fileOrigin('platforms')]);
   for (const platform of platforms?.value ?? []) problems.check(platforms!.origin, () => parsePlatformFilter(platform));
   const metadataRepo = flags.metadataRepo ?? env.GCRSYNC_METADATA_REPO ?? settings.metadataRepo;
 

@@ -347,7 +347,8 @@ function exampleName(run: JobRun, ref: Reference, illustration: boolean): Exampl
     const key = relativeRepository(sourceLocation(run.spec), ref.repository);
     out.target = formatReference(run.name(key, ref.tag!, ref));
     const tag = { repository: ref.repository, tag: ref.tag!, digest: PLACEHOLDER_DIGEST };
-    if (run.selectTags !== undefined && run.selectTags([tag]).length === 0) out.filteredOut = true;
+    // a made-up tag says nothing about the filters
+    if (!illustration && run.selectTags !== undefined && run.selectTags([tag]).length === 0) out.filteredOut = true;
   } catch (error) {
     out.error = describeError(error);
   }
@@ -382,12 +383,14 @@ export async function describeJobs(options: JobsOptions, deps: Pick<JobsDeps, 'l
       examples.push(exampleName(run, example, false));
       addReal(run, example);
     }
-    for (const run of runs) {
-      const named = namedImages(run);
-      for (const { ref, illustration } of named) {
-        if (!illustration) addReal(run, ref);
-        if (examples.length < MAX_EXAMPLES) examples.push(exampleName(run, ref, illustration));
-      }
+    // the images the job names come first; made-up ones only fill what is left
+    const named = runs.flatMap((run) => namedImages(run).map((image) => ({ run, ...image })));
+    for (const { run, ref } of named.filter((n) => !n.illustration)) {
+      addReal(run, ref);
+      if (examples.length < MAX_EXAMPLES) examples.push(exampleName(run, ref, false));
+    }
+    for (const { run, ref } of named.filter((n) => n.illustration)) {
+      if (examples.length < MAX_EXAMPLES) examples.push(exampleName(run, ref, true));
     }
     for (const [run, refs] of byRun) {
       realListings.push({ run, listing: { tags: refs.map((r) => ({ repository: r.repository, tag: r.tag!, digest: PLACEHOLDER_DIGEST })), problems: [] } });
