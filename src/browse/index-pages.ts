@@ -3,7 +3,7 @@ import { format } from 'date-fns';
 import { formatRepository, parseReference } from '../ref/reference.js';
 import { METADATA_DIR, parseMetadataFilePath } from '../store/layout.js';
 import type { NamespaceMetadata, TagRecord } from '../store/schema.js';
-import { compareTagsNewestFirst } from './tag-order.js';
+import { sortTagsNewestFirst } from './tag-order.js';
 
 /**
  * The human side of the metadata repo: `metadata/README.md` (every namespace, with counts and the last sync)
@@ -75,9 +75,7 @@ function describeNamespace(input: IndexInput): NamespaceView | undefined {
   const repositories: RepositoryView[] = [];
   for (const key of Object.keys(input.metadata.images).sort(compareText)) {
     const tagMap = input.metadata.images[key]!;
-    const tags = Object.keys(tagMap)
-      .map((tag) => ({ tag, record: tagMap[tag]! }))
-      .sort(compareTagsNewestFirst);
+    const tags = sortTagsNewestFirst(Object.keys(tagMap).map((tag) => ({ tag, record: tagMap[tag]! })));
     if (tags.length === 0) continue;
     repositories.push({ key, source: `${source}/${key}`, mirror: mirrorRepository(tags), tags, lastSync: latest(tags.map((t) => t.record.syncedAt)) });
   }

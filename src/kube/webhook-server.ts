@@ -101,7 +101,8 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const pod = describePod(review);
   if (decision.error !== undefined) logger.warn('admitted unchanged after an internal error', { pod, error: decision.error });
   for (const change of decision.patched) logger.info('rewrote image', { pod, path: change.path, from: change.from, to: change.to });
-  for (const missing of decision.notMirrored) logger.debug('image not mirrored', { pod, path: missing.path, image: missing.image });
+  // quoted: an image that did not parse may hold anything, line breaks included
+  for (const missing of decision.notMirrored) logger.debug('image not mirrored', { pod, path: missing.path, image: JSON.stringify(missing.image) });
   send(response, decision.status, decision.body);
 }
 
