@@ -357,8 +357,9 @@ function exampleName(run: JobRun, ref: Reference, illustration: boolean): Exampl
 
 function describeHook(hook: JobOptions['hooks']['beforeRepository']): string | undefined {
   if (hook === undefined) return undefined;
-  const command = typeof hook.run === 'string' ? `sh -c ${JSON.stringify(hook.run)}` : JSON.stringify(hook.run);
-  return `${command} (timeout ${hook.timeoutMs / 1000}s)`;
+  const how = typeof hook.run === 'string' ? 'sh -c' : 'argv, no shell';
+  const command = typeof hook.run === 'string' ? hook.run.trim() : JSON.stringify(hook.run);
+  return `(${how}, timeout ${hook.timeoutMs / 1000}s) ${command}`;
 }
 
 /**
@@ -439,8 +440,11 @@ export function formatJobDescriptions(file: string, described: { jobs: JobDescri
     const rewrites = job.naming.rewrite.map((r) => `${r.prefix} → ${r.replacement === '' ? '(nothing)' : r.replacement}`);
     lines.push(`  naming     ${job.naming.template}${job.naming.separator !== undefined ? `, flattened with ${job.naming.separator}` : ''}${rewrites.length > 0 ? `; rewrite ${rewrites.join(', ')}` : ''}`);
     lines.push(`  filters    ${describeFilters(job.filters)}`);
-    if (job.hooks.beforeRepository !== undefined) lines.push(`  hook       beforeRepository: ${job.hooks.beforeRepository}`);
-    if (job.hooks.afterPush !== undefined) lines.push(`  hook       afterPush: ${job.hooks.afterPush}`);
+    for (const name of ['beforeRepository', 'afterPush'] as const) {
+      const hook = job.hooks[name];
+      // a multi-line script is shown as written, indented under its hook
+      if (hook !== undefined) lines.push(`  hook       ${name} ${hook.split('\n').join('\n               ')}`);
+    }
     lines.push('  examples');
     for (const e of job.examples) {
       const result = e.error !== undefined ? `refused: ${e.error}` : `${e.target}${e.filteredOut ? '  (dropped by the filters)' : ''}`;

@@ -126,3 +126,16 @@ describe('config file: validation errors name the path and line:column', () => {
     it(c.name, () => assert.deepEqual(problemsOf(c.text), c.expected));
   }
 });
+
+describe('config file: the shipped example', () => {
+  it('examples/gcrsync.yaml is valid and resolves every job', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { resolveJobs } = await import('../../src/config.js');
+    const path = new URL('../../examples/gcrsync.yaml', import.meta.url);
+    const file = parseConfigFile(await readFile(path, 'utf8'), 'examples/gcrsync.yaml');
+    const options = resolveJobs(file, {}, {});
+    assert.deepEqual(options.jobs.map((j) => j.name), ['google-containers', 'kubeadm', 'ecr', 'swr']);
+    assert.deepEqual(options.jobs[0]!.platforms, [], 'a job can clear the default platform list');
+    assert.equal(options.jobs[2]!.hooks.beforeRepository?.timeoutMs, 60_000);
+  });
+});
