@@ -4,7 +4,7 @@ import { compileTagFilter, type TagSelector } from './filters.js';
 import { createPushHooks } from './hooks.js';
 import type { Logger } from './log.js';
 import type { PushHooks } from './reconcile/execute.js';
-import { inShard, type MirrorNamer } from './reconcile/plan.js';
+import type { MirrorNamer } from './reconcile/plan.js';
 import { formatSummary } from './reconcile/report.js';
 import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunReport, type RunSettings } from './reconcile/run.js';
 import { createMirrorNamer, relativeRepository } from './ref/naming.js';
@@ -95,7 +95,7 @@ const MAX_LISTED_CONFLICTS = 20;
  * one target, and no source tag is mirrored by two runs that share a metadata file (the second would read
  * the first one's record as its own and never copy). Returns the conflicts, one line each.
  */
-export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listing }>, shard?: { index: number; count: number }): string[] {
+export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listing }>): string[] {
   const targets = new Map<string, Claim>();
   const recorded = new Map<string, Claim>();
   const conflicts: string[] = [];
@@ -107,9 +107,8 @@ export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listin
       const claim = { source: formatReference(source), job: run.job.name };
       let target: string;
       try {
-        const key = relativeRepository(location, found.repository);
-        if (shard !== undefined && !inShard(key, shard)) continue;
-        target = formatReference(run.name(key, found.tag, source));
+        // every tag, in every shard: two shards copying to one name would race each other
+        target = formatReference(run.name(relativeRepository(location, found.repository), found.tag, source));
       } catch {
         continue; // a name that cannot be made is that image's problem, reported by its run
       }
@@ -172,7 +171,7 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
       failed(run, error);
     }
   }
-  const conflicts = findConflicts(listed, options.shard);
+  const conflicts = findConflicts(listed);
   if (conflicts.length > 0) throw conflictError(conflicts);
 
   const deadline = options.maxDurationMs === undefined ? undefined : Date.now() + options.maxDurationMs;
