@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../support/cli.js';
 import { gcrFront, type GcrFront } from '../support/gcr-front.js';
@@ -8,6 +10,22 @@ import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
+
+const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
+
+/** The built CLI with `input` on its stdin. */
+function runWithStdin(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entry, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
 
 /**
  * What the people who pull from the mirror see, through the built CLI: a real sync into a bare metadata remote,
@@ -134,6 +152,14 @@ describe('browse and find (CLI, end to end)', function () {
     assert.equal(inPlace.code, 0, inPlace.stderr);
     assert.equal(inPlace.stdout, '');
     assert.equal(await readFile(file, 'utf8'), printed.stdout);
+
+    // stdin, as in `helm template … | gcrsync rewrite -`
+    for (const args of [['rewrite', '-'], ['rewrite']]) {
+      const piped = await runWithStdin([...args, '--metadata-repo', remote.url], manifest);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stdout, printed.stdout);
+      assert.match(piped.stderr, /<stdin>:14: /);
+    }
 
     const bad = join(work, 'bad.yaml');
     await writeFile(bad, 'kind: Pod\nspec: [\n');
