@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describeError, GcrsyncError } from './errors.js';
 import type { HttpClient } from './http/client.js';
-import { redactAll, registerSecret } from './log.js';
+import { type Logger, redactAll, registerSecret } from './log.js';
 import type { RunReport } from './reconcile/run.js';
 import { writeFileAtomic } from './store/json-file.js';
 
@@ -101,6 +101,48 @@ export async function sendNotification(
   } catch (error) {
     return { sent: false, error: redactAll(`the notification webhook at ${url.host} could not be reached: ${describeError(error)}`) };
   }
+}
+
+export interface DeliveryOptions {
+  /** `--report FILE` */
+  reportFile?: string;
+  /** `--notify URL` and `--notify-on` */
+  notify?: { url: URL; when: NotifyWhen };
+  http: Pick<HttpClient, 'request'>;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export interface DeliveryResult {
+  /** undefined when no file was asked for */
+  saved?: boolean;
+  notified?: NotifyResult;
+}
+
+/**
+ * Everything that happens to a finished run's report besides printing it: keep it in `reportFile`, then post the
+ * notification. Failures are logged (error for the file, warning for the webhook) and returned, never thrown,
+ * so the caller decides whether they change the exit status.
+ */
+export async function deliverReport(report: RunReport, options: DeliveryOptions): Promise<DeliveryResult> {
+  const result: DeliveryResult = {};
+  if (options.reportFile !== undefined) {
+    try {
+      await saveReport(options.reportFile, report, options.signal);
+      result.saved = true;
+    } catch (error) {
+      result.saved = false;
+      options.logger.error(`could not write the report to ${options.reportFile}`, { error: redactAll(describeError(error)) });
+    }
+  }
+  if (options.notify !== undefined) {
+    result.notified = await sendNotification(options.http, options.notify.url, report, {
+      when: options.notify.when,
+      ...(options.signal !== undefined && { signal: options.signal }),
+    });
+    if (result.notified.error !== undefined) options.logger.warn(result.notified.error);
+  }
+  return result;
 }
 
 /** Slack's mrkdwn needs `&`, `<` and `>` escaped, or `<…>` would become a link. */

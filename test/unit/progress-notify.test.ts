@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpClient } from '../../src/http/client.js';
-import { redactAll } from '../../src/log.js';
-import { parseNotifyUrl, parseNotifyWhen, runFailed, saveReport, sendNotification, slackMessage } from '../../src/notify.js';
+import { createLogger, redactAll } from '../../src/log.js';
+import { deliverReport, parseNotifyUrl, parseNotifyWhen, runFailed, saveReport, sendNotification, slackMessage } from '../../src/notify.js';
 import type { RunReport } from '../../src/reconcile/run.js';
 
 function report(overrides: Partial<RunReport> = {}): RunReport {
@@ -138,6 +138,36 @@ describe('notify: posting to a webhook (real HTTP server on 127.0.0.1)', () => {
     assert.equal(unreachable.sent, false);
     assert.match(unreachable.error!, /could not be reached/);
     assert.doesNotMatch(unreachable.error!, /TopSecretToken/);
+  });
+});
+
+describe('notify: deliverReport', () => {
+  it('saves the report, posts the notification, and logs instead of throwing when either fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gcrsync-deliver-'));
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', write: (line) => lines.push(line) });
+    const posted: string[] = [];
+    const http = {
+      request: async (req: { body?: unknown }) => {
+        posted.push(String(req.body));
+        return { status: 500, discard: async () => undefined } as never;
+      },
+    };
+    try {
+      const file = join(dir, 'report.json');
+      const result = await deliverReport(report(), { reportFile: file, notify: { url: new URL('https://hooks.example/x/SecretHookPath'), when: 'failure' }, http, logger });
+      assert.deepEqual(result, { saved: true, notified: { sent: false, error: 'the notification webhook at hooks.example answered HTTP 500' } });
+      assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), report());
+      assert.deepEqual(posted.map((body) => JSON.parse(body)), [slackMessage(report())]);
+      assert.deepEqual(lines, ['WARN  the notification webhook at hooks.example answered HTTP 500']);
+
+      const unwritable = await deliverReport(report(), { reportFile: join(file, 'under-a-file.json'), http, logger });
+      assert.deepEqual(unwritable, { saved: false });
+      assert.match(lines.at(-1)!, /^ERROR could not write the report to .*under-a-file\.json/);
+      assert.deepEqual(await deliverReport(report(), { http, logger }), {});
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
