@@ -49,6 +49,19 @@ function isTemporaryFailure(error: unknown): boolean {
   return isRetryableError(error);
 }
 
+/**
+ * A blob found already in place must still have the size the manifest claims: a manifest that misstates a
+ * size would otherwise be published as if it were whole (pulls of it fail their size check).
+ */
+function checkSize(job: BlobJob, actual: number, where: string): void {
+  if (actual === job.size) return;
+  throw new GcrsyncError(
+    'DIGEST_MISMATCH',
+    `blob ${job.digest} is ${actual} bytes at ${where}, the manifest of ${job.source.registry}/${job.source.repository} says ${job.size}`,
+    { ref: `${job.source.registry}/${job.source.repository}@${job.digest}` },
+  );
+}
+
 function waitAbortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   signal.throwIfAborted();
@@ -81,6 +94,8 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
   const holders = new Map<string, Map<string, Set<string>>>();
   // `${registry} ${digest}` → the transfer currently bringing that blob to the registry
   const inFlight = new Map<string, Promise<unknown>>();
+  // `${registry} ${digest}` → the size the blob proved to have at that registry during this run
+  const knownSizes = new Map<string, number>();
   const counts: BlobStats = { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, blobBytesUploaded: 0 };
 
   const holdersOf = (registry: string, digest: string): Set<string> => {
@@ -115,7 +130,11 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
 
   async function transfer(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
     signal?.throwIfAborted();
-    if ((await client.headBlob(job.target, job.digest, signal)) !== undefined) return { kind: 'skipped' };
+    const present = await client.headBlob(job.target, job.digest, signal);
+    if (present !== undefined) {
+      checkSize(job, present, `${job.target.registry}/${job.target.repository}`);
+      return { kind: 'skipped' };
+    }
     const from = [...holdersOf(job.target.registry, job.digest)].find((repository) => repository !== job.target.repository);
     const mount = await mountOrOpen(job, from, signal);
     if (mount === 'mounted') return { kind: 'mounted' };
@@ -156,7 +175,11 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     if (job.source.registry === job.target.registry) holdersOf(job.source.registry, job.digest).add(job.source.repository);
     for (;;) {
       signal?.throwIfAborted();
-      if (holdersOf(job.target.registry, job.digest).has(job.target.repository)) return record({ kind: 'skipped' });
+      if (holdersOf(job.target.registry, job.digest).has(job.target.repository)) {
+        const known = knownSizes.get(key);
+        if (known !== undefined) checkSize(job, known, `${job.target.registry}/${job.target.repository}`);
+        return record({ kind: 'skipped' });
+      }
       const pending = inFlight.get(key);
       if (pending) {
         // Whatever its outcome, look again: on success the blob is now mountable, on failure this job tries itself.
@@ -174,6 +197,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
       try {
         const outcome = await running;
         holdersOf(job.target.registry, job.digest).add(job.target.repository);
+        if (outcome.kind !== 'mounted') knownSizes.set(key, job.size);
         logger.debug(`blob ${outcome.kind}`, { digest: job.digest, target: `${job.target.registry}/${job.target.repository}` });
         return record(outcome);
       } finally {
