@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { describeError, GcrsyncError } from './errors.js';
 import type { HttpClient } from './http/client.js';
 import { type Logger, redactAll, registerSecret } from './log.js';
-import type { RunReport } from './reconcile/run.js';
+import { type InvocationReport, runsOf } from './progress.js';
 import { writeFileAtomic } from './store/json-file.js';
 
 /**
@@ -13,7 +13,7 @@ import { writeFileAtomic } from './store/json-file.js';
 export type NotifyWhen = 'failure' | 'always';
 
 /** Writes the report as indented JSON, atomically (a reader never sees half a report). */
-export async function saveReport(file: string, report: RunReport, signal?: AbortSignal): Promise<void> {
+export async function saveReport(file: string, report: InvocationReport, signal?: AbortSignal): Promise<void> {
   await writeFileAtomic(resolve(file), JSON.stringify(report, null, 2) + '\n', signal);
 }
 
@@ -40,29 +40,57 @@ export function parseNotifyWhen(text: string | undefined): NotifyWhen {
   throw new GcrsyncError('USAGE', `--notify-on must be failure or always, got ${JSON.stringify(text)}`);
 }
 
-/** A run "failed" for notification purposes when an image failed or something could not be listed or planned. */
-export function runFailed(report: RunReport): boolean {
-  return report.outcomes.some((outcome) => outcome.status === 'failed') || report.problems.length > 0;
+/** An invocation "failed" when an image failed, something could not be listed or planned, or a job run could not start. */
+export function runFailed(report: InvocationReport): boolean {
+  return runsOf(report).some(
+    (run) =>
+      run.error !== undefined ||
+      (run.report !== undefined && (run.report.outcomes.some((outcome) => outcome.status === 'failed') || run.report.problems.length > 0)),
+  );
 }
 
 const MAX_LISTED = 10;
 
-/** The Slack message: one headline, the counts, up to ten failures, the metadata commit. Pure. */
-export function slackMessage(report: RunReport): { text: string } {
-  const count = (status: string) => report.outcomes.filter((outcome) => outcome.status === status).length;
-  const failed = report.outcomes.filter((outcome) => outcome.status === 'failed');
+/** The Slack message: a headline, then per run its counts, failures (ten at most in all) and metadata commit. Pure. */
+export function slackMessage(report: InvocationReport): { text: string } {
+  const runs = runsOf(report);
   const icon = runFailed(report) ? ':x:' : ':white_check_mark:';
-  const lines = [
-    `${icon} *gcrsync ${report.command}${report.dryRun ? ' (dry run)' : ''}* \`${report.source}\` → \`${report.target}\``,
-    `${count('synced')} copied, ${count('already-present')} already there, ${failed.length} failed, ${count('skipped')} not started` +
-      ` (${report.sourceTags} source tags, ${report.upToDate} up to date)`,
-  ];
-  for (const outcome of failed.slice(0, MAX_LISTED)) lines.push(`• \`${outcome.source}\`: ${outcome.error ?? 'unknown error'}`);
-  if (failed.length > MAX_LISTED) lines.push(`…and ${failed.length - MAX_LISTED} more failed`);
-  for (const problem of report.problems.slice(0, MAX_LISTED)) lines.push(`• not listed: \`${problem.subject}\`: ${problem.error}`);
-  if (report.problems.length > MAX_LISTED) lines.push(`…and ${report.problems.length - MAX_LISTED} more listing problems`);
-  if (report.stoppedBecause !== undefined) lines.push(`stopped early: ${report.stoppedBecause}`);
-  if (report.commit?.committed) lines.push(`metadata: ${report.commit.commit?.slice(0, 12) ?? 'committed'}${report.commit.pushed ? ', pushed' : ', not pushed'}`);
+  const dryRun = report.dryRun ? ' (dry run)' : '';
+  const lines: string[] = [];
+  if (runs.length === 1 && runs[0]!.report !== undefined && runs[0]!.job === '') {
+    const only = runs[0]!.report;
+    lines.push(`${icon} *gcrsync ${report.command}${dryRun}* \`${only.source}\` → \`${only.target}\``);
+  } else {
+    lines.push(`${icon} *gcrsync ${report.command}${dryRun}*: ${runs.length} job run${runs.length === 1 ? '' : 's'}`);
+  }
+  let listed = 0;
+  let unlisted = 0;
+  const item = (line: string) => {
+    if (listed < MAX_LISTED) {
+      lines.push(line);
+      listed++;
+    } else {
+      unlisted++;
+    }
+  };
+  for (const run of runs) {
+    const prefix = run.job === '' ? '' : `*${run.job}* \`${run.source}\`: `;
+    if (run.report === undefined) {
+      lines.push(`${prefix}did not run: ${run.error ?? 'unknown error'}`);
+      continue;
+    }
+    const r = run.report;
+    const count = (status: string) => r.outcomes.filter((outcome) => outcome.status === status).length;
+    lines.push(
+      `${prefix}${count('synced')} copied, ${count('already-present')} already there, ${count('failed')} failed, ${count('skipped')} not started` +
+        ` (${r.sourceTags} source tags, ${r.upToDate} up to date)`,
+    );
+    for (const outcome of r.outcomes) if (outcome.status === 'failed') item(`• \`${outcome.source}\`: ${outcome.error ?? 'unknown error'}`);
+    for (const problem of r.problems) item(`• not listed: \`${problem.subject}\`: ${problem.error}`);
+    if (r.stoppedBecause !== undefined) lines.push(`stopped early: ${r.stoppedBecause}`);
+    if (r.commit?.committed) lines.push(`metadata: ${r.commit.commit?.slice(0, 12) ?? 'committed'}${r.commit.pushed ? ', pushed' : ', not pushed'}`);
+  }
+  if (unlisted > 0) lines.push(`…and ${unlisted} more`);
   return { text: redactAll(lines.map(escapeSlack).join('\n')) };
 }
 
@@ -81,7 +109,7 @@ export interface NotifyResult {
 export async function sendNotification(
   http: Pick<HttpClient, 'request'>,
   url: URL,
-  report: RunReport,
+  report: InvocationReport,
   options: { when: NotifyWhen; signal?: AbortSignal },
 ): Promise<NotifyResult> {
   if (options.when === 'failure' && !runFailed(report)) return { sent: false, skippedBecause: 'the run did not fail' };
@@ -124,7 +152,7 @@ export interface DeliveryResult {
  * notification. Failures are logged (error for the file, warning for the webhook) and returned, never thrown,
  * so the caller decides whether they change the exit status.
  */
-export async function deliverReport(report: RunReport, options: DeliveryOptions): Promise<DeliveryResult> {
+export async function deliverReport(report: InvocationReport, options: DeliveryOptions): Promise<DeliveryResult> {
   const result: DeliveryResult = {};
   if (options.reportFile !== undefined) {
     try {

@@ -34,7 +34,11 @@ export interface ProgressOptions {
 
 export interface Progress {
   readonly tty: boolean;
-  start(totalImages: number): void;
+  /**
+   * Adds images about to be copied. The first call starts the clock and the display; later calls (the next job
+   * of a config file) add to the total, so one display covers the whole invocation.
+   */
+  start(images: number): void;
   record(outcome: ItemOutcome): void;
   /** prints one log line without breaking the bars (use it as the logger's `write`) */
   log(line: string): void;
@@ -42,6 +46,23 @@ export interface Progress {
   tick(): void;
   /** final state; stops the timer. Safe to call twice. */
   stop(): void;
+}
+
+/**
+ * What a command invocation produced: one run's report, or (with a config file of jobs) one entry per job run,
+ * as `src/jobs.ts` JobsReport has it, where a run that could not even start has an `error` instead of a report.
+ */
+export type InvocationReport = RunReport | JobRunsReport;
+
+export interface JobRunsReport {
+  command: RunReport['command'];
+  dryRun: boolean;
+  runs: ReadonlyArray<{ job: string; source: string; report?: RunReport; error?: string }>;
+}
+
+/** Every run of an invocation, a single run being its own list. */
+export function runsOf(report: InvocationReport): JobRunsReport['runs'] {
+  return 'runs' in report ? report.runs : [{ job: '', source: report.source, report }];
 }
 
 interface Counts {
@@ -86,14 +107,21 @@ export function createProgress(options: ProgressOptions = {}): Progress {
 
   const progress: Progress = {
     tty,
-    start(totalImages) {
-      counts.total = totalImages;
+    start(images) {
+      // a run with nothing to copy shows nothing
+      if (images === 0 && !started) return;
+      counts.total += images;
+      if (started) {
+        if (tty) progress.tick();
+        else if (images > 0) stream.write(`progress: ${plural(images, 'more image')} to copy, ${counts.total} in all\n`);
+        return;
+      }
       startedAt = now();
       lastLineAt = startedAt;
       started = true;
       if (tty) draw();
-      else stream.write(`progress: ${plural(totalImages, 'image')} to copy\n`);
-      if (options.timers !== false && totalImages > 0) {
+      else stream.write(`progress: ${plural(images, 'image')} to copy\n`);
+      if (options.timers !== false) {
         timer = setInterval(() => progress.tick(), tty ? (options.redrawMs ?? 250) : Math.min(intervalMs, 1000));
         timer.unref();
       }
@@ -206,10 +234,13 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * The table printed at the end of every run: images, bytes and time per outcome, then every failed image with
- * its error (already redacted in the report).
+ * The table printed at the end of every run: images, bytes and time per outcome (over every job run of the
+ * invocation), then every failed image with its error (already redacted in the report) and every job run that
+ * could not start.
  */
-export function formatRunTable(report: RunReport): string {
+export function formatRunTable(report: InvocationReport): string {
+  const runs = runsOf(report);
+  const outcomes = runs.flatMap((run) => run.report?.outcomes ?? []);
   const rows: Array<{ label: string; status: RunReport['outcomes'][number]['status'] }> = [
     { label: 'copied', status: 'synced' },
     { label: 'already there', status: 'already-present' },
@@ -221,25 +252,32 @@ export function formatRunTable(report: RunReport): string {
   let bytes = 0;
   let seconds = 0;
   for (const row of rows) {
-    const outcomes = report.outcomes.filter((outcome) => outcome.status === row.status);
-    const rowBytes = outcomes.reduce((sum, outcome) => sum + (outcome.bytes ?? 0), 0);
-    const rowSeconds = outcomes.reduce((sum, outcome) => sum + outcome.seconds, 0);
-    images += outcomes.length;
+    const matching = outcomes.filter((outcome) => outcome.status === row.status);
+    const rowBytes = matching.reduce((sum, outcome) => sum + (outcome.bytes ?? 0), 0);
+    const rowSeconds = matching.reduce((sum, outcome) => sum + outcome.seconds, 0);
+    images += matching.length;
     bytes += rowBytes;
     seconds += rowSeconds;
-    table.push([row.label, String(outcomes.length), formatBytes(rowBytes), formatDuration(rowSeconds)]);
+    table.push([row.label, String(matching.length), formatBytes(rowBytes), formatDuration(rowSeconds)]);
   }
   table.push(['total', String(images), formatBytes(bytes), formatDuration(seconds)]);
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
   const lines = table.map((cells) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd());
-  lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
-  lines.splice(lines.length - 1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
-  const failed = report.outcomes.filter((outcome) => outcome.status === 'failed');
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  lines.splice(1, 0, rule);
+  lines.splice(lines.length - 1, 0, rule);
+  const failed = outcomes.filter((outcome) => outcome.status === 'failed');
   if (failed.length > 0) {
     lines.push('', 'failed:');
     for (const outcome of failed) lines.push(`  ${outcome.source} -> ${outcome.target}: ${outcome.error ?? 'unknown error'}`);
   }
-  if (report.stoppedBecause !== undefined) lines.push('', `stopped early: ${report.stoppedBecause}`);
+  const notRun = runs.filter((run) => run.report === undefined);
+  if (notRun.length > 0) {
+    lines.push('', 'did not run:');
+    for (const run of notRun) lines.push(`  job ${run.job} (${run.source}): ${run.error ?? 'unknown error'}`);
+  }
+  const stopped = [...new Set(runs.flatMap((run) => (run.report?.stoppedBecause === undefined ? [] : [run.report.stoppedBecause])))];
+  for (const reason of stopped) lines.push('', `stopped early: ${reason}`);
   return lines.join('\n');
 }
 

@@ -42,13 +42,36 @@ describe('notify: the Slack message', () => {
     );
   });
 
-  it('lists at most ten failures, and listing problems', () => {
+  it('lists listing problems, and at most ten failures and problems in all', () => {
+    const problems = [{ subject: 'gcr.io/g/bad', error: 'HOSTILE_RESPONSE' }];
+    assert.match(slackMessage(report({ problems })).text, /• not listed: `gcr\.io\/g\/bad`: HOSTILE_RESPONSE/);
     const outcomes = Array.from({ length: 13 }, (_, i) => ({ source: `gcr.io/g/a${i}:1`, target: `x/a${i}:1`, status: 'failed' as const, digest: 'd', seconds: 0, error: 'e' }));
-    const text = slackMessage(report({ outcomes, problems: [{ subject: 'gcr.io/g/bad', error: 'HOSTILE_RESPONSE' }], commit: undefined })).text;
-    assert.equal(text.split('\n').filter((line) => line.startsWith('• `gcr.io/g/a')).length, 10);
-    assert.match(text, /…and 3 more failed/);
-    assert.match(text, /• not listed: `gcr\.io\/g\/bad`: HOSTILE_RESPONSE/);
+    const text = slackMessage(report({ outcomes, problems, commit: undefined })).text;
+    assert.equal(text.split('\n').filter((line) => line.startsWith('• ')).length, 10);
+    assert.match(text, /…and 4 more$/);
     assert.doesNotMatch(text, /metadata:/);
+  });
+
+  it('a config file of jobs: a headline, then each job run (or why it did not run)', () => {
+    const jobs = {
+      command: 'sync' as const,
+      dryRun: false,
+      runs: [
+        { job: 'k8s', source: 'registry.k8s.io', report: report({ outcomes: [report().outcomes[0]!] }) },
+        { job: 'quay', source: 'quay.io/coreos', error: 'SOURCE_UNREACHABLE: quay.io answered 503' },
+      ],
+    };
+    assert.equal(
+      slackMessage(jobs).text,
+      [
+        ':x: *gcrsync sync*: 2 job runs',
+        '*k8s* `registry.k8s.io`: 1 copied, 0 already there, 0 failed, 0 not started (40 source tags, 30 up to date)',
+        'metadata: 0123456789ab, pushed',
+        '*quay* `quay.io/coreos`: did not run: SOURCE_UNREACHABLE: quay.io answered 503',
+      ].join('\n'),
+    );
+    assert.equal(runFailed(jobs), true);
+    assert.equal(runFailed({ ...jobs, runs: [jobs.runs[0]!] }), false);
   });
 
   it('a clean run gets a check mark, and failure means failed images or listing problems', () => {

@@ -114,12 +114,26 @@ describe('progress in CI (not a terminal)', () => {
     assert.doesNotMatch(output(), /\x1b|█|░/);
   });
 
-  it('prints no final line when nothing finished (a run with nothing to copy stays quiet)', () => {
+  it('stays quiet for a run with nothing to copy', () => {
     const { progress, take } = harness(false);
     progress.start(0);
-    take();
+    progress.tick();
     progress.stop();
     assert.equal(take(), '');
+  });
+
+  it('adds the next job run\'s images to the same display', () => {
+    const { progress, advance, take } = harness(false);
+    progress.start(2);
+    advance(1000);
+    progress.record(outcome(1, 'synced'));
+    progress.record(outcome(2, 'synced'));
+    progress.start(0);
+    progress.start(3);
+    assert.equal(take(), 'progress: 2 images to copy\nprogress: 3 more images to copy, 5 in all\n');
+    advance(10_000);
+    progress.tick();
+    assert.match(take(), /^progress: 2\/5 images .* ETA 17s\n$/);
   });
 });
 
@@ -162,6 +176,21 @@ describe('progress: end-of-run table and units', () => {
         'stopped early: --max-duration reached',
       ].join('\n'),
     );
+  });
+
+  it('adds up every job run of a config file, and names the runs that did not start', () => {
+    const table = formatRunTable({
+      command: 'sync',
+      dryRun: false,
+      runs: [
+        { job: 'a', source: 'gcr.io/ns', report },
+        { job: 'b', source: 'quay.io/x', report: { ...report, outcomes: [report.outcomes[0]!], stoppedBecause: undefined } },
+        { job: 'c', source: 'ghcr.io/y', error: 'SOURCE_UNREACHABLE: 503' },
+      ],
+    });
+    assert.match(table, /^copied {14}3  1\.0 MiB {7}1m15s$/m);
+    assert.match(table, /^total {15}5  1\.0 MiB {7}1m16s$/m);
+    assert.match(table, /\n\ndid not run:\n  job c \(ghcr\.io\/y\): SOURCE_UNREACHABLE: 503\n/);
   });
 
   const bytes: Array<[number, string]> = [
