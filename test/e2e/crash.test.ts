@@ -112,7 +112,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
     const random = seededRandom('gcrsync crash test');
     let state = { head: (await remote.head())!, changelog: '' };
     const figures = { kills: 0, exitedByThemselves: 0, maxRecorded: 0, checks: 0, killedWithProgress: 0 };
-    const iterations = 12;
+    const iterations = 10;
     for (let i = 0; i < iterations; i++) {
       // a run needs about a second to start, clone and list; then it commits one image every ~0.3 s
       const delay = 700 + Math.floor(random() * 2500);
