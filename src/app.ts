@@ -1,4 +1,5 @@
 import Dockerode from 'dockerode';
+import { defaultDockerConfigPath, readDockerConfig } from './auth/docker-config.js';
 import { createKeychain } from './auth/keychain.js';
 import { jobForImage, parseDuration, resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from './config.js';
 import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from './config-file.js';
@@ -41,6 +42,8 @@ function secretsFromFlags(flags: RawFlags): void {
 export async function createJobsDeps(options: JobsOptions, logger: Logger, signal: AbortSignal): Promise<{ deps: JobsDeps; close(): Promise<void> }> {
   // the checks in resolveJobs guarantee one target registry whenever credentials are given
   const credentialsFor = options.targetCredentials === undefined ? undefined : options.jobs[0]?.target.registry;
+  // a broken Docker config is a configuration error before anything runs, not a failure of every image later
+  await readDockerConfig(defaultDockerConfigPath(process.env));
   const keychain = createKeychain({
     ...(credentialsFor !== undefined && options.targetCredentials !== undefined && { explicit: { [credentialsFor]: options.targetCredentials } }),
   });

@@ -202,6 +202,18 @@ class Problems {
   }
 }
 
+/**
+ * `parseLocation` for a value a person typed: credentials written into it (`https://user:pass@host/x`) are refused
+ * without repeating them, since the parser's own message would quote the whole value.
+ */
+function parseLocationText(text: string): { registry: string; path: string } {
+  const host = text.trim().replace(/^[a-z]+:\/\//i, '').split('/')[0] ?? '';
+  if (host.includes('@')) {
+    throw new GcrsyncError('USAGE', `a registry location must not carry credentials (user:password@host): give them with --username/--password, GCRSYNC_USERNAME/GCRSYNC_PASSWORD or docker login`);
+  }
+  return parseLocation(text);
+}
+
 function splitList(value: string[] | string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return ([] as string[])
@@ -239,7 +251,7 @@ function sourceFromEntry(entry: SourceEntry, problems: Problems, origin: string)
   switch (entry.kind) {
     case 'namespace':
     case 'repositories': {
-      const location = problems.check(origin, () => parseLocation(entry.location));
+      const location = problems.check(origin, () => parseLocationText(entry.location));
       if (location === undefined) return undefined;
       const spec: NamespaceSpec | RepositoriesSpec =
         entry.kind === 'namespace'
@@ -290,7 +302,7 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
   let target: TargetLocation | undefined;
   if (targetText === undefined) problems.add(`job ${job.name}`, 'a target is required: --target REGISTRY[/PREFIX] or target: in the config file');
   else {
-    const location = problems.check(targetText.origin, () => parseLocation(targetText.value));
+    const location = problems.check(targetText.origin, () => parseLocationText(targetText.value));
     if (location !== undefined) target = { registry: location.registry, path: location.path };
   }
 

@@ -166,6 +166,17 @@ jobs:
     assert.deepEqual(one.targetCredentials, { username: 'u', password: 'p' });
   });
 
+  it('refuses a location with credentials in it without repeating them', () => {
+    for (const flags of [
+      { source: 'gcr.io/ns', target: 'https://bot:S3cretPass@r.example.com/x' },
+      { source: 'bot:S3cretPass@r.example.com/ns', target: 'r.example.com/x' },
+    ]) {
+      const bad = failure(() => resolveJobs(undefined, flags, {}));
+      assert.match(bad.message, /must not carry credentials/);
+      assert.doesNotMatch(bad.message, /S3cretPass|bot:/);
+    }
+  });
+
   it('refuses half credentials and bad run limits', () => {
     assert.match(failure(() => resolveJobs(file, { username: 'u', job: 'gcr' }, {})).message, /both a username and a password/);
     assert.match(failure(() => resolveJobs(file, { shard: '5/3' }, {})).message, /--shard/);
