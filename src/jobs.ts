@@ -88,6 +88,10 @@ interface Claim {
   job: string;
 }
 
+interface Recorded extends Claim {
+  target: string;
+}
+
 const MAX_LISTED_CONFLICTS = 20;
 
 /**
@@ -97,7 +101,7 @@ const MAX_LISTED_CONFLICTS = 20;
  */
 export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listing }>): string[] {
   const targets = new Map<string, Claim>();
-  const recorded = new Map<string, Claim>();
+  const recorded = new Map<string, Recorded>();
   const conflicts: string[] = [];
   for (const { run, listing } of runs) {
     const location = sourceLocation(run.spec);
@@ -117,12 +121,13 @@ export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listin
         conflicts.push(`${earlier.source} (job ${earlier.job}) and ${claim.source} (job ${claim.job}) both map to ${target}`);
       }
       targets.set(target, earlier ?? claim);
+      // the same image to the same name twice is harmless; to two names, the second would never be copied
       const metadataKey = `${run.job.metadataRepo ?? ''}\u0000${claim.source}`;
       const before = recorded.get(metadataKey);
-      if (before !== undefined && before.job !== claim.job) {
+      if (before !== undefined && before.job !== claim.job && before.target !== target) {
         conflicts.push(`${claim.source} is mirrored by jobs ${before.job} and ${claim.job}, which share one metadata file; give one of them its own metadataRepo`);
       }
-      recorded.set(metadataKey, before ?? claim);
+      recorded.set(metadataKey, before ?? { ...claim, target });
     }
   }
   return conflicts;

@@ -71,6 +71,14 @@ describe('mirror name conflicts over every run (before anything is copied)', () 
       ]),
       [],
     );
+    // the same image to the same name from two jobs is only done once
+    assert.deepEqual(
+      findConflicts([
+        run(job('one', 'r1.example.com/m'), 'gcr.io', 'ns', ['ns/app:1']),
+        run(job('two', 'r1.example.com/m'), 'gcr.io', 'ns', ['ns/app:1']),
+      ]),
+      [],
+    );
   });
 
   it('leaves a name that cannot be made to its run, and applies the job filters first', () => {
