@@ -10,7 +10,6 @@ import { GcrsyncError } from './errors.js';
  */
 
 export const CONFIG_FILE_NAME = 'gcrsync.yaml';
-export const CONFIG_VERSION = 1;
 
 /** A command a hook runs: a string goes to `sh -c`, a list is the argv (no shell). */
 export interface HookSpec {

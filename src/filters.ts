@@ -119,15 +119,3 @@ export function compileTagFilter(rules: TagFilterRules): TagSelector {
     return kept.filter((t) => newest.has(t));
   };
 }
-
-/** True when the rules narrow nothing (no selector needed). */
-export function isEmptyFilter(rules: TagFilterRules): boolean {
-  return (
-    (rules.include ?? []).length === 0 &&
-    (rules.exclude ?? []).length === 0 &&
-    rules.semver === undefined &&
-    rules.newerThan === undefined &&
-    rules.stableOnly !== true &&
-    rules.newest === undefined
-  );
-}

@@ -60,7 +60,7 @@ function sourceName(spec: SourceSpec): string {
 }
 
 /** A job's sources as one spec per namespace: image lists are read and grouped with the inline images. */
-export async function expandSources(job: JobOptions, deps: Pick<JobsDeps, 'loadImageList'>, signal?: AbortSignal): Promise<SourceSpec[]> {
+async function expandSources(job: JobOptions, deps: Pick<JobsDeps, 'loadImageList'>, signal?: AbortSignal): Promise<SourceSpec[]> {
   const specs: SourceSpec[] = [];
   const images: Reference[] = [];
   for (const source of job.sources) {

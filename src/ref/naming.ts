@@ -69,9 +69,8 @@ export interface NamingRules {
   rewrite: RewriteRule[];
 }
 
-export const DEFAULT_TEMPLATE = '{path}';
-export const DEFAULT_NAMING: NamingRules = { template: DEFAULT_TEMPLATE, rewrite: [] };
-export const TEMPLATE_VARIABLES = ['registry', 'namespace', 'repo', 'path', 'tag'] as const;
+export const DEFAULT_NAMING: NamingRules = { template: '{path}', rewrite: [] };
+const TEMPLATE_VARIABLES = ['registry', 'namespace', 'repo', 'path', 'tag'] as const;
 type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 // A separator must itself be a legal joint inside one path component (distribution grammar: . _ __ -+).
@@ -82,7 +81,7 @@ function configError(message: string, ref?: string): GcrsyncError {
 }
 
 /** Splits `repo-template[:tag-template]` and checks every `{name}`; throws CONFIG naming the bad part. */
-export function parseTemplate(template: string): { repository: string; tag: string } {
+function parseTemplate(template: string): { repository: string; tag: string } {
   const colon = template.indexOf(':');
   const repository = colon < 0 ? template : template.slice(0, colon);
   const tag = colon < 0 ? '{tag}' : template.slice(colon + 1);
@@ -136,7 +135,7 @@ export function applyRewrite(name: string, rules: readonly RewriteRule[]): strin
 }
 
 /** The values a template sees for one source tag; `{registry}` writes `host:port` as `host_port` (a path cannot hold `:`). */
-export function templateValues(source: SourceLocation, key: string, ref: Reference): Record<TemplateVariable, string> {
+function templateValues(source: SourceLocation, key: string, ref: Reference): Record<TemplateVariable, string> {
   return {
     registry: ref.registry.toLowerCase().replaceAll(':', '_'),
     namespace: source.namespace,
