@@ -18,19 +18,34 @@ function seededRandom(seed: string): () => number {
   return () => createHash('sha256').update(`${seed}#${counter++}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-/** Starts the built CLI and SIGKILLs it after `killAfterMs` unless it ended first. */
-function runAndKill(args: string[], killAfterMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/**
+ * Starts the built CLI and SIGKILLs it `killAfterMs` after it started, or, with `clockStartsOn`, after its stderr
+ * first matches that (so a slow start on a loaded machine does not eat the time meant for copying).
+ */
+function runAndKill(
+  args: string[],
+  killAfterMs: number,
+  clockStartsOn?: RegExp,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1', DOCKER_CONFIG: '/nonexistent/gcrsync-test' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => (timer ??= setTimeout(() => child.kill('SIGKILL'), ms));
+    // a run that never gets that far is killed anyway
+    const fallback = setTimeout(() => arm(0), 8_000);
+    if (clockStartsOn === undefined) arm(killAfterMs);
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (clockStartsOn !== undefined && clockStartsOn.test(stderr)) arm(killAfterMs);
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(fallback);
       resolve({ code, signal, stderr });
     });
   });
@@ -114,9 +129,15 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
     const figures = { kills: 0, exitedByThemselves: 0, maxRecorded: 0, checks: 0, killedWithProgress: 0 };
     const iterations = 10;
     for (let i = 0; i < iterations; i++) {
-      // a run needs about a second to start, clone and list; then it commits one image every ~0.3 s
-      const delay = 700 + Math.floor(random() * 2500);
-      const run = await runAndKill(syncArgs(remote, target.host, prefix, ['--checkpoint-every', '1', '--concurrency', '3']), delay);
+      // most kills land while images are copied and committed (about one per 0.3 s), counted from the plan line;
+      // every third one lands anywhere from the start (clone, listing, first copies)
+      const early = i % 3 === 2;
+      const delay = early ? 100 + Math.floor(random() * 1500) : Math.floor(random() * 1500);
+      const run = await runAndKill(
+        syncArgs(remote, target.host, prefix, ['--checkpoint-every', '1', '--concurrency', '3']),
+        delay,
+        early ? undefined : /\d+ to copy/,
+      );
       if (run.signal === 'SIGKILL') figures.kills++;
       else {
         figures.exitedByThemselves++;
