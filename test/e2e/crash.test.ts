@@ -7,8 +7,11 @@ import { runCli } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
-import { headDigest, pushTestImage } from '../support/images.js';
+import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+/** An auth-less test registry as the image helpers address it. */
+const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
 
 const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
 
@@ -68,8 +71,8 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
   before(async () => {
     upstream = await startRegistry();
     target = await startRegistry();
-    for (const image of IMAGES) await pushTestImage(upstream, image.repository, image.tag, { layerBytes: 192 * 1024, sharedLayer: 'crash-base' });
-    source = await gcrFront(upstream, { cacheListings: true });
+    for (const image of IMAGES) await pushTestImage(plain(upstream), image.repository, image.tag, { layerBytes: 192 * 1024, sharedLayer: 'crash-base' });
+    source = await gcrFront(plain(upstream), { cacheListings: true });
   });
   after(async () => {
     await source?.stop();
@@ -100,7 +103,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
     const records = listRecords(metadata);
     for (const { repository, tag, record } of records) {
       assert.equal(record.target, `${targetHost}/${prefix}/${repository}:${tag}`);
-      const atTarget = await headDigest(target, `${prefix}/${repository}`, tag);
+      const atTarget = await headDigest(plain(target), `${prefix}/${repository}`, tag);
       assert.equal(atTarget, record.digest, `recorded ${repository}:${tag} must be at the target with its digest`);
     }
     return records.length;
@@ -155,7 +158,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
     assert.equal(await checkRecordsAtTarget(remote, prefix), IMAGES.length);
     state = await checkHistoryKept(remote, state);
     for (const image of IMAGES) {
-      assert.equal(await headDigest(target, `${prefix}/${image.repository.slice(3)}`, image.tag), await headDigest(upstream, image.repository, image.tag));
+      assert.equal(await headDigest(plain(target), `${prefix}/${image.repository.slice(3)}`, image.tag), await headDigest(plain(upstream), image.repository, image.tag));
     }
     const noop = await runCli(syncArgs(remote, target.host, prefix, []), { env: { DOCKER_CONFIG: '/nonexistent/gcrsync-test' } });
     assert.equal(noop.code, 0, noop.stderr);

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
-import { getManifest, hasBlob, headDigest, listTags, MEDIA_TYPES, pushTestImage, registryRequest } from '../support/images.js';
+import { getManifest, hasBlob, headDigest, listTags, MEDIA_TYPES, pushTestImage, registryRequest, type RegistryEndpoint } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+/** An auth-less test registry as the image helpers address it. */
+const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
 
 interface Report {
   outcomes: Array<{ source: string; status: string; error?: string }>;
@@ -31,9 +34,9 @@ describe('hostile and bad input (CLI, end to end)', function () {
     upstream = await startRegistry();
     target = await startRegistry();
     for (const repository of ['names/good', 'names/tagged', 'answers/ok', 'answers/huge', 'answers/broken', 'answers/shapeless']) {
-      await pushTestImage(upstream, repository, 'v1');
+      await pushTestImage(plain(upstream), repository, 'v1');
     }
-    source = await gcrFront(upstream);
+    source = await gcrFront(plain(upstream));
   });
   after(async () => {
     await source?.stop();
@@ -48,7 +51,7 @@ describe('hostile and bad input (CLI, end to end)', function () {
 
   it('refuses hostile child and tag names with a warning; they never become paths, refs or pushes', async () => {
     source.inject('/v2/names/tags/list', { body: { child: ['good', 'tagged', ...HOSTILE_CHILDREN], manifest: {}, name: 'names', tags: [] } });
-    const tagged = await headDigest(upstream, 'names/tagged', 'v1');
+    const tagged = await headDigest(plain(upstream), 'names/tagged', 'v1');
     source.inject('/v2/names/tagged/tags/list', {
       // an empty tag is a registry quirk (src/sources/tag-quirks.ts): dropped quietly rather than refused, never used
       body: { child: [], manifest: { [tagged!]: manifestInfo(['v1', '', ...HOSTILE_TAGS]) }, name: 'names/tagged', tags: ['v1', '', ...HOSTILE_TAGS] },
@@ -70,7 +73,7 @@ describe('hostile and bad input (CLI, end to end)', function () {
     assert.ok(report.problems.some((p) => p.error.includes('"a/../b"')));
 
     // nothing hostile reached the target, the metadata repo's files or its refs
-    const tags = await listTags(target, 'names/tagged');
+    const tags = await listTags(plain(target), 'names/tagged');
     assert.deepEqual(tags, ['v1']);
     const files = (await git(remote.path, 'ls-tree', '-r', '--name-only', 'main')).split('\n').sort();
     const namespaceDir = `metadata/${source.host.replace(':', '_')}/`;
@@ -100,7 +103,7 @@ describe('hostile and bad input (CLI, end to end)', function () {
     assert.match(problem('answers/huge'), /HOSTILE_RESPONSE.*more than \d+ bytes/);
     assert.match(problem('answers/broken'), /HOSTILE_RESPONSE.*not JSON/);
     assert.match(problem('answers/shapeless'), /HOSTILE_RESPONSE/);
-    assert.equal(await headDigest(target, 'answers/ok', 'v1'), await headDigest(upstream, 'answers/ok', 'v1'));
+    assert.equal(await headDigest(plain(target), 'answers/ok', 'v1'), await headDigest(plain(upstream), 'answers/ok', 'v1'));
   });
 
   describe('broken images at the source', () => {
@@ -108,22 +111,22 @@ describe('hostile and bad input (CLI, end to end)', function () {
 
     it('a manifest naming a missing blob, a blob whose bytes do not match its digest, and a size mismatch each fail only that image', async () => {
       const namespace = 'broken';
-      await pushTestImage(upstream, `${namespace}/fine`, 'v1');
+      await pushTestImage(plain(upstream), `${namespace}/fine`, 'v1');
       // missing: the repository no longer links the layer (a garbage-collected blob)
-      await pushTestImage(upstream, `${namespace}/missing`, 'v1', { layerBytes: 4096 });
-      const missingLayer = ((await getManifest(upstream, `${namespace}/missing`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+      await pushTestImage(plain(upstream), `${namespace}/missing`, 'v1', { layerBytes: 4096 });
+      const missingLayer = ((await getManifest(plain(upstream), `${namespace}/missing`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
       await unlink(join(upstream.storageDir, `docker/registry/v2/repositories/${namespace}/missing/_layers/sha256`, missingLayer.slice(7), 'link'));
       // corrupt: same length, other bytes (bit rot, or a tampering mirror)
-      await pushTestImage(upstream, `${namespace}/corrupt`, 'v1', { layerBytes: 4096 });
-      const corruptLayer = ((await getManifest(upstream, `${namespace}/corrupt`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+      await pushTestImage(plain(upstream), `${namespace}/corrupt`, 'v1', { layerBytes: 4096 });
+      const corruptLayer = ((await getManifest(plain(upstream), `${namespace}/corrupt`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
       const bytes = await readFile(blobFile(corruptLayer));
       bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
       await writeFile(blobFile(corruptLayer), bytes);
       // size: the manifest claims one byte more than the blob has
-      await pushTestImage(upstream, `${namespace}/size`, 'seed', { layerBytes: 4096 });
-      const sized = (await getManifest(upstream, `${namespace}/size`, 'seed')).json as { layers: Array<{ size: number }> };
+      await pushTestImage(plain(upstream), `${namespace}/size`, 'seed', { layerBytes: 4096 });
+      const sized = (await getManifest(plain(upstream), `${namespace}/size`, 'seed')).json as { layers: Array<{ size: number }> };
       sized.layers[0]!.size += 1;
-      const put = await registryRequest(upstream, `repository:${namespace}/size:pull,push`, `/v2/${namespace}/size/manifests/v1`, {
+      const put = await registryRequest(plain(upstream), `repository:${namespace}/size:pull,push`, `/v2/${namespace}/size/manifests/v1`, {
         method: 'PUT',
         headers: { 'content-type': MEDIA_TYPES.dockerManifest },
         body: JSON.stringify(sized),
@@ -145,8 +148,8 @@ describe('hostile and bad input (CLI, end to end)', function () {
       assert.match(outcome('size:v1')!.error!, /DIGEST_MISMATCH.*\d+ bytes/);
 
       // nothing of the broken images was published, and no corrupt blob was stored
-      for (const name of ['missing', 'corrupt', 'size']) assert.equal(await headDigest(target, `${namespace}/${name}`, 'v1'), undefined, `${name}:v1 not at the target`);
-      assert.equal(await hasBlob(target, `${namespace}/corrupt`, corruptLayer), false);
+      for (const name of ['missing', 'corrupt', 'size']) assert.equal(await headDigest(plain(target), `${namespace}/${name}`, 'v1'), undefined, `${name}:v1 not at the target`);
+      assert.equal(await hasBlob(plain(target), `${namespace}/corrupt`, corruptLayer), false);
       const recorded = Object.keys(JSON.parse(await remote.show(`metadata/${source.host.replace(':', '_')}/${namespace}.json`)).images).sort();
       assert.deepEqual(recorded, ['fine', 'size']);
     });

@@ -10,9 +10,12 @@ import { listRecords, parseMetadata } from '../../src/store/schema.js';
 import { runCli } from '../support/cli.js';
 import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
-import { headDigest, pushTestImage } from '../support/images.js';
+import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
+
+/** An auth-less test registry as the image helpers address it. */
+const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,8 +46,8 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
   before(async () => {
     upstream = await startRegistry();
     target = await startRegistry();
-    for (const image of [...NS_IMAGES, ...OTHER_IMAGES]) await pushTestImage(upstream, image.repository, image.tag, { sharedLayer: 'shards' });
-    source = await gcrFront(upstream, { cacheListings: true });
+    for (const image of [...NS_IMAGES, ...OTHER_IMAGES]) await pushTestImage(plain(upstream), image.repository, image.tag, { sharedLayer: 'shards' });
+    source = await gcrFront(plain(upstream), { cacheListings: true });
   });
   after(async () => {
     await source?.stop();
@@ -101,8 +104,8 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
     const ns = listRecords(parseMetadata(await remote.show(fileOf('ns')), fileOf('ns')));
     assert.equal(ns.length, NS_IMAGES.length);
     for (const { repository, tag, record } of ns) {
-      assert.equal(await headDigest(target, `${prefix}/${repository}`, tag), record.digest);
-      assert.equal(record.digest, await headDigest(upstream, `ns/${repository}`, tag));
+      assert.equal(await headDigest(plain(target), `${prefix}/${repository}`, tag), record.digest);
+      assert.equal(record.digest, await headDigest(plain(upstream), `ns/${repository}`, tag));
     }
     const other = listRecords(parseMetadata(await remote.show(fileOf('other')), fileOf('other')));
     assert.deepEqual(other.map((r) => `${r.repository}:${r.tag}`).sort(), ['x:1', 'y:1']);

@@ -16,6 +16,9 @@ import { bareRemote, type BareRemote } from '../support/git.js';
 import { getManifest, headDigest, listTags, pushTestImage, registryRequest, type RegistryEndpoint } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
+/** An auth-less test registry as the image helpers address it. */
+const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
+
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 interface Rig {
@@ -65,9 +68,9 @@ describe('faults: sync through fault-injecting proxies', function () {
     const target = await startRegistry({ auth: 'htpasswd', users: { mirror: 'faults-target-pass' } });
     for (const image of [...IMAGES, ...SMALL]) {
       // layers big enough that a truncated body is cut in the middle of a stream
-      await pushTestImage(upstream, image.repository, image.tag, { sharedLayer: 'faults-base', layerBytes: 96 * 1024, ...(image.platforms && { platforms: image.platforms }) });
+      await pushTestImage(plain(upstream), image.repository, image.tag, { sharedLayer: 'faults-base', layerBytes: 96 * 1024, ...(image.platforms && { platforms: image.platforms }) });
     }
-    const front = await gcrFront(upstream, { cacheListings: true });
+    const front = await gcrFront(plain(upstream), { cacheListings: true });
     rig = {
       upstream,
       front,
@@ -127,7 +130,7 @@ describe('faults: sync through fault-injecting proxies', function () {
     for (const { repository, tag, record } of records) {
       assert.equal(record.target, `${rig.targetFaults.host}/${prefix}/${repository}:${tag}`);
       assert.equal(record.targetDigest, undefined, 'registry transport preserves digests');
-      assert.equal(record.digest, await headDigest(rig.upstream, `${namespace}/${repository}`, tag), `${repository}:${tag} records the source digest`);
+      assert.equal(record.digest, await headDigest(plain(rig.upstream), `${namespace}/${repository}`, tag), `${repository}:${tag} records the source digest`);
       assert.equal(await headDigest(targetEndpoint(), `${prefix}/${repository}`, tag), record.digest, `${repository}:${tag} is at the target`);
     }
     return records.length;
@@ -160,7 +163,7 @@ describe('faults: sync through fault-injecting proxies', function () {
       for (const tag of await listTags(targetEndpoint(), repository)) {
         assert.ok(images.some((i) => i.repository === image.repository && i.tag === tag), `${repository}:${tag} was never at the source`);
         const digest = await headDigest(targetEndpoint(), repository, tag);
-        assert.equal(digest, await headDigest(rig.upstream, image.repository, tag), `${repository}:${tag} points at the source manifest`);
+        assert.equal(digest, await headDigest(plain(rig.upstream), image.repository, tag), `${repository}:${tag} points at the source manifest`);
       }
       if ((await listTags(targetEndpoint(), repository)).includes(image.tag)) await verifyManifest(repository, image.tag);
     }
