@@ -39,8 +39,6 @@ export interface FaultProxyOptions {
   rate: number;
   /** kinds to pick from, equally likely (default: all) */
   kinds?: readonly FaultKind[];
-  /** which requests may be faulted (default: every one) */
-  eligible?: (request: { method: string; path: string }) => boolean;
   /** Retry-After of 429/503 answers, in seconds (default 1) */
   retryAfterSeconds?: number;
   /** delay of a slow answer (default 300 ms) */
@@ -102,15 +100,11 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
   const byKind = emptyByKind();
   const sockets = new Set<Socket>();
 
-  const identityOf = (req: IncomingMessage): { method: string; path: string; identity: string } => {
-    const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://proxy').pathname.replace(UUID, ':uuid');
-    return { method, path, identity: `${method} ${path}` };
-  };
+  const identityOf = (req: IncomingMessage): string =>
+    `${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://proxy').pathname.replace(UUID, ':uuid')}`;
 
   const decide = (req: IncomingMessage): FaultKind | undefined => {
-    const { method, path, identity } = identityOf(req);
-    if (options.eligible && !options.eligible({ method, path })) return undefined;
+    const identity = identityOf(req);
     const occurrence = (seen.get(identity) ?? 0) + 1;
     seen.set(identity, occurrence);
     const [chance, pick] = draw(options.seed, `${identity}#${occurrence}`);
@@ -193,7 +187,7 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
 
   const server: Server = createServer((req, res) => {
     const fault = decide(req);
-    log.push({ method: req.method ?? 'GET', url: req.url ?? '/', identity: identityOf(req).identity, at: Date.now(), ...(fault !== undefined && { fault }) });
+    log.push({ method: req.method ?? 'GET', url: req.url ?? '/', identity: identityOf(req), at: Date.now(), ...(fault !== undefined && { fault }) });
     if (fault !== undefined) byKind[fault]++;
     switch (fault) {
       case undefined:
