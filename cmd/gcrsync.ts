@@ -27,7 +27,7 @@ await yargs(hideBin(process.argv))
   .command(webhookCommand)
   .command(copyCommand)
   .command(configCommand)
-  .demandCommand(1, 'name a command: sync, compare, monitor or test')
+  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, list, where, pull, rewrite, webhook); see --help')
   .strict()
   .fail((message, error) => {
     if (error) throw error;

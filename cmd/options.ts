@@ -21,6 +21,9 @@ export function withRunFlags<T>(yargs: Argv<T>) {
     .option('config', { type: 'string', describe: 'config file with jobs (default: GCRSYNC_CONFIG, else ./gcrsync.yaml when present)' })
     .option('job', { type: 'string', describe: 'run only this job of the config file' })
     .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant] to keep (repeat or comma-separate; default: every platform)' })
+    .option('report', { type: 'string', describe: 'also write the JSON report to this file' })
+    .option('notify', { type: 'string', describe: 'post the summary to this webhook (Slack-compatible JSON)' })
+    .option('notify-on', { type: 'string', choices: ['failure', 'always'], describe: 'when to post (default failure)' })
     .option('verbose', { type: 'boolean', describe: 'debug logging' })
     .option('quiet', { type: 'boolean', describe: 'warnings and errors only' });
 }

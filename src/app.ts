@@ -6,10 +6,12 @@ import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } f
 import { describeError, exitCodeFor, GcrsyncError } from './errors.js';
 import { HttpClient } from './http/client.js';
 import { createLogger, redactAll, registerSecret, type Logger } from './log.js';
+import { deliverReport, resolveDelivery, type DeliveryOptions } from './notify.js';
+import { createProgress, formatRunTable, type Progress } from './progress.js';
 import { repositoryExistsVia } from './hooks.js';
 import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
 import type { MirrorNamer } from './reconcile/plan.js';
-import { runExitCode } from './reconcile/run.js';
+import { runExitCode, type RunObserver } from './reconcile/run.js';
 import { createMirrorNamer } from './ref/naming.js';
 import { DOCKER_HUB, formatReference, parseReference, type Reference } from './ref/reference.js';
 import { formatSummary } from './reconcile/report.js';
@@ -39,7 +41,12 @@ function secretsFromFlags(flags: RawFlags): void {
 }
 
 /** Builds what a run of jobs talks to: one HTTP client and registry client, metadata repos opened on demand (the only place real clients are created). */
-export async function createJobsDeps(options: JobsOptions, logger: Logger, signal: AbortSignal): Promise<{ deps: JobsDeps; close(): Promise<void> }> {
+export async function createJobsDeps(
+  options: JobsOptions,
+  logger: Logger,
+  signal: AbortSignal,
+  observer?: RunObserver,
+): Promise<{ deps: JobsDeps; http: HttpClient; close(): Promise<void> }> {
   // the checks in resolveJobs guarantee one target registry whenever credentials are given
   const credentialsFor = options.targetCredentials === undefined ? undefined : options.jobs[0]?.target.registry;
   // a broken Docker config is a configuration error before anything runs, not a failure of every image later
@@ -71,9 +78,11 @@ export async function createJobsDeps(options: JobsOptions, logger: Logger, signa
         : createRegistryTransport({ client: registry, logger }),
     // Docker Hub counts pulls: stop starting images while the images in flight still fit in what is left
     stopReasonFor: (spec, job) => (spec.registry === DOCKER_HUB ? rateLimitStop(registry, DOCKER_HUB, job.concurrency) : undefined),
+    ...(observer !== undefined && { observer }),
   };
   return {
     deps,
+    http,
     close: async () => {
       await http.close();
       for (const repo of repos.values()) await repo.then((r) => r.close(), () => undefined);
@@ -101,27 +110,52 @@ function printJobsReport(options: JobsOptions, report: JobsReport): number {
   return jobsExitCode(report);
 }
 
-/** Runs `body` with a logger at the command's level and the jobs' clients, closing them whatever happens. */
+interface JobsContext {
+  options: JobsOptions;
+  deps: JobsDeps;
+  http: HttpClient;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs `body` with a logger at the command's level and the jobs' clients, closing them whatever happens. With
+ * `progress`, copies are shown on stderr (bars on a terminal, a periodic line in CI) and log lines print above them.
+ */
 async function withJobs(
   flags: JobFlags,
   resolve: (file: ConfigFile | undefined) => JobsOptions,
-  body: (options: JobsOptions, deps: JobsDeps, signal: AbortSignal) => Promise<number>,
+  body: (context: JobsContext) => Promise<number>,
+  display: { progress: boolean } = { progress: false },
 ): Promise<number> {
   secretsFromFlags(flags);
   let logger = createLogger();
   let close: (() => Promise<void>) | undefined;
+  let progress: Progress | undefined;
   try {
     const options = resolve(await readConfig(flags));
-    logger = createLogger({ level: options.logLevel });
+    if (display.progress && options.logLevel !== 'warn') progress = createProgress();
+    logger = createLogger({ level: options.logLevel, ...(progress !== undefined && { write: progress.log }) });
     const signal = interruptSignal();
-    const built = await createJobsDeps(options, logger, signal);
+    const observer: RunObserver | undefined = progress && { planned: (n) => progress!.start(n), outcome: (o) => progress!.record(o) };
+    const built = await createJobsDeps(options, logger, signal, observer);
     close = built.close;
-    return await body(options, built.deps, signal);
+    return await body({ options, deps: built.deps, http: built.http, logger, signal });
   } catch (error) {
     return reportError(error, logger);
   } finally {
+    progress?.stop();
     await close?.();
   }
+}
+
+/** Prints the run, keeps the report file and sends the notification; the exit status is the run's. */
+async function finishRun(context: JobsContext, report: JobsReport, delivery: Pick<DeliveryOptions, 'reportFile' | 'notify'>): Promise<number> {
+  const code = printJobsReport(context.options, report);
+  if (!context.options.json) process.stdout.write('\n' + formatRunTable(report) + '\n');
+  const delivered = await deliverReport(report, { ...delivery, http: context.http, logger: context.logger, signal: context.signal });
+  // a report file that could not be written is a failure of the run: a CI step may depend on it
+  return delivered.saved === false ? Math.max(code, 1) : code;
 }
 
 /**
@@ -129,10 +163,15 @@ async function withJobs(
  * source the flags name; returns the exit status.
  */
 export async function runCommand(command: 'sync' | 'compare', flags: JobFlags): Promise<number> {
+  let delivery: Pick<DeliveryOptions, 'reportFile' | 'notify'> = {};
   return withJobs(
     flags,
-    (file) => resolveJobs(file, flags, process.env),
-    async (options, deps, signal) => printJobsReport(options, await runJobs(options, command, deps, signal)),
+    (file) => {
+      delivery = resolveDelivery(flags, process.env);
+      return resolveJobs(file, flags, process.env);
+    },
+    async (context) => finishRun(context, await runJobs(context.options, command, context.deps, context.signal), delivery),
+    { progress: true },
   );
 }
 
@@ -154,7 +193,7 @@ export async function runCopy(sourceText: string, destinationText: string | unde
       const chosen = { ...flags, ...(match !== undefined && { job: match.job }), ...(destination !== undefined && { target: destinationLocation(destination) }) };
       return resolveJobs(file, chosen, process.env, { entry: { kind: 'images', images: [formatReference(image)], path: 'SRC' }, origin: 'SRC' });
     },
-    async (options, deps, signal) => {
+    async ({ options, deps, signal }) => {
       const source = image!;
       const exact = destination;
       const job = options.jobs[0]!;
@@ -232,7 +271,7 @@ export async function runMonitor(flags: JobFlags & { interval?: string; count?: 
       }
       return options;
     },
-    async (options, deps, signal) => {
+    async ({ options, deps, signal }) => {
       const intervalMs = parseDuration('interval', flags.interval ?? '5s');
       const runs = await planRuns(options.jobs, deps, signal);
       // with flags alone the lines are what they always were; with a config file each names its job

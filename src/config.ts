@@ -51,6 +51,9 @@ export interface RawFlags {
   shard?: string;
   maxDuration?: string;
   checkpointEvery?: string;
+  report?: string;
+  notify?: string;
+  notifyOn?: string;
 }
 
 function usage(message: string, ref?: string): GcrsyncError {

@@ -6,7 +6,7 @@ import type { Logger } from './log.js';
 import type { PushHooks } from './reconcile/execute.js';
 import type { MirrorNamer } from './reconcile/plan.js';
 import { formatSummary } from './reconcile/report.js';
-import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunReport, type RunSettings } from './reconcile/run.js';
+import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunObserver, type RunReport, type RunSettings } from './reconcile/run.js';
 import { createMirrorNamer, relativeRepository } from './ref/naming.js';
 import { formatReference, type Reference } from './ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from './registry/client.js';
@@ -37,6 +37,8 @@ export interface JobsDeps {
   now?: () => Date;
   /** the environment hook commands inherit (default: this process's) */
   hookEnv?: NodeJS.ProcessEnv;
+  /** follows every run's copies (the progress display) */
+  observer?: RunObserver;
 }
 
 /** One source namespace of one job, with the rules it is mirrored by. */
@@ -242,6 +244,7 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
     ...(options.checkpoint !== undefined && { checkpoint: options.checkpoint }),
     ...(hooks !== undefined && { hooks }),
     ...(stopReason !== undefined && { stopReason }),
+    ...(deps.observer !== undefined && { observer: deps.observer }),
   };
 }
 

@@ -177,3 +177,14 @@ export async function deliverReport(report: InvocationReport, options: DeliveryO
 function escapeSlack(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
+
+/** `--report FILE`, `--notify URL` and `--notify-on`, checked before the run so a bad value changes nothing (exit 2). */
+export function resolveDelivery(flags: { report?: string; notify?: string; notifyOn?: string }, env: Record<string, string | undefined>): Pick<DeliveryOptions, 'reportFile' | 'notify'> {
+  const reportFile = flags.report ?? env.GCRSYNC_REPORT;
+  const notifyUrl = flags.notify ?? env.GCRSYNC_NOTIFY;
+  const when = parseNotifyWhen(flags.notifyOn ?? env.GCRSYNC_NOTIFY_ON);
+  return {
+    ...(reportFile !== undefined && reportFile !== '' && { reportFile }),
+    ...(notifyUrl !== undefined && notifyUrl !== '' && { notify: { url: parseNotifyUrl(notifyUrl), when } }),
+  };
+}

@@ -44,6 +44,13 @@ export interface RunSettings {
   hooks?: PushHooks;
   /** a reason to start no more images (e.g. the source's pull budget is spent) */
   stopReason?: () => string | undefined;
+  /** told how many images are about to be copied and how each ended (progress display) */
+  observer?: RunObserver;
+}
+
+export interface RunObserver {
+  planned(images: number): void;
+  outcome(outcome: ItemOutcome): void;
 }
 
 export interface RunReport {
@@ -198,6 +205,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
   recordPlanProblems(plan, deps, report);
   deps.logger.info(`${report.source}: ${listing.tags.length} tags, ${plan.upToDate} up to date, ${plan.items.length} to copy`);
   if (settings.dryRun || plan.items.length === 0) return report;
+  settings.observer?.planned(plan.items.length);
 
   const now = deps.now ?? (() => new Date());
   const startedAt = Date.now();
@@ -216,6 +224,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     return committing;
   };
   const onOutcome = async (outcome: ItemOutcome) => {
+    settings.observer?.outcome(outcome);
     report.outcomes.push(outcomeLine(outcome));
     if (outcome.status === 'skipped' && outcome.skippedBecause !== undefined) report.stoppedBecause ??= outcome.skippedBecause;
     if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
