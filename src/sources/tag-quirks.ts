@@ -15,7 +15,10 @@ export function isQuirkTag(tag: string): boolean {
 
 function dropQuirks(tags: readonly string[], where: string, logger: Logger): string[] {
   const kept = tags.filter((tag) => !isQuirkTag(tag));
-  if (kept.length !== tags.length) logger.debug('skipped empty or digest-shaped tags', { repository: where, skipped: tags.length - kept.length });
+  const empty = tags.filter((tag) => tag === '').length;
+  // an empty tag is a broken answer worth telling; digest-shaped ones are a known registry habit
+  if (empty > 0) logger.warn('refused empty tags in the answer', { repository: where, refused: empty });
+  if (kept.length + empty !== tags.length) logger.debug('skipped digest-shaped tags', { repository: where, skipped: tags.length - kept.length - empty });
   return kept;
 }
 
