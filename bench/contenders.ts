@@ -108,6 +108,8 @@ export interface DockerLoopResult {
   seconds: number;
   /** the biggest peak RSS of any docker CLI process */
   peakRssBytes: number;
+  /** CPU of all docker CLI processes together */
+  cpuSeconds: number;
   commands: number;
 }
 
@@ -115,11 +117,13 @@ export interface DockerLoopResult {
 export async function runDockerLoop(run: DockerLoopRun): Promise<DockerLoopResult> {
   const env = cleanEnv(run.scratchDir, { DOCKER_HOST: run.dockerHost });
   let peakRssBytes = 0;
+  let cpuSeconds = 0;
   let commands = 0;
   const docker = async (...args: string[]) => {
     const result = await measure('docker', args, { scratchDir: run.scratchDir, env });
     commands++;
     peakRssBytes = Math.max(peakRssBytes, result.peakRssBytes);
+    cpuSeconds += result.cpuSeconds;
     if (result.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${result.code}: ${result.stderr.slice(-2000)}`);
   };
   const started = performance.now();
@@ -129,5 +133,5 @@ export async function runDockerLoop(run: DockerLoopRun): Promise<DockerLoopResul
     await docker('push', '--quiet', target);
     await docker('rmi', source, target);
   });
-  return { seconds: (performance.now() - started) / 1000, peakRssBytes, commands };
+  return { seconds: (performance.now() - started) / 1000, peakRssBytes, cpuSeconds, commands };
 }

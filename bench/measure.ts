@@ -12,6 +12,8 @@ export interface Measured {
   seconds: number;
   /** peak resident set of the process (GNU time's %M), in bytes */
   peakRssBytes: number;
+  /** user + system CPU of the process and the children it waited for (GNU time's %U + %S) */
+  cpuSeconds: number;
   code: number;
   stdout: string;
   stderr: string;
@@ -33,7 +35,7 @@ let runs = 0;
 export async function measure(command: string, args: string[], options: RunOptions): Promise<Measured> {
   const report = join(options.scratchDir, `time-${process.pid}-${runs++}.txt`);
   const started = performance.now();
-  const child = spawn(TIME_BINARY, ['-f', '%M', '-o', report, command, ...args], {
+  const child = spawn(TIME_BINARY, ['-f', '%M %U %S', '-o', report, command, ...args], {
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,8 +60,9 @@ export async function measure(command: string, args: string[], options: RunOptio
   const text = await readFile(report, 'utf8').catch(() => '');
   await rm(report, { force: true });
   // GNU time appends "Command exited with non-zero status N" before the format line
-  const kb = Number(text.trim().split('\n').at(-1));
-  return { seconds, peakRssBytes: Number.isFinite(kb) ? kb * 1024 : 0, code, stdout, stderr };
+  const [kb, user, system] = (text.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+  const known = (value: number | undefined) => (value !== undefined && Number.isFinite(value) ? value : 0);
+  return { seconds, peakRssBytes: known(kb) * 1024, cpuSeconds: known(user) + known(system), code, stdout, stderr };
 }
 
 /** Resets a process's peak RSS (VmHWM) so the next read covers only what follows (Linux ≥ 4.0, needs root). */

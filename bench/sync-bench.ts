@@ -13,7 +13,7 @@ import { stopAll } from '../test/support/processes.js';
 import { tempDir } from '../test/support/temp.js';
 import { runRealisticCase, type RealisticResult } from './realistic-case.js';
 import { closeConnections } from './registry-api.js';
-import { MB, checkTable, contenderTable, ratioChecks, type Check, type ContenderResult } from './report.js';
+import { MB, checkTable, contenderTable, contextRatios, cpuTable, ratioChecks, table, type Check, type ContenderKey, type ContenderResult } from './report.js';
 import { ensureBenchTools, versionOf } from './tools.js';
 import { WIDE_NOOP_LIMIT_SECONDS, runWideCase, type WideResult } from './wide-case.js';
 
@@ -32,22 +32,28 @@ function selectedCases(): Set<string> {
   return cases;
 }
 
-function printRealistic(result: RealisticResult, checks: Check[]): void {
+function printRealistic(result: RealisticResult, checks: Check[], context: Array<{ name: string; shown: string }>): void {
   const ns = result.namespace;
   const out = [
     '',
     `namespace: ${ns.repositories} repositories (${ns.nested} nested, ${ns.multiPlatform} two-platform) × ${ns.tags.length} tags = ${ns.tagCount} tags, ` +
       `${ns.manifestCount} manifests, ${ns.blobCount} blobs, ${(ns.uniqueBytes / MB).toFixed(1)} MB unique ` +
       `(${(ns.uniqueBytesFirstPlatform / MB).toFixed(1)} MB for one platform); built in ${result.buildSeconds.toFixed(1)} s`,
-    `floor: ${(result.floor.bytesPerSecond / MB).toFixed(0)} MB/s single-stream upload (best of ${result.floor.seconds.length} × ${result.floor.bytes / MB} MB PUTs: ` +
+    `floor: ${(result.floor.bytesPerSecond / MB).toFixed(0)} MB/s single-stream upload (best of ${result.floor.seconds.length} PUTs of ${(result.floor.bytes / MB).toFixed(0)} MB: ` +
       `${result.floor.seconds.map((s) => s.toFixed(3)).join(', ')} s) → floor ${result.floor.floorSeconds.toFixed(2)} s for the unique bytes`,
     '',
     contenderTable(result.contenders),
     '',
-    'MB/s: unique bytes of the namespace ÷ first-run seconds (docker contenders: one platform, what a daemon pulls).',
-    'other load: share of the machine used by processes outside the bench during the run.',
+    'MB/s: unique bytes ÷ first-run seconds (docker contenders: the one platform a daemon pulls).',
+    'other load: share of the machine used by processes outside the bench (first run / no-op).',
+    '',
+    cpuTable(result.contenders),
+    '',
+    '÷ CPUs: the CPU every part of the run used, spread over all cores — the least wall time possible were the run alone on the machine.',
     '',
     checkTable(checks),
+    '',
+    table([['context (no target)', 'value'], ...context.map((c) => [c.name, c.shown])], new Set([1])),
   ];
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -70,6 +76,13 @@ async function main(): Promise<number> {
   const cases = selectedCases();
   ensureBenchTools();
   const scratchDir = await tempDir('bench');
+  // Ctrl-C: stop every registry, daemon and contender, remove the scratch dir, then exit
+  process.once('SIGINT', () => {
+    void stopAll()
+      .catch(() => undefined)
+      .then(() => rm(scratchDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  });
   await mkdir(join(scratchDir, 'docker-config'), { recursive: true });
   const machine = {
     cpus: cpus().length,
@@ -83,14 +96,15 @@ async function main(): Promise<number> {
   };
   log(`machine: ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
   try {
-    let realistic: (RealisticResult & { checks: Check[] }) | undefined;
+    let realistic: (RealisticResult & { checks: Check[]; context: Array<{ name: string; shown: string }> }) | undefined;
     let wide: WideResult | undefined;
     if (cases.has('realistic')) {
       const result = await runRealisticCase(scratchDir, log);
-      const byKey = Object.fromEntries(result.contenders.map((c) => [c.key, c])) as Record<ContenderResult['key'], ContenderResult>;
+      const byKey: Partial<Record<ContenderKey, ContenderResult>> = Object.fromEntries(result.contenders.map((c) => [c.key, c]));
       const checks = ratioChecks(byKey, result.floor.floorSeconds, RSS_LIMIT_BYTES);
-      realistic = { ...result, checks };
-      printRealistic(result, checks);
+      const context = contextRatios(byKey, result.floor.floorSeconds);
+      realistic = { ...result, checks, context };
+      printRealistic(result, checks, context);
     }
     if (cases.has('wide')) {
       wide = await runWideCase(scratchDir, log);
@@ -108,10 +122,6 @@ async function main(): Promise<number> {
     await rm(scratchDir, { recursive: true, force: true });
   }
 }
-
-process.once('SIGINT', () => {
-  void stopAll().finally(() => process.exit(130));
-});
 
 try {
   process.exitCode = await main();

@@ -2,7 +2,7 @@ import { gcrFront } from '../test/support/gcr-front.js';
 import { bareRemote } from '../test/support/git.js';
 import { startRegistry } from '../test/support/registry.js';
 import { runGcrsync, type GcrsyncRun } from './contenders.js';
-import { cpuSnapshot, foreignShare } from './cpu.js';
+import { cpuSnapshot, cpuUsage } from './cpu.js';
 import { walkListings } from './listing-walk.js';
 import { buildWideNamespace, type WideShape } from './wide-namespace.js';
 
@@ -45,7 +45,7 @@ export async function runWideCase(scratchDir: string, log: (line: string) => voi
       buildWideNamespace(target.url, 'mirror', WIDE_SHAPE),
     ]);
     const buildSeconds = (performance.now() - built) / 1000;
-    const front = await gcrFront(source, { cacheListings: true });
+    const front = await gcrFront({ url: source.url }, { cacheListings: true });
     const warm = await walkListings(front.url, WIDE_SHAPE.namespace, 32);
     if (warm.tags !== wide.tagCount) throw new Error(`the front lists ${warm.tags} tags, the namespace has ${wide.tagCount}`);
     const cached = await walkListings(front.url, WIDE_SHAPE.namespace, 20);
@@ -73,7 +73,7 @@ export async function runWideCase(scratchDir: string, log: (line: string) => voi
       log(`gcrsync sync, no-op ${i} of ${NOOP_RUNS}`);
       const before = await cpuSnapshot();
       const noop = await runGcrsync({ ...run, command: 'sync' });
-      noopForeignCpuShare.push(foreignShare(before, await cpuSnapshot()));
+      noopForeignCpuShare.push(cpuUsage(before, await cpuSnapshot(), {}).foreignShare);
       const { sourceTags, upToDate, planned } = noop.report;
       if (sourceTags !== wide.tagCount || upToDate !== wide.tagCount || planned.length !== 0) {
         throw new Error(`the no-op sync listed ${sourceTags} tags, ${upToDate} up to date, ${planned.length} planned`);
