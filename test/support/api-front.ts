@@ -1,11 +1,11 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { registryRequest, type RegistryEndpoint } from './images.js';
-import { track } from './processes.js';
+import { forward, listenOnLoopback, relay, stopWithHarness } from './proxy.js';
 
 /**
- * The common part of the listing fronts (quay-front, hub-front): an HTTP server on 127.0.0.1 in front of a real
- * registry. A front answers its web API's routes itself, from the upstream's catalog; every other request is
- * proxied verbatim (registry auth challenges included), so tags, manifests and blobs are the real registry's.
+ * The common part of the listing fronts (gcr-front, quay-front, hub-front): an HTTP server on 127.0.0.1 in front
+ * of a real registry. A front answers its web API's routes itself, from the upstream's catalog; every other
+ * request is proxied verbatim (registry auth challenges included), so tags, manifests and blobs are the real registry's.
  */
 export interface FrontAnswer {
   status?: number;
@@ -73,20 +73,21 @@ export async function apiFront(name: string, upstream: RegistryEndpoint, handler
       req.resume();
       return send(res, extra.replace);
     }
-    const outgoing = httpRequest(
-      { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstreamUrl.host } },
+    forward(
+      req,
+      upstreamUrl,
+      { ...req.headers, host: upstreamUrl.host },
       (upstreamRes) => {
         const headers = { ...upstreamRes.headers, ...extra.headers };
+        // the upstream's redirects (upload sessions) must lead back through the front
         if (typeof headers.location === 'string') headers.location = headers.location.replace(upstreamUrl.origin, frontUrl);
-        res.writeHead(upstreamRes.statusCode ?? 502, headers);
-        upstreamRes.pipe(res);
+        relay(upstreamRes, res, headers);
+      },
+      (error) => {
+        if (!res.headersSent) send(res, { status: 502, body: { errors: [{ code: 'UNKNOWN', message: `${name}: ${error.message}` }] } });
+        else res.destroy(error);
       },
     );
-    outgoing.on('error', (error) => {
-      if (!res.headersSent) send(res, { status: 502, body: { errors: [{ code: 'UNKNOWN', message: `${name}: ${error.message}` }] } });
-      else res.destroy(error);
-    });
-    req.pipe(outgoing);
   };
 
   const server: Server = createServer((req, res) => {
@@ -99,26 +100,9 @@ export async function apiFront(name: string, upstream: RegistryEndpoint, handler
       (error: unknown) => send(res, { status: 500, body: { message: `${name}: ${String(error)}` } }),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error(`${name} has no port`);
-  const host = `127.0.0.1:${address.port}`;
+  const host = await listenOnLoopback(server, name);
   frontUrl = `http://${host}`;
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    untrack();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  };
-  const untrack = track({ name: `${name} ${frontUrl}`, stop, kill: () => server.closeAllConnections() });
+  const stop = stopWithHarness(`${name} ${frontUrl}`, server, () => server.closeAllConnections());
   return { host, url: frontUrl, requests, inject: (pathname, answer) => injected.set(pathname, answer), stop };
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { track } from './processes.js';
+import { forward, listenOnLoopback, relay, stopWithHarness } from './proxy.js';
 
 /**
  * An HTTP proxy in front of a real registry (or a gcr front) that breaks a share of the requests on purpose, the
@@ -119,22 +119,12 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
   };
 
   /** Sends `req` upstream and hands the answer to `answer`; a failing upstream becomes a 502. */
-  const forward = (req: IncomingMessage, res: ServerResponse, answer: (upstreamRes: IncomingMessage) => void) => {
-    const outgoing = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      answer,
-    );
-    outgoing.on('error', (error) => {
+  const forwardOrFail = (req: IncomingMessage, res: ServerResponse, answer: (upstreamRes: IncomingMessage) => void) =>
+    // the Host header goes unchanged: the upstream's Location and Link URLs then point back at the proxy
+    forward(req, upstream, req.headers, answer, (error) => {
       if (!res.headersSent) reject(res, 502, { 'x-fault-proxy-error': error.message.replace(/[^\x20-\x7e]/g, '?') });
       else res.destroy();
     });
-    req.pipe(outgoing);
-  };
-
-  const passThrough = (upstreamRes: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-    upstreamRes.pipe(res);
-  };
 
   const truncated = (upstreamRes: IncomingMessage, res: ServerResponse) => {
     const declared = Number(upstreamRes.headers['content-length'] ?? NaN);
@@ -191,7 +181,7 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
     if (fault !== undefined) byKind[fault]++;
     switch (fault) {
       case undefined:
-        return forward(req, res, (upstreamRes) => passThrough(upstreamRes, res));
+        return forwardOrFail(req, res, (upstreamRes) => relay(upstreamRes, res));
       case 'status-500':
         req.resume();
         return reject(res, 500);
@@ -204,9 +194,9 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
       case 'reset':
         return req.socket.destroy();
       case 'truncate':
-        return forward(req, res, (upstreamRes) => truncated(upstreamRes, res));
+        return forwardOrFail(req, res, (upstreamRes) => truncated(upstreamRes, res));
       case 'slow':
-        setTimeout(() => forward(req, res, (upstreamRes) => trickled(upstreamRes, res)), slowMs);
+        setTimeout(() => forwardOrFail(req, res, (upstreamRes) => trickled(upstreamRes, res)), slowMs);
         return;
     }
   });
@@ -214,25 +204,8 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fault proxy has no port');
-  const host = `127.0.0.1:${address.port}`;
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    untrack();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    });
-  };
-  const untrack = track({ name: `fault proxy ${host}`, stop, kill: () => sockets.forEach((s) => s.destroy()) });
+  const host = await listenOnLoopback(server, 'fault proxy');
+  const stop = stopWithHarness(`fault proxy ${host}`, server, () => sockets.forEach((s) => s.destroy()));
   return {
     host,
     url: `http://${host}`,

@@ -1,29 +1,11 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { apiFront, upstreamRepositories, type ApiFront, type FrontAnswer } from './api-front.js';
 import { MANIFEST_ACCEPT, MEDIA_TYPES, registryRequest, type RegistryEndpoint } from './images.js';
-import { track } from './processes.js';
 
-/**
- * An HTTP front for a real registry that speaks gcr.io's listing extension: `GET /v2/<path>/tags/list` (and
- * `/v2/tags/list` for the root) answers `{name, child, manifest, tags}` computed from the upstream's catalog,
- * tags and manifests. Every other request is proxied verbatim.
- */
-export interface InjectedAnswer {
-  status?: number;
-  headers?: Record<string, string>;
-  /** JSON-serialised unless it is a string or Buffer (so tests can send malformed bodies) */
-  body: unknown;
-}
+/** A raw answer a test puts in place of the computed one. */
+export type InjectedAnswer = FrontAnswer;
 
-export interface GcrFront {
-  /** `127.0.0.1:PORT` */
-  host: string;
-  url: string;
-  /** `METHOD /path?query` of every request received, in order */
-  requests: string[];
-  /** answer `GET pathname` (query ignored) with a raw response instead of the computed one */
-  inject(pathname: string, answer: InjectedAnswer): void;
-  stop(): Promise<void>;
-}
+/** `inject(pathname, answer)` answers `GET pathname` (query ignored) with a raw response instead of the computed one. */
+export type GcrFront = ApiFront;
 
 export interface GcrFrontOptions {
   inject?: Record<string, InjectedAnswer>;
@@ -45,25 +27,14 @@ interface ManifestInfo {
 
 const TAGS_LIST = /^\/v2\/(?:(.+)\/)?tags\/list$/;
 
+/**
+ * An HTTP front for a real registry that speaks gcr.io's listing extension: `GET /v2/<path>/tags/list` (and
+ * `/v2/tags/list` for the root) answers `{name, child, manifest, tags}` computed from the upstream's catalog,
+ * tags and manifests. Every other request is proxied verbatim.
+ */
 export async function gcrFront(upstream: RegistryEndpoint, options: GcrFrontOptions = {}): Promise<GcrFront> {
-  const upstreamUrl = new URL(upstream.url);
-  const injected = new Map(Object.entries(options.inject ?? {}));
-  const requests: string[] = [];
   // GCR reports when a digest was uploaded; keep the first time we saw it so listings are stable
   const uploadedAt = new Map<string, number>();
-
-  const catalog = async (): Promise<string[]> => {
-    const repositories: string[] = [];
-    let path: string | undefined = '/v2/_catalog?n=1000';
-    while (path) {
-      const res = await registryRequest(upstream, 'registry:catalog:*', path);
-      if (!res.ok) throw new Error(`upstream _catalog: HTTP ${res.status}`);
-      const body = (await res.json()) as { repositories?: string[] };
-      repositories.push(...(body.repositories ?? []));
-      path = /<([^>]+)>/.exec(res.headers.get('link') ?? '')?.[1];
-    }
-    return repositories;
-  };
 
   const manifestJson = async (repository: string, ref: string): Promise<{ mediaType: string; digest: string; json: Record<string, unknown> }> => {
     const res = await registryRequest(upstream, `repository:${repository}:pull`, `/v2/${repository}/manifests/${ref}`, {
@@ -111,9 +82,9 @@ export async function gcrFront(upstream: RegistryEndpoint, options: GcrFrontOpti
   // with cacheListings the catalog is read once too: it is the same for every path of the namespace
   let catalogOnce: Promise<string[]> | undefined;
   const repositoriesNow = (): Promise<string[]> => {
-    if (!options.cacheListings) return catalog();
+    if (!options.cacheListings) return upstreamRepositories(upstream);
     if (!catalogOnce) {
-      catalogOnce = catalog();
+      catalogOnce = upstreamRepositories(upstream);
       catalogOnce.catch(() => (catalogOnce = undefined));
     }
     return catalogOnce;
@@ -150,62 +121,13 @@ export async function gcrFront(upstream: RegistryEndpoint, options: GcrFrontOpti
     return answer;
   };
 
-  const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    const bytes = typeof body === 'string' || Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...headers });
-    res.end(bytes);
-  };
-
-  const proxy = (req: IncomingMessage, res: ServerResponse, frontUrl: string) => {
-    const headers = { ...req.headers, host: upstreamUrl.host };
-    const outgoing = httpRequest(
-      { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: req.url, headers },
-      (upstreamRes) => {
-        const out = { ...upstreamRes.headers };
-        if (typeof out.location === 'string') out.location = out.location.replace(upstreamUrl.origin, frontUrl);
-        res.writeHead(upstreamRes.statusCode ?? 502, out);
-        upstreamRes.pipe(res);
-      },
-    );
-    outgoing.on('error', (error) => {
-      if (!res.headersSent) sendJson(res, 502, { errors: [{ code: 'UNKNOWN', message: `front: ${error.message}` }] });
-      else res.destroy(error);
-    });
-    req.pipe(outgoing);
-  };
-
-  let frontUrl = '';
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    const pathname = new URL(req.url ?? '/', frontUrl).pathname;
-    const answer = req.method === 'GET' ? injected.get(pathname) : undefined;
-    if (answer) return sendJson(res, answer.status ?? 200, answer.body, answer.headers);
-    const match = req.method === 'GET' ? TAGS_LIST.exec(pathname) : null;
-    if (!match) return proxy(req, res, frontUrl);
-    (options.cacheListings ? cachedListing : listing)(match[1] ?? '').then(
-      ({ status, body }) => sendJson(res, status, body),
-      (error: unknown) => sendJson(res, 500, { errors: [{ code: 'UNKNOWN', message: `front: ${String(error)}` }] }),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('gcr front has no port');
-  const host = `127.0.0.1:${address.port}`;
-  frontUrl = `http://${host}`;
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    untrack();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  };
-  const untrack = track({ name: `gcr front ${frontUrl}`, stop, kill: () => server.closeAllConnections() });
-  return { host, url: frontUrl, requests, inject: (pathname, answer) => injected.set(pathname, answer), stop };
+  const computed = options.cacheListings ? cachedListing : listing;
+  return apiFront('gcr front', upstream, {
+    route: (req, url) => {
+      const match = req.method === 'GET' ? TAGS_LIST.exec(url.pathname) : null;
+      if (!match) return undefined;
+      // gcr.io's error shape, not the generic front's, for a listing the front could not compute
+      return computed(match[1] ?? '').catch((error: unknown) => ({ status: 500, body: { errors: [{ code: 'UNKNOWN', message: `front: ${String(error)}` }] } }));
+    },
+  }, options.inject);
 }
