@@ -3,15 +3,13 @@ import { safeUrl } from '../http/url-policy.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import type { ListOptions } from './listing-run.js';
-import { answerList, answerRecord, hostileAnswer, optionalAnswerString } from './api-answers.js';
-import { listEnumerated, type ApiHttp, type RefuseName } from './enumerated.js';
-import { childPath, quoteUntrusted } from './untrusted.js';
+import { answerRecord, hostileAnswer, optionalAnswerString } from './api-answers.js';
+import { listEnumerated, namespaceRepositories, refuseEndlessPaging, type ApiHttp, type RefuseName } from './enumerated.js';
 
 /** Docker Hub's web API, where namespaces are listed; images themselves come from registry-1.docker.io. */
 export const DOCKER_HUB_WEB_API = 'https://hub.docker.com';
 /** The Hub API's largest page (it silently caps bigger requests; the default is 10). */
 const PAGE_SIZE = 100;
-const MAX_PAGES = 10_000;
 const MAX_URL_LENGTH = 4096;
 
 /**
@@ -28,19 +26,10 @@ export async function dockerHubRepositories(http: ApiHttp, api: URL, namespace: 
   while (url !== undefined) {
     const where = safeUrl(url);
     if (seen.has(url.href)) throw hostileAnswer(where, 'next leads back to an earlier page');
-    if (seen.size >= MAX_PAGES) throw new GcrsyncError('HOSTILE_RESPONSE', `${where}: more than ${MAX_PAGES} pages`, { ref: where });
+    refuseEndlessPaging(seen.size, where);
     seen.add(url.href);
     const body = answerRecord(await http.getJson(url, { ...(signal !== undefined && { signal }) }), where, 'repository list');
-    for (const item of answerList(body.results, where, 'results')) {
-      const entry = answerRecord(item, where, 'repository entry');
-      if (entry.namespace !== undefined && entry.namespace !== namespace) {
-        refuse(entry.name, `is listed under namespace ${quoteUntrusted(entry.namespace)}, not the one asked for`);
-        continue;
-      }
-      const path = childPath(namespace, entry.name);
-      if ('refused' in path) refuse(entry.name, path.refused);
-      else repositories.push(path.path);
-    }
+    repositories.push(...namespaceRepositories(body.results, where, 'results', namespace, refuse));
     const next = optionalAnswerString(body.next, where, 'next', MAX_URL_LENGTH);
     url = next === undefined ? undefined : nextPage(http, url, next);
   }

@@ -1,7 +1,10 @@
+import { GcrsyncError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
+import { answerList, answerRecord } from './api-answers.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import { ListingRun, sourceUnreachable, subjectOf, type ListOptions } from './listing-run.js';
+import { childPath, quoteUntrusted } from './untrusted.js';
 
 /** The slice of the HTTP client the web-API listers use (Quay, Docker Hub). */
 export type ApiHttp = Pick<HttpClient, 'getJson' | 'followUrl' | 'originFor'>;
@@ -11,6 +14,34 @@ export type RefuseName = (value: unknown, why: string) => void;
 
 /** Finds a namespace's repository paths through some API other than the registry's own. */
 export type EnumerateRepositories = (refuse: RefuseName, signal?: AbortSignal) => Promise<string[]>;
+
+/** More pages than any real namespace has: an API that keeps handing out new ones is hostile. */
+const MAX_PAGES = 10_000;
+
+/** Throws once `pagesRead` pages of one listing were read from `where` and the API still offers another. */
+export function refuseEndlessPaging(pagesRead: number, where: string): void {
+  if (pagesRead >= MAX_PAGES) throw new GcrsyncError('HOSTILE_RESPONSE', `${where}: more than ${MAX_PAGES} pages`, { ref: where });
+}
+
+/**
+ * The repository paths of one page of a web API's repository list (`items`: entries with `name` and an
+ * optional `namespace`). An entry of another namespace, or with a name that makes no valid child path, is
+ * refused; the API answer is untrusted, and the rest of the page still counts.
+ */
+export function namespaceRepositories(items: unknown, where: string, what: string, namespace: string, refuse: RefuseName): string[] {
+  const repositories: string[] = [];
+  for (const item of answerList(items, where, what)) {
+    const entry = answerRecord(item, where, 'repository entry');
+    if (entry.namespace !== undefined && entry.namespace !== namespace) {
+      refuse(entry.name, `is listed under namespace ${quoteUntrusted(entry.namespace)}, not the one asked for`);
+      continue;
+    }
+    const path = childPath(namespace, entry.name);
+    if ('refused' in path) refuse(entry.name, path.refused);
+    else repositories.push(path.path);
+  }
+  return repositories;
+}
 
 /**
  * Lists a namespace whose repositories come from a web API: the enumeration must work (else

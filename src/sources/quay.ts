@@ -1,15 +1,12 @@
-import { GcrsyncError } from '../errors.js';
 import { safeUrl } from '../http/url-policy.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import type { ListOptions } from './listing-run.js';
-import { answerList, answerRecord, hostileAnswer, optionalAnswerString } from './api-answers.js';
-import { listEnumerated, type ApiHttp, type RefuseName } from './enumerated.js';
-import { childPath, quoteUntrusted } from './untrusted.js';
+import { answerRecord, hostileAnswer, optionalAnswerString } from './api-answers.js';
+import { listEnumerated, namespaceRepositories, refuseEndlessPaging, type ApiHttp, type RefuseName } from './enumerated.js';
 
 /** Quay's `next_page` is an opaque (encrypted) cursor; a real one is a few hundred characters. */
 const MAX_CURSOR_LENGTH = 4096;
-const MAX_PAGES = 10_000;
 
 /**
  * The public repositories of a Quay namespace (organization or user), from Quay's own API at the
@@ -27,18 +24,9 @@ export async function quayRepositories(http: ApiHttp, registry: string, namespac
     const url = new URL(first);
     if (cursor !== undefined) url.searchParams.set('next_page', cursor);
     const where = safeUrl(url);
-    if (page >= MAX_PAGES) throw new GcrsyncError('HOSTILE_RESPONSE', `${where}: more than ${MAX_PAGES} pages`, { ref: where });
+    refuseEndlessPaging(page, where);
     const body = answerRecord(await http.getJson(url, { ...(signal !== undefined && { signal }) }), where, 'repository list');
-    for (const item of answerList(body.repositories, where, 'repositories')) {
-      const entry = answerRecord(item, where, 'repository entry');
-      if (entry.namespace !== undefined && entry.namespace !== namespace) {
-        refuse(entry.name, `is listed under namespace ${quoteUntrusted(entry.namespace)}, not the one asked for`);
-        continue;
-      }
-      const path = childPath(namespace, entry.name);
-      if ('refused' in path) refuse(entry.name, path.refused);
-      else repositories.push(path.path);
-    }
+    repositories.push(...namespaceRepositories(body.repositories, where, 'repositories', namespace, refuse));
     cursor = optionalAnswerString(body.next_page, where, 'next_page', MAX_CURSOR_LENGTH);
     if (cursor === undefined) return repositories;
     if (cursors.has(cursor)) throw hostileAnswer(where, 'next_page leads back to an earlier page');
