@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/browse/index-pages.js';
 import { createLogger } from '../../src/log.js';
 import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';
-import { type BareRemote, bareRemote, cloneWithIdentity, git } from '../support/git.js';
+import { type BareRemote, bareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
 
 const GCR = 'metadata/gcr.io/google-containers.json';
 const QUAY = 'metadata/quay.io/coreos.json';
@@ -24,11 +20,6 @@ function put(file: string, source: string, entries: Array<[string, string, numbe
   return { file, update: (current) => applyUpdates(current, { source, target: 'mirror.example/m' }, updates) };
 }
 
-async function show(remote: BareRemote, file: string, ref = 'main'): Promise<string> {
-  const { stdout } = await promisify(execFile)('git', ['--git-dir', remote.path, 'show', `${ref}:${file}`]);
-  return stdout;
-}
-
 async function filesIn(remote: BareRemote, ref = 'main'): Promise<string[]> {
   return (await git(remote.path, 'ls-tree', '-r', '--name-only', ref, '--', 'metadata')).split('\n').filter(Boolean);
 }
@@ -41,8 +32,8 @@ async function changedIn(remote: BareRemote, ref = 'main'): Promise<string[]> {
 async function assertPagesMatchJson(remote: BareRemote): Promise<void> {
   const files = await filesIn(remote);
   const inputs = [];
-  for (const file of files.filter((f) => f.endsWith('.json'))) inputs.push({ file, metadata: parseMetadata(await show(remote, file), file) });
-  for (const page of renderIndex(inputs)) assert.equal(await show(remote, page.path), page.text, `${page.path} matches the JSON`);
+  for (const file of files.filter((f) => f.endsWith('.json'))) inputs.push({ file, metadata: parseMetadata(await showExact(remote, file), file) });
+  for (const page of renderIndex(inputs)) assert.equal(await showExact(remote, page.path), page.text, `${page.path} matches the JSON`);
 }
 
 describe('browse: index pages committed with the metadata (real git)', function () {
@@ -63,20 +54,6 @@ describe('browse: index pages committed with the metadata (real git)', function 
     cleanups.push(() => repo.close());
     return repo;
   }
-  async function pushByHand(remote: BareRemote, files: Record<string, string>): Promise<void> {
-    const clone = await cloneWithIdentity(remote.url);
-    try {
-      for (const [file, text] of Object.entries(files)) {
-        await mkdir(join(clone.dir, file, '..'), { recursive: true });
-        await writeFile(join(clone.dir, file), text);
-        await git(clone.dir, 'add', file);
-      }
-      await git(clone.dir, 'commit', '--quiet', '-m', 'by hand');
-      await git(clone.dir, 'push', '--quiet', 'origin', 'HEAD:main');
-    } finally {
-      await clone.cleanup();
-    }
-  }
 
   it('puts metadata/README.md and the namespace page into the same commit as the JSON', async () => {
     const remote = await remoteFor();
@@ -89,10 +66,10 @@ describe('browse: index pages committed with the metadata (real git)', function 
     assert.equal(result.pushed, true);
     assert.deepEqual(await changedIn(remote), ['CHANGELOG.md', INDEX_PAGE, GCR, GCR_PAGE].sort());
     await assertPagesMatchJson(remote);
-    const page = await show(remote, GCR_PAGE);
+    const page = await showExact(remote, GCR_PAGE);
     assert.ok(page.startsWith(GENERATED_MARKER));
     assert.match(page, /`docker pull mirror\.example\/m\/sub\/app:v1`/);
-    assert.match(await show(remote, INDEX_PAGE), /\| \[gcr\.io\/google-containers\]\(gcr\.io\/google-containers\.md\) \| `mirror\.example\/m` \| 2 \| 3 \| 2026-11-23 12:03 UTC \|/);
+    assert.match(await showExact(remote, INDEX_PAGE), /\| \[gcr\.io\/google-containers\]\(gcr\.io\/google-containers\.md\) \| `mirror\.example\/m` \| 2 \| 3 \| 2026-11-23 12:03 UTC \|/);
 
     // the same content again: no commit, pages untouched
     const head = await remote.head();
@@ -112,10 +89,10 @@ describe('browse: index pages committed with the metadata (real git)', function 
     assert.equal(result.attempts, 2, 'the first push was rejected');
     assert.deepEqual(await changedIn(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
     await assertPagesMatchJson(remote);
-    const overview = await show(remote, INDEX_PAGE);
+    const overview = await showExact(remote, INDEX_PAGE);
     assert.match(overview, /2 namespaces, 2 repositories, 2 tags\./);
     assert.match(overview, /quay\.io\/coreos\.md/);
-    assert.equal(await show(remote, QUAY_PAGE), await show(remote, QUAY_PAGE, 'main~2'), 'the other namespace page was already right');
+    assert.equal(await showExact(remote, QUAY_PAGE), await showExact(remote, QUAY_PAGE, 'main~2'), 'the other namespace page was already right');
   });
 
   it('leaves a hand-written metadata/README.md alone and a corrupt other namespace out of the pages', async () => {
@@ -126,8 +103,8 @@ describe('browse: index pages committed with the metadata (real git)', function 
     const result = await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'sync' });
     assert.equal(result.committed, true);
     assert.deepEqual(await changedIn(remote), [GCR, GCR_PAGE].sort());
-    assert.equal(await show(remote, INDEX_PAGE), '# Our mirror\n\nWritten by hand.\n');
-    assert.equal(await show(remote, QUAY), '{ "images": ', 'the corrupt file is untouched');
+    assert.equal(await showExact(remote, INDEX_PAGE), '# Our mirror\n\nWritten by hand.\n');
+    assert.equal(await showExact(remote, QUAY), '{ "images": ', 'the corrupt file is untouched');
     assert.ok(!(await filesIn(remote)).includes(QUAY_PAGE));
     assert.ok(lines.some((line) => /not overwriting a page gcrsync did not generate/.test(line) && line.includes(INDEX_PAGE)), lines.join('\n'));
     assert.ok(lines.some((line) => /left out of the index pages/.test(line) && line.includes(QUAY)), lines.join('\n'));
@@ -145,6 +122,6 @@ describe('browse: index pages committed with the metadata (real git)', function 
     assert.equal(result.pushed, true);
     assert.deepEqual(await changedIn(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
     await assertPagesMatchJson(remote);
-    assert.match(await show(remote, GCR_PAGE), /\| \[pause\]\(#repo-pause\) \| 2 \| `3\.2` \|/);
+    assert.match(await showExact(remote, GCR_PAGE), /\| \[pause\]\(#repo-pause\) \| 2 \| `3\.2` \|/);
   });
 });

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { isGcrsyncError } from '../../src/errors.js';
 import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
 import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
 import { applyUpdates, findRecord, listRecords, serializeMetadata } from '../../src/store/schema.js';
-import { type BareRemote, TEST_IDENTITY, bareRemote, cloneWithIdentity, git } from '../support/git.js';
+import { type BareRemote, TEST_IDENTITY, bareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
 import { freePort, tempDir } from '../support/temp.js';
 
 const header = { source: 'gcr.io/google-containers', target: 'docker.io/gcrxio' };
@@ -32,16 +30,10 @@ function section(second: number, source: string): string {
   });
 }
 
-/** A file's bytes on the remote main (the support helper trims its output; formatting is under test here). */
-async function show(remote: BareRemote, file: string): Promise<string> {
-  const { stdout } = await promisify(execFile)('git', ['--git-dir', remote.path, 'show', `main:${file}`]);
-  return stdout;
-}
-
 /** The entries of a metadata file on the remote, as `repository:tag=n`. */
 async function remoteEntries(remote: BareRemote, file = FILE): Promise<string[]> {
   const { parseMetadata } = await import('../../src/store/schema.js');
-  return listRecords(parseMetadata(await show(remote, file), file)).map((r) => `${r.repository}:${r.tag}=${r.record.digest.slice(-1)}`);
+  return listRecords(parseMetadata(await showExact(remote, file), file)).map((r) => `${r.repository}:${r.tag}=${r.record.digest.slice(-1)}`);
 }
 
 /** `commit parent…` lines of the remote main, newest first. */
@@ -68,21 +60,6 @@ describe('metadata repo (real git, bare remotes)', function () {
     return repo;
   }
 
-  /** Commits `files` to the remote the way a person would, from a separate clone. */
-  async function pushByHand(remote: BareRemote, files: Record<string, string>, message = 'by hand'): Promise<void> {
-    const clone = await cloneWithIdentity(remote.url);
-    try {
-      for (const [file, text] of Object.entries(files)) {
-        await mkdir(join(clone.dir, file, '..'), { recursive: true });
-        await writeFile(join(clone.dir, file), text);
-        await git(clone.dir, 'add', file);
-      }
-      await git(clone.dir, 'commit', '--quiet', '-m', message);
-      await git(clone.dir, 'push', '--quiet', 'origin', 'HEAD:main');
-    } finally {
-      await clone.cleanup();
-    }
-  }
 
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -102,7 +79,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     assert.deepEqual(result, { committed: true, commit: result.commit, pushed: true, attempts: 1 });
     assert.equal(await remote.head('main'), result.commit);
     assert.deepEqual(await remoteEntries(remote), ['pause:3.1=1']);
-    assert.equal(await show(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${section(1, 'gcr.io/google-containers/pause:3.1')}`);
+    assert.equal(await showExact(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${section(1, 'gcr.io/google-containers/pause:3.1')}`);
     assert.equal(await git(remote.path, 'log', '-1', '--format=%an <%ae>|%s', 'main'), 'gcrsync <gcrsync@localhost>|first sync');
     assert.equal(await git(repo.path, 'config', '--get', 'remote.origin.url'), remote.url);
 
@@ -119,7 +96,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     assert.equal(first.pushed, true);
     assert.deepEqual((await git(remote.path, 'log', '--format=%s', 'main')).split('\n'), ['sync 1', 'Initial commit']);
     const remoteHead = await remote.head();
-    const changelog = await show(remote, 'CHANGELOG.md');
+    const changelog = await showExact(remote, 'CHANGELOG.md');
 
     const noops: MetadataChange[][] = [
       [put(FILE, [['pause', '3.1', 1]])], // the same record again
@@ -133,7 +110,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     }
     assert.equal(await remote.head(), remoteHead);
     assert.equal(await git(repo.path, 'rev-parse', 'HEAD'), remoteHead);
-    assert.equal(await show(remote, 'CHANGELOG.md'), changelog);
+    assert.equal(await showExact(remote, 'CHANGELOG.md'), changelog);
     assert.equal(await git(repo.path, 'status', '--porcelain'), '');
   });
 
@@ -151,7 +128,7 @@ describe('metadata repo (real git, bare remotes)', function () {
 
     // b's update ran again on a's file: a's entries stay, b's record for the shared tag wins
     assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1', 'pause:3.2=2']);
-    assert.equal(await show(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${sectionB}\n${sectionA}`);
+    assert.equal(await showExact(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${sectionB}\n${sectionA}`);
     const commits = await history(remote);
     assert.equal(commits.length, 3);
     assert.deepEqual(commits[0], [resultB.commit, resultA.commit], 'b was rebuilt on top of a');
@@ -174,7 +151,7 @@ describe('metadata repo (real git, bare remotes)', function () {
 
     assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1']);
     assert.deepEqual(await remoteEntries(remote, QUAY_FILE), ['etcd:v3=3', 'flannel:v1=2']);
-    const changelog = await show(remote, 'CHANGELOG.md');
+    const changelog = await showExact(remote, 'CHANGELOG.md');
     assert.equal(changelog.split(CHANGELOG_HEADER).length, 2, 'one header');
     for (const request of requests) assert.equal(changelog.split(request.changelogSection).length, 2, 'each section exactly once');
     const commits = await history(remote);
@@ -194,7 +171,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     assert.deepEqual(results.map((r) => r.attempts).sort(), [1, 2]);
     assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1']);
     const [first, second] = results[0]!.attempts === 1 ? [sectionA, sectionB] : [sectionB, sectionA];
-    assert.equal(await show(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${second}\n${first}`);
+    assert.equal(await showExact(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${second}\n${first}`);
     assert.equal((await history(remote)).length, 2);
   });
 
@@ -225,7 +202,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     assert.equal(findRecord(old, 'pause', '3.1')?.digest, '');
 
     await repo.commit({ changes: [put(FILE, [['pause', '3.2', 2]])], message: 'sync' });
-    const text = await show(remote, FILE);
+    const text = await showExact(remote, FILE);
     assert.equal(text, serializeMetadata(applyUpdates(old, header, [{ repository: 'pause', tag: '3.2', record: findRecord(await repo.read(FILE), 'pause', '3.2')! }])));
     assert.deepEqual(await remoteEntries(remote), ['etcd:3.2.24=', 'pause:3.1=', 'pause:3.2=2']);
   });

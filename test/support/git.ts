@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -65,4 +65,29 @@ export async function cloneWithIdentity(url: string): Promise<{ dir: string; cle
   await git(dir, 'config', 'user.name', TEST_IDENTITY.name);
   await git(dir, 'config', 'user.email', TEST_IDENTITY.email);
   return { dir, cleanup: () => rm(parent, { recursive: true, force: true }) };
+}
+
+/**
+ * The bytes of `file` at `ref` on the remote, untrimmed: `remote.show` trims its output, and tests of how a
+ * file is formatted need it exactly.
+ */
+export async function showExact(remote: BareRemote, file: string, ref = 'main'): Promise<string> {
+  const { stdout } = await execFileAsync('git', ['--git-dir', remote.path, 'show', `${ref}:${file}`]);
+  return stdout;
+}
+
+/** Commits `files` (path → text) to the remote's main the way a person would, from a separate clone. */
+export async function pushByHand(remote: BareRemote, files: Record<string, string>, message = 'by hand'): Promise<void> {
+  const clone = await cloneWithIdentity(remote.url);
+  try {
+    for (const [file, text] of Object.entries(files)) {
+      await mkdir(join(clone.dir, file, '..'), { recursive: true });
+      await writeFile(join(clone.dir, file), text);
+      await git(clone.dir, 'add', file);
+    }
+    await git(clone.dir, 'commit', '--quiet', '-m', message);
+    await git(clone.dir, 'push', '--quiet', 'origin', 'HEAD:main');
+  } finally {
+    await clone.cleanup();
+  }
 }
