@@ -53,13 +53,9 @@ export class MirrorIndex {
    * before): rewriting leaves it alone instead of calling it "not mirrored".
    */
   isMirror(image: string | Reference): boolean {
-    let ref: Reference;
-    try {
-      ref = typeof image === 'string' ? parseReference(image) : image;
-    } catch (error) {
-      if (!isGcrsyncError(error)) throw error;
-      return false;
-    }
+    const parsed = referenceOf(image);
+    if ('refused' in parsed) return false;
+    const { ref } = parsed;
     const mirrors = (this.mirrors ??= this.collectMirrors());
     if (ref.digest !== undefined) return mirrors.digests.get(formatRepository(ref))?.has(ref.digest) ?? false;
     return mirrors.references.has(formatReference({ ...ref, tag: ref.tag ?? 'latest' }));
@@ -75,13 +71,9 @@ export class MirrorIndex {
    * Bad references answer `mirrored: false` with the parser's reason rather than throwing.
    */
   resolve(image: string | Reference): Resolution {
-    let ref: Reference;
-    try {
-      ref = typeof image === 'string' ? parseReference(image) : image;
-    } catch (error) {
-      if (!isGcrsyncError(error)) throw error;
-      return { mirrored: false, image: String(image), reason: error.message };
-    }
+    const parsed = referenceOf(image);
+    if ('refused' in parsed) return { mirrored: false, image: String(image), reason: parsed.refused };
+    const { ref } = parsed;
     const wanted: Reference = ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: 'latest' } : ref;
     const label = formatReference(wanted);
     let known = false;
@@ -150,6 +142,17 @@ export class MirrorIndex {
       const entry = this.namespaces.get(namespaceKey(registry, parts.slice(0, split).join('/')));
       if (entry !== undefined) yield { entry, key: parts.slice(split).join('/') };
     }
+  }
+}
+
+/** `image` as a reference, or the parser's reason when it is not one (any other error is a bug and is thrown). */
+function referenceOf(image: string | Reference): { ref: Reference } | { refused: string } {
+  if (typeof image !== 'string') return { ref: image };
+  try {
+    return { ref: parseReference(image) };
+  } catch (error) {
+    if (!isGcrsyncError(error)) throw error;
+    return { refused: error.message };
   }
 }
 
