@@ -392,12 +392,13 @@ export class RegistryClient {
     const what = `upload of ${formatRepository(repo)}@${digest}`;
     const session: UploadSession =
       opts.uploadUrl !== undefined ? { url: this.http.followUrl(target.origin, opts.uploadUrl) } : await this.startUpload(target, repo, signal);
+    const upload: BlobUpload = { target, repo, session, digest, size, body, what };
     try {
       if (opts.chunkBytes !== undefined && opts.chunkBytes > 0 && size > opts.chunkBytes) {
-        await this.uploadChunks(target, repo, session, digest, size, body, opts.chunkBytes, what, signal);
+        await this.uploadChunks(upload, opts.chunkBytes, signal);
         return;
       }
-      const refused = await this.uploadWhole(target, repo, session, digest, size, body, what, signal);
+      const refused = await this.uploadWhole(upload, signal);
       if (refused === undefined) return;
       if (!Buffer.isBuffer(body)) {
         throw new GcrsyncError('REGISTRY', `${what}: the registry refused a single PUT (HTTP ${refused}); retry with a chunk size`, {
@@ -408,7 +409,7 @@ export class RegistryClient {
       this.logger.debug('monolithic upload refused; uploading in chunks', { repository: formatRepository(repo), status: refused });
       await this.cancelUpload(target, repo, session);
       Object.assign(session, await this.startUpload(target, repo, signal));
-      await this.uploadChunks(target, repo, session, digest, size, body, this.fallbackChunkBytes, what, signal);
+      await this.uploadChunks(upload, this.fallbackChunkBytes, signal);
     } catch (error) {
       await this.cancelUpload(target, repo, session);
       throw error;
@@ -438,16 +439,8 @@ export class RegistryClient {
   }
 
   /** One PUT with the whole blob. Returns the status when the registry refused the size of it (413/411). */
-  private async uploadWhole(
-    target: AuthTarget,
-    repo: RepositoryRef,
-    session: UploadSession,
-    digest: string,
-    size: number,
-    body: Readable | Buffer,
-    what: string,
-    signal?: AbortSignal,
-  ): Promise<number | undefined> {
+  private async uploadWhole(upload: BlobUpload, signal?: AbortSignal): Promise<number | undefined> {
+    const { target, repo, session, digest, size, body, what } = upload;
     let payload: Buffer | Readable;
     let verifier: DigestVerifier | undefined;
     if (Buffer.isBuffer(body)) {
@@ -488,17 +481,8 @@ export class RegistryClient {
   }
 
   /** PATCH chunks with Content-Range, then the closing PUT; `session.url` follows every new Location. */
-  private async uploadChunks(
-    target: AuthTarget,
-    repo: RepositoryRef,
-    session: UploadSession,
-    digest: string,
-    size: number,
-    body: Readable | Buffer,
-    chunkBytes: number,
-    what: string,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  private async uploadChunks(upload: BlobUpload, chunkBytes: number, signal?: AbortSignal): Promise<void> {
+    const { target, repo, session, digest, size, body, what } = upload;
     const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
     const chunkSize = Math.max(chunkBytes, session.minChunkBytes ?? 0);
     const algorithm = hashAlgorithmOf(digest);
@@ -649,4 +633,17 @@ interface UploadSession {
   /** the latest Location: every answer in an upload replaces it (§1.7) */
   url: URL;
   minChunkBytes?: number;
+}
+
+/** One blob on its way to the target: what a whole PUT and a chunked upload both need. */
+interface BlobUpload {
+  target: AuthTarget;
+  repo: RepositoryRef;
+  /** shared with the caller, which restarts it in place when a whole PUT is refused */
+  session: UploadSession;
+  digest: string;
+  size: number;
+  body: Readable | Buffer;
+  /** names the upload in errors */
+  what: string;
 }
