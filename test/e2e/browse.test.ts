@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../support/cli.js';
-import { gcrFront, type GcrFront } from '../support/gcr-front.js';
+import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import type { TestRegistry } from '../support/registry.js';
+import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
 import { tempDir } from '../support/temp.js';
 
 const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
@@ -33,6 +34,7 @@ function runWithStdin(args: string[], input: string): Promise<{ code: number | n
  */
 describe('browse and find (CLI, end to end)', function () {
   this.timeout(180_000);
+  let scene: SyncScene | undefined;
   let upstream: TestRegistry;
   let source: GcrFront;
   let target: TestRegistry;
@@ -46,19 +48,19 @@ describe('browse and find (CLI, end to end)', function () {
   const nsFile = () => `metadata/${source.host.replace(':', '_')}/ns`;
 
   before(async () => {
-    upstream = await startRegistry();
-    target = await startRegistry();
-    for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
-    source = await gcrFront(upstream);
+    scene = await startSyncScene({
+      push: async (upstream) => {
+        for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
+      },
+    });
+    ({ upstream, source, target } = scene);
     remote = await bareRemote();
     work = await tempDir('browse-e2e');
     const synced = await runCli(['sync', '--source', `${source.host}/ns`, '--target', `${target.host}/mirror`, '--metadata-repo', remote.url, '--transport', 'registry']);
     assert.equal(synced.code, 0, synced.stderr);
   });
   after(async () => {
-    await source?.stop();
-    await upstream?.stop();
-    await target?.stop();
+    await scene?.stop();
     await remote?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });

@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { listRecords, parseMetadata, type NamespaceMetadata } from '../../src/store/schema.js';
 import { runCli } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { gcrFront, type GcrFront } from '../support/gcr-front.js';
+import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import type { TestRegistry } from '../support/registry.js';
+import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
 
 /** An auth-less test registry as the image helpers address it. */
 const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
@@ -64,21 +65,21 @@ const IMAGES = Array.from({ length: 24 }, (_, i) => ({ repository: `ns/repo${i %
  */
 describe('crash safety, checkpoints and --max-duration (CLI, end to end)', function () {
   this.timeout(180_000);
+  let scene: SyncScene | undefined;
   let upstream: TestRegistry;
   let source: GcrFront;
   let target: TestRegistry;
 
   before(async () => {
-    upstream = await startRegistry();
-    target = await startRegistry();
-    for (const image of IMAGES) await pushTestImage(plain(upstream), image.repository, image.tag, { layerBytes: 192 * 1024, sharedLayer: 'crash-base' });
-    source = await gcrFront(plain(upstream), { cacheListings: true });
+    scene = await startSyncScene({
+      push: async (upstream) => {
+        for (const image of IMAGES) await pushTestImage(upstream, image.repository, image.tag, { layerBytes: 192 * 1024, sharedLayer: 'crash-base' });
+      },
+      front: { cacheListings: true },
+    });
+    ({ upstream, source, target } = scene);
   });
-  after(async () => {
-    await source?.stop();
-    await upstream?.stop();
-    await target?.stop();
-  });
+  after(() => scene?.stop());
 
   const metadataFile = () => `metadata/${source.host.replace(':', '_')}/ns.json`;
   const syncArgs = (remote: BareRemote, targetHost: string, prefix: string, extra: string[]) => [

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
-import { gcrFront, type GcrFront } from '../support/gcr-front.js';
+import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { getManifest, hasBlob, headDigest, listTags, MEDIA_TYPES, pushTestImage, registryRequest, type RegistryEndpoint } from '../support/images.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import type { TestRegistry } from '../support/registry.js';
+import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
 
 /** An auth-less test registry as the image helpers address it. */
 const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
@@ -26,23 +27,22 @@ const HOSTILE_TAGS = ['../../etc/passwd', 'x'.repeat(129), 'tag with space', 'ü
  */
 describe('hostile and bad input (CLI, end to end)', function () {
   this.timeout(120_000);
+  let scene: SyncScene | undefined;
   let upstream: TestRegistry;
   let source: GcrFront;
   let target: TestRegistry;
 
   before(async () => {
-    upstream = await startRegistry();
-    target = await startRegistry();
-    for (const repository of ['names/good', 'names/tagged', 'answers/ok', 'answers/huge', 'answers/broken', 'answers/shapeless']) {
-      await pushTestImage(plain(upstream), repository, 'v1');
-    }
-    source = await gcrFront(plain(upstream));
+    scene = await startSyncScene({
+      push: async (upstream) => {
+        for (const repository of ['names/good', 'names/tagged', 'answers/ok', 'answers/huge', 'answers/broken', 'answers/shapeless']) {
+          await pushTestImage(upstream, repository, 'v1');
+        }
+      },
+    });
+    ({ upstream, source, target } = scene);
   });
-  after(async () => {
-    await source?.stop();
-    await upstream?.stop();
-    await target?.stop();
-  });
+  after(() => scene?.stop());
 
   const env = { DOCKER_CONFIG: '/nonexistent/gcrsync-test' };
   const sync = (namespace: string, remote: BareRemote, prefix: string) =>

@@ -8,10 +8,11 @@ import { parse as parseYaml } from 'yaml';
 import { parseCheckpoint, parseDuration, parseShard } from '../../src/config.js';
 import { listRecords, parseMetadata } from '../../src/store/schema.js';
 import { runCli } from '../support/cli.js';
-import { gcrFront, type GcrFront } from '../support/gcr-front.js';
+import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import type { TestRegistry } from '../support/registry.js';
+import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
 import { tempDir } from '../support/temp.js';
 
 /** An auth-less test registry as the image helpers address it. */
@@ -39,21 +40,21 @@ interface Report {
  */
 describe('shards and concurrent writers (CLI, end to end)', function () {
   this.timeout(180_000);
+  let scene: SyncScene | undefined;
   let upstream: TestRegistry;
   let source: GcrFront;
   let target: TestRegistry;
 
   before(async () => {
-    upstream = await startRegistry();
-    target = await startRegistry();
-    for (const image of [...NS_IMAGES, ...OTHER_IMAGES]) await pushTestImage(plain(upstream), image.repository, image.tag, { sharedLayer: 'shards' });
-    source = await gcrFront(plain(upstream), { cacheListings: true });
+    scene = await startSyncScene({
+      push: async (upstream) => {
+        for (const image of [...NS_IMAGES, ...OTHER_IMAGES]) await pushTestImage(upstream, image.repository, image.tag, { sharedLayer: 'shards' });
+      },
+      front: { cacheListings: true },
+    });
+    ({ upstream, source, target } = scene);
   });
-  after(async () => {
-    await source?.stop();
-    await upstream?.stop();
-    await target?.stop();
-  });
+  after(() => scene?.stop());
 
   const env = { DOCKER_CONFIG: '/nonexistent/gcrsync-test' };
   const args = (command: string, namespace: string, remote: BareRemote, prefix: string, extra: string[] = []) => [

@@ -3,10 +3,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { startDockerd } from '../support/dockerd.js';
-import { gcrFront, type GcrFront } from '../support/gcr-front.js';
+import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, cloneWithIdentity, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import type { TestRegistry } from '../support/registry.js';
+import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
 
 /**
  * The daily job end to end, through the built CLI: a gcr.io-style source (listing extension with nested
@@ -14,6 +15,7 @@ import { startRegistry, type TestRegistry } from '../support/registry.js';
  */
 describe('gcrsync sync (CLI, end to end)', function () {
   this.timeout(180_000);
+  let scene: SyncScene | undefined;
   let upstream: TestRegistry;
   let source: GcrFront;
   let target: TestRegistry;
@@ -27,17 +29,16 @@ describe('gcrsync sync (CLI, end to end)', function () {
   ] as const;
 
   before(async () => {
-    upstream = await startRegistry();
-    target = await startRegistry({ auth: 'htpasswd' });
-    for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
-    source = await gcrFront(upstream);
+    scene = await startSyncScene({
+      push: async (upstream) => {
+        for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
+      },
+      target: { auth: 'htpasswd' },
+    });
+    ({ upstream, source, target } = scene);
     dockerHost = `unix://${(await startDockerd()).socketPath}`;
   });
-  after(async () => {
-    await source?.stop();
-    await upstream?.stop();
-    await target?.stop();
-  });
+  after(() => scene?.stop());
 
   const targetEndpoint = () => ({ url: target.url, auth: target.credentials! });
   const metadataFile = (remote: BareRemote) => remote.show(`metadata/${source.host.replace(':', '_')}/ns.json`);
