@@ -3,7 +3,7 @@ import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/browse/inde
 import { createLogger } from '../../src/log.js';
 import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';
-import { type BareRemote, bareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
+import { type BareRemote, cloneWithIdentity, git, guardedRemote, pushByHand, showExact } from '../support/git.js';
 
 const GCR = 'metadata/gcr.io/google-containers.json';
 const QUAY = 'metadata/quay.io/coreos.json';
@@ -44,8 +44,7 @@ describe('browse: index pages committed with the metadata (real git)', function 
   });
 
   async function remoteFor(): Promise<BareRemote> {
-    const remote = await bareRemote();
-    await git(remote.path, 'config', 'receive.denyNonFastForwards', 'true');
+    const remote = await guardedRemote();
     cleanups.push(() => remote.cleanup());
     return remote;
   }

@@ -5,7 +5,7 @@ import { isGcrsyncError } from '../../src/errors.js';
 import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
 import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
 import { applyUpdates, findRecord, listRecords, serializeMetadata } from '../../src/store/schema.js';
-import { type BareRemote, TEST_IDENTITY, bareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
+import { type BareRemote, TEST_IDENTITY, cloneWithIdentity, git, guardedRemote, pushByHand, showExact } from '../support/git.js';
 import { freePort, tempDir } from '../support/temp.js';
 
 const header = { source: 'gcr.io/google-containers', target: 'docker.io/gcrxio' };
@@ -46,10 +46,7 @@ describe('metadata repo (real git, bare remotes)', function () {
   const cleanups: Array<() => Promise<void>> = [];
 
   async function remoteFor(options: { empty?: boolean } = {}): Promise<BareRemote> {
-    const remote = await bareRemote(options);
-    // a force push (or a deleted branch) would now fail, so passing tests prove none happened
-    await git(remote.path, 'config', 'receive.denyNonFastForwards', 'true');
-    await git(remote.path, 'config', 'receive.denyDeletes', 'true');
+    const remote = await guardedRemote({ ...options, denyDeletes: true });
     cleanups.push(() => remote.cleanup());
     return remote;
   }

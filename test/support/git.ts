@@ -56,6 +56,17 @@ export async function bareRemote(options: { empty?: boolean } = {}): Promise<Bar
   };
 }
 
+/**
+ * A bare remote that refuses non-fast-forward pushes (and, with `denyDeletes`, branch deletions): a force push
+ * or a deleted branch then fails, so a passing test proves none happened.
+ */
+export async function guardedRemote(options: { empty?: boolean; denyDeletes?: boolean } = {}): Promise<BareRemote> {
+  const remote = await bareRemote(options);
+  await git(remote.path, 'config', 'receive.denyNonFastForwards', 'true');
+  if (options.denyDeletes) await git(remote.path, 'config', 'receive.denyDeletes', 'true');
+  return remote;
+}
+
 /** Clones `url` into a temp work dir with a repo-local identity (never --global). */
 export async function cloneWithIdentity(url: string): Promise<{ dir: string; cleanup(): Promise<void> }> {
   ensureTools(['git']);
