@@ -1,4 +1,3 @@
-import Dockerode from 'dockerode';
 import { defaultDockerConfigPath, readDockerConfig } from './auth/docker-config.js';
 import { createKeychain } from './auth/keychain.js';
 import { jobForImage, parseDuration, resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from './config.js';
@@ -72,9 +71,10 @@ export async function createJobsDeps(
     loadImageList: (file, signal) => loadImageList(file, signal),
     headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
     repositoryExists: repositoryExistsVia((repo, signal) => registry.listTags(repo, signal)),
-    createTransport: (job) =>
+    // dockerode (and the gRPC stack it brings) loads only when a run really copies through the daemon
+    createTransport: async (job) =>
       job.transport === 'docker'
-        ? createDockerTransport({ docker: new Dockerode(), keychain, logger })
+        ? createDockerTransport({ docker: new (await import('dockerode')).default(), keychain, logger })
         : createRegistryTransport({ client: registry, logger }),
     // Docker Hub counts pulls: stop starting images while the images in flight still fit in what is left
     stopReasonFor: (spec, job) => (spec.registry === DOCKER_HUB ? rateLimitStop(registry, DOCKER_HUB, job.concurrency) : undefined),

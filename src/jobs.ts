@@ -31,7 +31,7 @@ export interface JobsDeps {
   headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
   repositoryExists(repo: RepositoryRef, signal?: AbortSignal): Promise<boolean>;
   /** the job's transport; the caller keeps the platform list in every copy request */
-  createTransport(job: JobOptions): Transport;
+  createTransport(job: JobOptions): Transport | Promise<Transport>;
   /** a reason to start no more images for this source (e.g. Docker Hub's pull budget) */
   stopReasonFor?(spec: SourceSpec, job: JobOptions): (() => string | undefined) | undefined;
   now?: () => Date;
@@ -202,7 +202,7 @@ async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal?: AbortSign
     metadata: await deps.metadataFor(run.job.metadataRepo),
     listSource: (_source, signal) => list(signal),
     headTarget: deps.headTarget,
-    createTransport: () => withPlatforms(deps.createTransport(run.job), run.job.platforms),
+    createTransport: async () => withPlatforms(await deps.createTransport(run.job), run.job.platforms),
     ...(deps.now !== undefined && { now: deps.now }),
   };
 }

@@ -1,4 +1,3 @@
-import Dockerode from 'dockerode';
 import { createKeychain } from '../auth/keychain.js';
 import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
 import { createLogger, type Logger, redactAll } from '../log.js';
@@ -70,7 +69,8 @@ export async function runPull(flags: PullFlags, write: Write = stdout): Promise<
     for (const image of flags.images) planPull(image, image);
   };
   return withMirrors(flags, validated(flags.images, check), async (source, logger) => {
-    const docker = flags.print ? undefined : new Dockerode();
+    // loaded only when the daemon is really used: --print needs none of it
+    const docker = flags.print ? undefined : new (await import('dockerode')).default();
     const keychain = createKeychain();
     let status = 0;
     const results: Array<Record<string, unknown>> = [];

@@ -20,7 +20,7 @@ export interface RunDeps {
   listSource(source: SourceLocation, signal?: AbortSignal): Promise<Listing>;
   headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
   /** created only when something will be copied, so a no-op run never needs a Docker daemon */
-  createTransport(): Transport;
+  createTransport(): Transport | Promise<Transport>;
   now?: () => Date;
 }
 
@@ -240,7 +240,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     if (deadline !== undefined && Date.now() >= deadline) return `--max-duration reached`;
     return settings.stopReason?.();
   };
-  const transport = deps.createTransport();
+  const transport = await deps.createTransport();
   try {
     await executePlan(
       plan.items,
