@@ -5,11 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../support/cli.js';
-import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
-import type { TestRegistry } from '../support/registry.js';
-import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
+import { useSyncScene } from '../support/sync-scene.js';
 import { tempDir } from '../support/temp.js';
 
 const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
@@ -34,10 +32,6 @@ function runWithStdin(args: string[], input: string): Promise<{ code: number | n
  */
 describe('browse and find (CLI, end to end)', function () {
   this.timeout(180_000);
-  let scene: SyncScene | undefined;
-  let upstream: TestRegistry;
-  let source: GcrFront;
-  let target: TestRegistry;
   let remote: BareRemote;
   let work: string;
   const images = [
@@ -45,22 +39,20 @@ describe('browse and find (CLI, end to end)', function () {
     ['ns/pause', '3.2'],
     ['ns/sub/app', 'v1'],
   ] as const;
-  const nsFile = () => `metadata/${source.host.replace(':', '_')}/ns`;
+  const scene = useSyncScene({
+    push: async (upstream) => {
+      for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
+    },
+  });
+  const nsFile = () => `metadata/${scene.source.host.replace(':', '_')}/ns`;
 
   before(async () => {
-    scene = await startSyncScene({
-      push: async (upstream) => {
-        for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
-      },
-    });
-    ({ upstream, source, target } = scene);
     remote = await bareRemote();
     work = await tempDir('browse-e2e');
-    const synced = await runCli(['sync', '--source', `${source.host}/ns`, '--target', `${target.host}/mirror`, '--metadata-repo', remote.url, '--transport', 'registry']);
+    const synced = await runCli(['sync', '--source', `${scene.source.host}/ns`, '--target', `${scene.target.host}/mirror`, '--metadata-repo', remote.url, '--transport', 'registry']);
     assert.equal(synced.code, 0, synced.stderr);
   });
   after(async () => {
-    await scene?.stop();
     await remote?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -70,10 +62,10 @@ describe('browse and find (CLI, end to end)', function () {
     assert.deepEqual(changed, ['CHANGELOG.md', 'metadata/README.md', `${nsFile()}.json`, `${nsFile()}.md`].sort());
     const overview = await remote.show('metadata/README.md');
     assert.match(overview, /1 namespace, 2 repositories, 3 tags\. Last sync: \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
-    assert.ok(overview.includes(`| [${source.host}/ns](${source.host.replace(':', '_')}/ns.md) | \`${target.host}/mirror\` | 2 | 3 |`), overview);
+    assert.ok(overview.includes(`| [${scene.source.host}/ns](${scene.source.host.replace(':', '_')}/ns.md) | \`${scene.target.host}/mirror\` | 2 | 3 |`), overview);
     const page = await remote.show(`${nsFile()}.md`);
     for (const [repo, tag] of images) {
-      const mirror = `${target.host}/mirror/${repo.slice('ns/'.length)}:${tag}`;
+      const mirror = `${scene.target.host}/mirror/${repo.slice('ns/'.length)}:${tag}`;
       assert.ok(page.includes(`| \`${tag}\` | \`sha256:`), `${repo}:${tag} has a row`);
       assert.ok(page.includes(`\`docker pull ${mirror}\``), `pull line for ${mirror}`);
     }
@@ -82,14 +74,14 @@ describe('browse and find (CLI, end to end)', function () {
   });
 
   it('where prints the mirror reference, which really is at the target with the source digest', async () => {
-    const result = await runCli(['where', `${source.host}/ns/sub/app:v1`, '--metadata-repo', remote.url]);
+    const result = await runCli(['where', `${scene.source.host}/ns/sub/app:v1`, '--metadata-repo', remote.url]);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout, `${target.host}/mirror/sub/app:v1\n`);
-    assert.equal(await headDigest(target, 'mirror/sub/app', 'v1'), await headDigest(upstream, 'ns/sub/app', 'v1'));
+    assert.equal(result.stdout, `${scene.target.host}/mirror/sub/app:v1\n`);
+    assert.equal(await headDigest(scene.target, 'mirror/sub/app', 'v1'), await headDigest(scene.upstream, 'ns/sub/app', 'v1'));
   });
 
   it('where exits 1 for an image that is not mirrored, and 2 for a malformed one', async () => {
-    const missing = await runCli(['where', `${source.host}/ns/pause:9.9`, '--metadata-repo', remote.url]);
+    const missing = await runCli(['where', `${scene.source.host}/ns/pause:9.9`, '--metadata-repo', remote.url]);
     assert.equal(missing.code, 1);
     assert.equal(missing.stdout, '');
     assert.match(missing.stderr, /pause:9\.9 is not mirrored: the repository is mirrored, but not that tag/);
@@ -105,11 +97,11 @@ describe('browse and find (CLI, end to end)', function () {
     assert.deepEqual(
       matches.map((m: { source: string; mirror: string }) => [m.source, m.mirror]),
       [
-        [`${source.host}/ns/pause:3.1`, `${target.host}/mirror/pause:3.1`],
-        [`${source.host}/ns/pause:3.2`, `${target.host}/mirror/pause:3.2`],
+        [`${scene.source.host}/ns/pause:3.1`, `${scene.target.host}/mirror/pause:3.1`],
+        [`${scene.source.host}/ns/pause:3.2`, `${scene.target.host}/mirror/pause:3.2`],
       ],
     );
-    assert.equal(matches[0].digest, await headDigest(upstream, 'ns/pause', '3.1'));
+    assert.equal(matches[0].digest, await headDigest(scene.upstream, 'ns/pause', '3.1'));
     const none = await runCli(['list', 'nothing-here', '--metadata-repo', remote.url]);
     assert.equal(none.code, 1);
   });
@@ -124,12 +116,12 @@ describe('browse and find (CLI, end to end)', function () {
       '  template:',
       '    spec:',
       '      initContainers:',
-      `      - {name: init, image: "${source.host}/ns/pause:3.2"}`,
+      `      - {name: init, image: "${scene.source.host}/ns/pause:3.2"}`,
       '      containers:',
       '      - name: app',
-      `        image: ${source.host}/ns/sub/app:v1   # the app`,
+      `        image: ${scene.source.host}/ns/sub/app:v1   # the app`,
       '      - name: sidecar',
-      `        image: ${source.host}/ns/pause:0.1`,
+      `        image: ${scene.source.host}/ns/pause:0.1`,
       '',
     ].join('\n');
     const file = join(work, 'deployment.yaml');
@@ -140,15 +132,15 @@ describe('browse and find (CLI, end to end)', function () {
     assert.equal(
       printed.stdout,
       manifest
-        .replace(`"${source.host}/ns/pause:3.2"`, `"${target.host}/mirror/pause:3.2"`)
-        .replace(`${source.host}/ns/sub/app:v1   #`, `${target.host}/mirror/sub/app:v1   #`),
+        .replace(`"${scene.source.host}/ns/pause:3.2"`, `"${scene.target.host}/mirror/pause:3.2"`)
+        .replace(`${scene.source.host}/ns/sub/app:v1   #`, `${scene.target.host}/mirror/sub/app:v1   #`),
     );
     assert.match(printed.stderr, /deployment\.yaml:14: Deployment\/web containers\[sidecar\]: .*pause:0\.1 is not mirrored/);
     assert.equal(parseAllDocuments(printed.stdout).length, 1);
 
     const checked = await runCli(['rewrite', file, '--check', '--metadata-repo', remote.url]);
     assert.equal(checked.code, 1);
-    assert.equal(checked.stdout, `${file}:14: Deployment/web containers[sidecar]: ${source.host}/ns/pause:0.1 is not mirrored (the repository is mirrored, but not that tag)\n`);
+    assert.equal(checked.stdout, `${file}:14: Deployment/web containers[sidecar]: ${scene.source.host}/ns/pause:0.1 is not mirrored (the repository is mirrored, but not that tag)\n`);
 
     const inPlace = await runCli(['rewrite', file, '--in-place', '--metadata-repo', remote.url]);
     assert.equal(inPlace.code, 0, inPlace.stderr);

@@ -5,11 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { listRecords, parseMetadata, type NamespaceMetadata } from '../../src/store/schema.js';
 import { runCli } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
 import type { TestRegistry } from '../support/registry.js';
-import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
+import { useSyncScene } from '../support/sync-scene.js';
 
 /** An auth-less test registry as the image helpers address it. */
 const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
@@ -65,26 +64,17 @@ const IMAGES = Array.from({ length: 24 }, (_, i) => ({ repository: `ns/repo${i %
  */
 describe('crash safety, checkpoints and --max-duration (CLI, end to end)', function () {
   this.timeout(180_000);
-  let scene: SyncScene | undefined;
-  let upstream: TestRegistry;
-  let source: GcrFront;
-  let target: TestRegistry;
-
-  before(async () => {
-    scene = await startSyncScene({
-      push: async (upstream) => {
-        for (const image of IMAGES) await pushTestImage(upstream, image.repository, image.tag, { layerBytes: 192 * 1024, sharedLayer: 'crash-base' });
-      },
-      front: { cacheListings: true },
-    });
-    ({ upstream, source, target } = scene);
+  const scene = useSyncScene({
+    push: async (upstream) => {
+      for (const image of IMAGES) await pushTestImage(upstream, image.repository, image.tag, { layerBytes: 192 * 1024, sharedLayer: 'crash-base' });
+    },
+    front: { cacheListings: true },
   });
-  after(() => scene?.stop());
 
-  const metadataFile = () => `metadata/${source.host.replace(':', '_')}/ns.json`;
+  const metadataFile = () => `metadata/${scene.source.host.replace(':', '_')}/ns.json`;
   const syncArgs = (remote: BareRemote, targetHost: string, prefix: string, extra: string[]) => [
     'sync',
-    '--source', `${source.host}/ns`,
+    '--source', `${scene.source.host}/ns`,
     '--target', `${targetHost}/${prefix}`,
     '--metadata-repo', remote.url,
     '--transport', 'registry',
@@ -98,13 +88,13 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
   }
 
   /** The invariant: every committed record is at the target with the recorded (source) digest. */
-  async function checkRecordsAtTarget(remote: BareRemote, prefix: string, targetHost = target.host): Promise<number> {
+  async function checkRecordsAtTarget(remote: BareRemote, prefix: string, targetHost = scene.target.host): Promise<number> {
     const metadata = await committedMetadata(remote);
     if (metadata === undefined) return 0;
     const records = listRecords(metadata);
     for (const { repository, tag, record } of records) {
       assert.equal(record.target, `${targetHost}/${prefix}/${repository}:${tag}`);
-      const atTarget = await headDigest(plain(target), `${prefix}/${repository}`, tag);
+      const atTarget = await headDigest(plain(scene.target), `${prefix}/${repository}`, tag);
       assert.equal(atTarget, record.digest, `recorded ${repository}:${tag} must be at the target with its digest`);
     }
     return records.length;
@@ -138,7 +128,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
       const early = i % 3 === 2;
       const delay = early ? 100 + Math.floor(random() * 1500) : Math.floor(random() * 1500);
       const run = await runAndKill(
-        syncArgs(remote, target.host, prefix, ['--checkpoint-every', '1', '--concurrency', '3']),
+        syncArgs(remote, scene.target.host, prefix, ['--checkpoint-every', '1', '--concurrency', '3']),
         delay,
         early ? undefined : /\d+ to copy/,
       );
@@ -154,14 +144,14 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
       figures.maxRecorded = recorded;
       state = await checkHistoryKept(remote, state);
     }
-    const final = await runCli(syncArgs(remote, target.host, prefix, ['--checkpoint-every', '1', '--json']), { env: { DOCKER_CONFIG: '/nonexistent/gcrsync-test' } });
+    const final = await runCli(syncArgs(remote, scene.target.host, prefix, ['--checkpoint-every', '1', '--json']), { env: { DOCKER_CONFIG: '/nonexistent/gcrsync-test' } });
     assert.equal(final.code, 0, final.stderr);
     assert.equal(await checkRecordsAtTarget(remote, prefix), IMAGES.length);
     state = await checkHistoryKept(remote, state);
     for (const image of IMAGES) {
-      assert.equal(await headDigest(plain(target), `${prefix}/${image.repository.slice(3)}`, image.tag), await headDigest(plain(upstream), image.repository, image.tag));
+      assert.equal(await headDigest(plain(scene.target), `${prefix}/${image.repository.slice(3)}`, image.tag), await headDigest(plain(scene.upstream), image.repository, image.tag));
     }
-    const noop = await runCli(syncArgs(remote, target.host, prefix, []), { env: { DOCKER_CONFIG: '/nonexistent/gcrsync-test' } });
+    const noop = await runCli(syncArgs(remote, scene.target.host, prefix, []), { env: { DOCKER_CONFIG: '/nonexistent/gcrsync-test' } });
     assert.equal(noop.code, 0, noop.stderr);
     assert.equal(await remote.head(), state.head, 'the converged state needs no further commit');
     console.log(
@@ -177,7 +167,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
     let slowTarget: FaultProxy;
     before(async () => {
       // every target request waits 100 ms: images take long enough for deadlines and intervals to bite
-      slowTarget = await startFaultProxy(target.url, { seed: 'slow', rate: 1, kinds: ['slow'], slowMs: 100 });
+      slowTarget = await startFaultProxy(scene.target.url, { seed: 'slow', rate: 1, kinds: ['slow'], slowMs: 100 });
     });
     after(async () => slowTarget?.stop());
 
@@ -201,7 +191,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
       assert.equal(report.outcomes.filter((o) => o.status === 'failed').length, 0, 'nothing in flight was cut off');
       assert.equal(synced.length + skipped.length, IMAGES.length);
       const metadata = await committedMetadata(remote);
-      const recorded = listRecords(metadata!).map((r) => `${source.host}/ns/${r.repository}:${r.tag}`).sort();
+      const recorded = listRecords(metadata!).map((r) => `${scene.source.host}/ns/${r.repository}:${r.tag}`).sort();
       assert.deepEqual(recorded, synced.map((o) => o.source).sort(), 'exactly the finished images are committed');
       assert.equal(await checkRecordsAtTarget(remote, prefix, slowTarget.host), synced.length);
 
@@ -218,7 +208,7 @@ describe('crash safety, checkpoints and --max-duration (CLI, end to end)', funct
     it('--checkpoint-every N commits every N verified images; a duration commits on a timer', async () => {
       const remote = await bareRemote();
       const before = (await remote.head())!;
-      const byCount = await runCli(syncArgs(remote, target.host, 'every5', ['--checkpoint-every', '5', '--concurrency', '4', '--json']), {
+      const byCount = await runCli(syncArgs(remote, scene.target.host, 'every5', ['--checkpoint-every', '5', '--concurrency', '4', '--json']), {
         env: { DOCKER_CONFIG: '/nonexistent/gcrsync-test' },
       });
       assert.equal(byCount.code, 0, byCount.stderr);

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
-import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { getManifest, hasBlob, headDigest, listTags, MEDIA_TYPES, pushTestImage, registryRequest, type RegistryEndpoint } from '../support/images.js';
 import type { TestRegistry } from '../support/registry.js';
-import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
+import { useSyncScene } from '../support/sync-scene.js';
 
 /** An auth-less test registry as the image helpers address it. */
 const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
@@ -27,32 +26,23 @@ const HOSTILE_TAGS = ['../../etc/passwd', 'x'.repeat(129), 'tag with space', 'ü
  */
 describe('hostile and bad input (CLI, end to end)', function () {
   this.timeout(120_000);
-  let scene: SyncScene | undefined;
-  let upstream: TestRegistry;
-  let source: GcrFront;
-  let target: TestRegistry;
-
-  before(async () => {
-    scene = await startSyncScene({
-      push: async (upstream) => {
-        for (const repository of ['names/good', 'names/tagged', 'answers/ok', 'answers/huge', 'answers/broken', 'answers/shapeless']) {
-          await pushTestImage(upstream, repository, 'v1');
-        }
-      },
-    });
-    ({ upstream, source, target } = scene);
+  const scene = useSyncScene({
+    push: async (upstream) => {
+      for (const repository of ['names/good', 'names/tagged', 'answers/ok', 'answers/huge', 'answers/broken', 'answers/shapeless']) {
+        await pushTestImage(upstream, repository, 'v1');
+      }
+    },
   });
-  after(() => scene?.stop());
 
   const env = { DOCKER_CONFIG: '/nonexistent/gcrsync-test' };
   const sync = (namespace: string, remote: BareRemote, prefix: string) =>
-    runCli(['sync', '--source', `${source.host}/${namespace}`, '--target', `${target.host}/${prefix}`, '--metadata-repo', remote.url, '--json'], { env });
+    runCli(['sync', '--source', `${scene.source.host}/${namespace}`, '--target', `${scene.target.host}/${prefix}`, '--metadata-repo', remote.url, '--json'], { env });
   const manifestInfo = (tags: string[]) => ({ mediaType: MEDIA_TYPES.dockerManifest, tag: tags, timeUploadedMs: '1', timeCreatedMs: '1', imageSizeBytes: '1' });
 
   it('refuses hostile child and tag names with a warning; they never become paths, refs or pushes', async () => {
-    source.inject('/v2/names/tags/list', { body: { child: ['good', 'tagged', ...HOSTILE_CHILDREN], manifest: {}, name: 'names', tags: [] } });
-    const tagged = await headDigest(plain(upstream), 'names/tagged', 'v1');
-    source.inject('/v2/names/tagged/tags/list', {
+    scene.source.inject('/v2/names/tags/list', { body: { child: ['good', 'tagged', ...HOSTILE_CHILDREN], manifest: {}, name: 'names', tags: [] } });
+    const tagged = await headDigest(plain(scene.upstream), 'names/tagged', 'v1');
+    scene.source.inject('/v2/names/tagged/tags/list', {
       // an empty tag is a registry quirk (src/sources/tag-quirks.ts): dropped quietly rather than refused, never used
       body: { child: [], manifest: { [tagged!]: manifestInfo(['v1', '', ...HOSTILE_TAGS]) }, name: 'names/tagged', tags: ['v1', '', ...HOSTILE_TAGS] },
     });
@@ -62,7 +52,7 @@ describe('hostile and bad input (CLI, end to end)', function () {
     const report = JSON.parse(result.stdout) as Report;
 
     // the good ones are synced
-    assert.deepEqual(report.outcomes.map((o) => [o.source.slice(source.host.length + 1), o.status]).sort(), [['names/good:v1', 'synced'], ['names/tagged:v1', 'synced']]);
+    assert.deepEqual(report.outcomes.map((o) => [o.source.slice(scene.source.host.length + 1), o.status]).sort(), [['names/good:v1', 'synced'], ['names/tagged:v1', 'synced']]);
     // every hostile name is a problem and a warning
     const refusals = report.problems.filter((p) => /HOSTILE_RESPONSE: refused (child|tag)/.test(p.error));
     assert.equal(refusals.length, HOSTILE_CHILDREN.length + HOSTILE_TAGS.length, report.problems.map((p) => p.error).join("\n"));
@@ -73,10 +63,10 @@ describe('hostile and bad input (CLI, end to end)', function () {
     assert.ok(report.problems.some((p) => p.error.includes('"a/../b"')));
 
     // nothing hostile reached the target, the metadata repo's files or its refs
-    const tags = await listTags(plain(target), 'names/tagged');
+    const tags = await listTags(plain(scene.target), 'names/tagged');
     assert.deepEqual(tags, ['v1']);
     const files = (await git(remote.path, 'ls-tree', '-r', '--name-only', 'main')).split('\n').sort();
-    const namespaceDir = `metadata/${source.host.replace(':', '_')}/`;
+    const namespaceDir = `metadata/${scene.source.host.replace(':', '_')}/`;
     assert.ok(files.includes(`${namespaceDir}names.json`));
     for (const file of files) {
       assert.match(file, /^(README\.md|CHANGELOG\.md|metadata\/README\.md|metadata\/[a-z0-9._-]+\/names\.(json|md))$/, `unexpected file ${JSON.stringify(file)}`);
@@ -86,47 +76,47 @@ describe('hostile and bad input (CLI, end to end)', function () {
       assert.ok(!everything.includes(name), `${name} is nowhere in the metadata repo`);
     }
     assert.equal((await git(remote.path, 'for-each-ref', '--format=%(refname)')).trim(), 'refs/heads/main');
-    const json = JSON.parse(await remote.show(`metadata/${source.host.replace(':', '_')}/names.json`));
+    const json = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/names.json`));
     assert.deepEqual(json.images, { good: { v1: json.images.good.v1 }, tagged: { v1: json.images.tagged.v1 } });
   });
 
   it('oversized, malformed or misshapen listing answers fail only their repository', async () => {
-    source.inject('/v2/answers/huge/tags/list', { body: `{"child":[],"manifest":{},"name":"answers/huge","tags":["${'v'.repeat(17 * 1024 * 1024)}"]}` });
-    source.inject('/v2/answers/broken/tags/list', { body: '{"child": [], "manifest": {"sha256:' });
-    source.inject('/v2/answers/shapeless/tags/list', { body: { child: 'not-a-list', manifest: 7, name: 42, tags: {} } });
+    scene.source.inject('/v2/answers/huge/tags/list', { body: `{"child":[],"manifest":{},"name":"answers/huge","tags":["${'v'.repeat(17 * 1024 * 1024)}"]}` });
+    scene.source.inject('/v2/answers/broken/tags/list', { body: '{"child": [], "manifest": {"sha256:' });
+    scene.source.inject('/v2/answers/shapeless/tags/list', { body: { child: 'not-a-list', manifest: 7, name: 42, tags: {} } });
     const remote = await bareRemote();
     const result = await sync('answers', remote, 'answers');
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout) as Report;
-    assert.deepEqual(report.outcomes.map((o) => [o.source.slice(source.host.length + 1), o.status]), [['answers/ok:v1', 'synced']]);
+    assert.deepEqual(report.outcomes.map((o) => [o.source.slice(scene.source.host.length + 1), o.status]), [['answers/ok:v1', 'synced']]);
     const problem = (subject: string) => report.problems.find((p) => p.subject === subject)?.error ?? '';
     assert.match(problem('answers/huge'), /HOSTILE_RESPONSE.*more than \d+ bytes/);
     assert.match(problem('answers/broken'), /HOSTILE_RESPONSE.*not JSON/);
     assert.match(problem('answers/shapeless'), /HOSTILE_RESPONSE/);
-    assert.equal(await headDigest(plain(target), 'answers/ok', 'v1'), await headDigest(plain(upstream), 'answers/ok', 'v1'));
+    assert.equal(await headDigest(plain(scene.target), 'answers/ok', 'v1'), await headDigest(plain(scene.upstream), 'answers/ok', 'v1'));
   });
 
   describe('broken images at the source', () => {
-    const blobFile = (digest: string) => join(upstream.storageDir, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data');
+    const blobFile = (digest: string) => join(scene.upstream.storageDir, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data');
 
     it('a manifest naming a missing blob, a blob whose bytes do not match its digest, and a size mismatch each fail only that image', async () => {
       const namespace = 'broken';
-      await pushTestImage(plain(upstream), `${namespace}/fine`, 'v1');
+      await pushTestImage(plain(scene.upstream), `${namespace}/fine`, 'v1');
       // missing: the repository no longer links the layer (a garbage-collected blob)
-      await pushTestImage(plain(upstream), `${namespace}/missing`, 'v1', { layerBytes: 4096 });
-      const missingLayer = ((await getManifest(plain(upstream), `${namespace}/missing`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
-      await unlink(join(upstream.storageDir, `docker/registry/v2/repositories/${namespace}/missing/_layers/sha256`, missingLayer.slice(7), 'link'));
+      await pushTestImage(plain(scene.upstream), `${namespace}/missing`, 'v1', { layerBytes: 4096 });
+      const missingLayer = ((await getManifest(plain(scene.upstream), `${namespace}/missing`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+      await unlink(join(scene.upstream.storageDir, `docker/registry/v2/repositories/${namespace}/missing/_layers/sha256`, missingLayer.slice(7), 'link'));
       // corrupt: same length, other bytes (bit rot, or a tampering mirror)
-      await pushTestImage(plain(upstream), `${namespace}/corrupt`, 'v1', { layerBytes: 4096 });
-      const corruptLayer = ((await getManifest(plain(upstream), `${namespace}/corrupt`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
+      await pushTestImage(plain(scene.upstream), `${namespace}/corrupt`, 'v1', { layerBytes: 4096 });
+      const corruptLayer = ((await getManifest(plain(scene.upstream), `${namespace}/corrupt`, 'v1')).json as { layers: Array<{ digest: string }> }).layers[0]!.digest;
       const bytes = await readFile(blobFile(corruptLayer));
       bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
       await writeFile(blobFile(corruptLayer), bytes);
       // size: the manifest claims one byte more than the blob has
-      await pushTestImage(plain(upstream), `${namespace}/size`, 'seed', { layerBytes: 4096 });
-      const sized = (await getManifest(plain(upstream), `${namespace}/size`, 'seed')).json as { layers: Array<{ size: number }> };
+      await pushTestImage(plain(scene.upstream), `${namespace}/size`, 'seed', { layerBytes: 4096 });
+      const sized = (await getManifest(plain(scene.upstream), `${namespace}/size`, 'seed')).json as { layers: Array<{ size: number }> };
       sized.layers[0]!.size += 1;
-      const put = await registryRequest(plain(upstream), `repository:${namespace}/size:pull,push`, `/v2/${namespace}/size/manifests/v1`, {
+      const put = await registryRequest(plain(scene.upstream), `repository:${namespace}/size:pull,push`, `/v2/${namespace}/size/manifests/v1`, {
         method: 'PUT',
         headers: { 'content-type': MEDIA_TYPES.dockerManifest },
         body: JSON.stringify(sized),
@@ -137,7 +127,7 @@ describe('hostile and bad input (CLI, end to end)', function () {
       const result = await sync(namespace, remote, namespace);
       assert.equal(result.code, 1, result.stderr);
       const report = JSON.parse(result.stdout) as Report;
-      const outcome = (name: string) => report.outcomes.find((o) => o.source === `${source.host}/${namespace}/${name}`);
+      const outcome = (name: string) => report.outcomes.find((o) => o.source === `${scene.source.host}/${namespace}/${name}`);
       assert.equal(outcome('fine:v1')?.status, 'synced');
       assert.equal(outcome('size:seed')?.status, 'synced');
       assert.equal(outcome('missing:v1')?.status, 'failed');
@@ -148,9 +138,9 @@ describe('hostile and bad input (CLI, end to end)', function () {
       assert.match(outcome('size:v1')!.error!, /DIGEST_MISMATCH.*\d+ bytes/);
 
       // nothing of the broken images was published, and no corrupt blob was stored
-      for (const name of ['missing', 'corrupt', 'size']) assert.equal(await headDigest(plain(target), `${namespace}/${name}`, 'v1'), undefined, `${name}:v1 not at the target`);
-      assert.equal(await hasBlob(plain(target), `${namespace}/corrupt`, corruptLayer), false);
-      const recorded = Object.keys(JSON.parse(await remote.show(`metadata/${source.host.replace(':', '_')}/${namespace}.json`)).images).sort();
+      for (const name of ['missing', 'corrupt', 'size']) assert.equal(await headDigest(plain(scene.target), `${namespace}/${name}`, 'v1'), undefined, `${name}:v1 not at the target`);
+      assert.equal(await hasBlob(plain(scene.target), `${namespace}/corrupt`, corruptLayer), false);
+      const recorded = Object.keys(JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/${namespace}.json`)).images).sort();
       assert.deepEqual(recorded, ['fine', 'size']);
     });
   });

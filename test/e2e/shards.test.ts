@@ -8,11 +8,10 @@ import { parse as parseYaml } from 'yaml';
 import { parseCheckpoint, parseDuration, parseShard } from '../../src/config.js';
 import { listRecords, parseMetadata } from '../../src/store/schema.js';
 import { runCli } from '../support/cli.js';
-import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
 import type { TestRegistry } from '../support/registry.js';
-import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
+import { useSyncScene } from '../support/sync-scene.js';
 import { tempDir } from '../support/temp.js';
 
 /** An auth-less test registry as the image helpers address it. */
@@ -40,28 +39,19 @@ interface Report {
  */
 describe('shards and concurrent writers (CLI, end to end)', function () {
   this.timeout(180_000);
-  let scene: SyncScene | undefined;
-  let upstream: TestRegistry;
-  let source: GcrFront;
-  let target: TestRegistry;
-
-  before(async () => {
-    scene = await startSyncScene({
-      push: async (upstream) => {
-        for (const image of [...NS_IMAGES, ...OTHER_IMAGES]) await pushTestImage(upstream, image.repository, image.tag, { sharedLayer: 'shards' });
-      },
-      front: { cacheListings: true },
-    });
-    ({ upstream, source, target } = scene);
+  const scene = useSyncScene({
+    push: async (upstream) => {
+      for (const image of [...NS_IMAGES, ...OTHER_IMAGES]) await pushTestImage(upstream, image.repository, image.tag, { sharedLayer: 'shards' });
+    },
+    front: { cacheListings: true },
   });
-  after(() => scene?.stop());
 
   const env = { DOCKER_CONFIG: '/nonexistent/gcrsync-test' };
   const args = (command: string, namespace: string, remote: BareRemote, prefix: string, extra: string[] = []) => [
-    command, '--source', `${source.host}/${namespace}`, '--target', `${target.host}/${prefix}`, '--metadata-repo', remote.url, '--json', ...extra,
+    command, '--source', `${scene.source.host}/${namespace}`, '--target', `${scene.target.host}/${prefix}`, '--metadata-repo', remote.url, '--json', ...extra,
   ];
   const repositoryOf = (reference: string) => reference.slice(0, reference.lastIndexOf(':'));
-  const fileOf = (namespace: string) => `metadata/${source.host.replace(':', '_')}/${namespace}.json`;
+  const fileOf = (namespace: string) => `metadata/${scene.source.host.replace(':', '_')}/${namespace}.json`;
 
   it('partitions the repositories stably: disjoint, complete, whole repositories, the same on every run', async () => {
     const remote = await bareRemote();
@@ -105,8 +95,8 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
     const ns = listRecords(parseMetadata(await remote.show(fileOf('ns')), fileOf('ns')));
     assert.equal(ns.length, NS_IMAGES.length);
     for (const { repository, tag, record } of ns) {
-      assert.equal(await headDigest(plain(target), `${prefix}/${repository}`, tag), record.digest);
-      assert.equal(record.digest, await headDigest(plain(upstream), `ns/${repository}`, tag));
+      assert.equal(await headDigest(plain(scene.target), `${prefix}/${repository}`, tag), record.digest);
+      assert.equal(record.digest, await headDigest(plain(scene.upstream), `ns/${repository}`, tag));
     }
     const other = listRecords(parseMetadata(await remote.show(fileOf('other')), fileOf('other')));
     assert.deepEqual(other.map((r) => `${r.repository}:${r.tag}`).sort(), ['x:1', 'y:1']);

@@ -3,11 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { startDockerd } from '../support/dockerd.js';
-import type { GcrFront } from '../support/gcr-front.js';
 import { bareRemote, cloneWithIdentity, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
-import type { TestRegistry } from '../support/registry.js';
-import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
+import { useSyncScene } from '../support/sync-scene.js';
 
 /**
  * The daily job end to end, through the built CLI: a gcr.io-style source (listing extension with nested
@@ -15,10 +13,6 @@ import { startSyncScene, type SyncScene } from '../support/sync-scene.js';
  */
 describe('gcrsync sync (CLI, end to end)', function () {
   this.timeout(180_000);
-  let scene: SyncScene | undefined;
-  let upstream: TestRegistry;
-  let source: GcrFront;
-  let target: TestRegistry;
   let dockerHost: string;
 
   const images = [
@@ -27,27 +21,25 @@ describe('gcrsync sync (CLI, end to end)', function () {
     ['ns/sub/app', 'v1'],
     ['ns/sub/deeper/tool', '1.0'],
   ] as const;
+  const scene = useSyncScene({
+    push: async (upstream) => {
+      for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
+    },
+    target: { auth: 'htpasswd' },
+  });
 
   before(async () => {
-    scene = await startSyncScene({
-      push: async (upstream) => {
-        for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
-      },
-      target: { auth: 'htpasswd' },
-    });
-    ({ upstream, source, target } = scene);
     dockerHost = `unix://${(await startDockerd()).socketPath}`;
   });
-  after(() => scene?.stop());
 
-  const targetEndpoint = () => ({ url: target.url, auth: target.credentials! });
-  const metadataFile = (remote: BareRemote) => remote.show(`metadata/${source.host.replace(':', '_')}/ns.json`);
+  const targetEndpoint = () => ({ url: scene.target.url, auth: scene.target.credentials! });
+  const metadataFile = (remote: BareRemote) => remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`);
   function args(command: string, remote: BareRemote, prefix: string, extra: string[] = []): string[] {
-    return [command, '--source', `${source.host}/ns`, '--target', `${target.host}/${prefix}`, '--metadata-repo', remote.url, ...extra];
+    return [command, '--source', `${scene.source.host}/ns`, '--target', `${scene.target.host}/${prefix}`, '--metadata-repo', remote.url, ...extra];
   }
   const env = () => ({
-    GCRSYNC_USERNAME: target.credentials!.username,
-    GCRSYNC_PASSWORD: target.credentials!.password,
+    GCRSYNC_USERNAME: scene.target.credentials!.username,
+    GCRSYNC_PASSWORD: scene.target.credentials!.password,
     DOCKER_HOST: dockerHost,
   });
 
@@ -65,16 +57,16 @@ describe('gcrsync sync (CLI, end to end)', function () {
         const mirrored = `${prefix}/${repo.slice('ns/'.length)}`;
         const digest = await headDigest(targetEndpoint(), mirrored, tag);
         assert.ok(digest, `${mirrored}:${tag} at the target`);
-        if (transport === 'registry') assert.equal(digest, await headDigest(upstream, repo, tag), 'digest preserved');
+        if (transport === 'registry') assert.equal(digest, await headDigest(scene.upstream, repo, tag), 'digest preserved');
       }
       const json = JSON.parse(await metadataFile(remote));
       assert.deepEqual(Object.keys(json.images), ['pause', 'sub/app', 'sub/deeper/tool']);
       const record = json.images['sub/app'].v1;
-      assert.equal(record.digest, await headDigest(upstream, 'ns/sub/app', 'v1'));
-      assert.equal(record.target, `${target.host}/${prefix}/sub/app:v1`);
+      assert.equal(record.digest, await headDigest(scene.upstream, 'ns/sub/app', 'v1'));
+      assert.equal(record.target, `${scene.target.host}/${prefix}/sub/app:v1`);
       assert.deepEqual(record.platforms, ['linux/amd64']);
       const changelog = await remote.show('CHANGELOG.md');
-      assert.match(changelog, new RegExp(`${source.host}/ns/sub/deeper/tool:1.0`));
+      assert.match(changelog, new RegExp(`${scene.source.host}/ns/sub/deeper/tool:1.0`));
       const log = (await git(remote.path, 'log', '--format=%H %P', 'main')).split('\n');
       assert.equal(log.length, 2, 'one new commit');
       assert.equal(log[0]!.split(' ')[1], before, 'fast-forward on top of the old head');
@@ -91,12 +83,12 @@ describe('gcrsync sync (CLI, end to end)', function () {
     const remote = await bareRemote();
     const prefix = 'moved';
     assert.equal((await runCli(args('sync', remote, prefix, ['--transport', 'registry']), { env: env() })).code, 0);
-    const moved = await pushTestImage(upstream, 'ns/pause', '3.1', { seed: 'moved-pause' });
+    const moved = await pushTestImage(scene.upstream, 'ns/pause', '3.1', { seed: 'moved-pause' });
     try {
       const rerun = await runCli(args('sync', remote, prefix, ['--transport', 'registry', '--json']), { env: env() });
       assert.equal(rerun.code, 0, rerun.stderr);
       const report = JSON.parse(rerun.stdout);
-      assert.deepEqual(report.planned.map((p: { reason: string; source: string }) => [p.reason, p.source]), [['digest-changed', `${source.host}/ns/pause:3.1`]]);
+      assert.deepEqual(report.planned.map((p: { reason: string; source: string }) => [p.reason, p.source]), [['digest-changed', `${scene.source.host}/ns/pause:3.1`]]);
       assert.equal(await headDigest(targetEndpoint(), `${prefix}/pause`, '3.1'), moved.digest);
       assert.equal(JSON.parse(await metadataFile(remote)).images.pause['3.1'].digest, moved.digest);
       const newest = (await remote.show('CHANGELOG.md')).split(/^## /m)[1]!;
@@ -104,7 +96,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
       assert.match(newest, /ns\/pause:3\.1/);
       assert.doesNotMatch(newest, /ns\/sub\/app/);
     } finally {
-      await pushTestImage(upstream, 'ns/pause', '3.1');
+      await pushTestImage(scene.upstream, 'ns/pause', '3.1');
     }
   });
 
@@ -120,13 +112,13 @@ describe('gcrsync sync (CLI, end to end)', function () {
     const synced = await runCli(args('sync', remote, prefix, ['--transport', 'registry', '--json']), { env: env() });
     assert.equal(synced.code, 0, synced.stderr);
     const copied = JSON.parse(synced.stdout).outcomes.map((o: { source: string }) => o.source).sort();
-    assert.deepEqual(copied, [`${source.host}/ns/pause:3.2`, `${source.host}/ns/sub/deeper/tool:1.0`]);
+    assert.deepEqual(copied, [`${scene.source.host}/ns/pause:3.2`, `${scene.source.host}/ns/sub/deeper/tool:1.0`]);
   });
 
   it('refuses corrupt metadata with exit 2, naming the file and position, and leaves it untouched', async () => {
     const remote = await bareRemote();
     const work = await cloneWithIdentity(remote.url);
-    const file = join(work.dir, 'metadata', source.host.replace(':', '_'), 'ns.json');
+    const file = join(work.dir, 'metadata', scene.source.host.replace(':', '_'), 'ns.json');
     await git(work.dir, 'checkout', '-q', 'main');
     const corrupt = '{\n  "source": "x",\n  "images": {,}\n}\n';
     await import('node:fs/promises').then((fs) => fs.mkdir(join(file, '..'), { recursive: true }));
@@ -140,7 +132,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
     assert.match(result.stderr, /METADATA_CORRUPT/);
     assert.match(result.stderr, /ns\.json:3:\d+/);
     assert.equal(await remote.head(), head);
-    assert.equal(await remote.show(`metadata/${source.host.replace(':', '_')}/ns.json`), corrupt.trimEnd());
+    assert.equal(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`), corrupt.trimEnd());
     assert.equal(await headDigest(targetEndpoint(), 'corrupt/pause', '3.1'), undefined, 'nothing copied');
     await readFile(file, 'utf8').then((text) => assert.equal(text, corrupt));
     await work.cleanup();
@@ -152,7 +144,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
     const result = await runCli(args('test', remote, 'dry'), { env: env() });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /would copy\s+4/);
-    assert.match(result.stdout, new RegExp(`${target.host}/dry/sub/deeper/tool:1.0`));
+    assert.match(result.stdout, new RegExp(`${scene.target.host}/dry/sub/deeper/tool:1.0`));
     assert.equal(await remote.head(), head);
     assert.equal(await headDigest(targetEndpoint(), 'dry/pause', '3.1'), undefined);
   });
@@ -187,7 +179,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
   it('exits 2 and changes nothing when the source is unreachable', async () => {
     const remote = await bareRemote();
     const head = await remote.head();
-    const result = await runCli(['sync', '--source', '127.0.0.1:1/ns', '--target', `${target.host}/x`, '--metadata-repo', remote.url], { env: env() });
+    const result = await runCli(['sync', '--source', '127.0.0.1:1/ns', '--target', `${scene.target.host}/x`, '--metadata-repo', remote.url], { env: env() });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /SOURCE_UNREACHABLE/);
     assert.equal(await remote.head(), head);

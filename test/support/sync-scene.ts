@@ -6,7 +6,7 @@ import { startRegistry, type RegistryOptions, type TestRegistry } from './regist
  * The world of an end-to-end sync: a gcr.io-like source (a real registry behind a gcr front) and a real target
  * registry. The images are pushed before the front starts, so a caching front lists them all.
  */
-export interface SyncScene {
+interface SyncScene {
   /** the auth-less registry behind the source, where tests push and check digests */
   upstream: TestRegistry;
   /** what gcrsync lists and pulls from */
@@ -15,6 +15,9 @@ export interface SyncScene {
   stop(): Promise<void>;
 }
 
+/** The running scene, as the tests of one describe block see it. */
+export type SyncSceneView = Omit<SyncScene, 'stop'>;
+
 export interface SyncSceneOptions {
   /** pushes the source's images */
   push(upstream: RegistryEndpoint): Promise<unknown>;
@@ -22,7 +25,7 @@ export interface SyncSceneOptions {
   front?: GcrFrontOptions;
 }
 
-export async function startSyncScene(options: SyncSceneOptions): Promise<SyncScene> {
+async function startSyncScene(options: SyncSceneOptions): Promise<SyncScene> {
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
     const upstream = await startRegistry();
@@ -46,4 +49,31 @@ export async function startSyncScene(options: SyncSceneOptions): Promise<SyncSce
     for (const item of started) await item.stop();
     throw error;
   }
+}
+
+/**
+ * Starts the scene in a `before` hook of the calling describe block and stops it in an `after` hook. The view
+ * reads the running scene, so it is for the block's hooks and tests, not for code that runs at definition time.
+ */
+export function useSyncScene(options: SyncSceneOptions): SyncSceneView {
+  let scene: SyncScene | undefined;
+  before(async () => {
+    scene = await startSyncScene(options);
+  });
+  after(() => scene?.stop());
+  const running = (): SyncScene => {
+    if (scene === undefined) throw new Error('the sync scene is not running: use it in hooks and tests');
+    return scene;
+  };
+  return {
+    get upstream() {
+      return running().upstream;
+    },
+    get source() {
+      return running().source;
+    },
+    get target() {
+      return running().target;
+    },
+  };
 }
