@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/browse/index-pages.js';
 import { createLogger } from '../../src/log.js';
-import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
+import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';
-import { type BareRemote, cloneWithIdentity, git, guardedRemote, pushByHand, showExact } from '../support/git.js';
+import { type BareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
+import { metadataRepoFixtures } from '../support/metadata-repos.js';
 
 const GCR = 'metadata/gcr.io/google-containers.json';
 const QUAY = 'metadata/quay.io/coreos.json';
@@ -38,21 +39,7 @@ async function assertPagesMatchJson(remote: BareRemote): Promise<void> {
 
 describe('browse: index pages committed with the metadata (real git)', function () {
   this.timeout(60_000);
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  async function remoteFor(): Promise<BareRemote> {
-    const remote = await guardedRemote();
-    cleanups.push(() => remote.cleanup());
-    return remote;
-  }
-  async function open(remote: BareRemote, options: OpenMetadataRepoOptions = {}): Promise<MetadataRepo> {
-    const repo = await openMetadataRepo({ location: remote.url, retryDelayMs: 10, ...options });
-    cleanups.push(() => repo.close());
-    return repo;
-  }
+  const { cleanups, remoteFor, open } = metadataRepoFixtures();
 
   it('puts metadata/README.md and the namespace page into the same commit as the JSON', async () => {
     const remote = await remoteFor();

@@ -3,9 +3,10 @@ import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isGcrsyncError } from '../../src/errors.js';
 import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
-import { type MetadataChange, type MetadataRepo, openMetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
+import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates, findRecord, listRecords, serializeMetadata } from '../../src/store/schema.js';
-import { type BareRemote, TEST_IDENTITY, cloneWithIdentity, git, guardedRemote, pushByHand, showExact } from '../support/git.js';
+import { type BareRemote, TEST_IDENTITY, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
+import { metadataRepoFixtures } from '../support/metadata-repos.js';
 import { freePort, tempDir } from '../support/temp.js';
 
 const header = { source: 'gcr.io/google-containers', target: 'docker.io/gcrxio' };
@@ -43,24 +44,7 @@ async function history(remote: BareRemote): Promise<string[][]> {
 
 describe('metadata repo (real git, bare remotes)', function () {
   this.timeout(60_000);
-  const cleanups: Array<() => Promise<void>> = [];
-
-  async function remoteFor(options: { empty?: boolean } = {}): Promise<BareRemote> {
-    const remote = await guardedRemote({ ...options, denyDeletes: true });
-    cleanups.push(() => remote.cleanup());
-    return remote;
-  }
-
-  async function open(remote: BareRemote, options: OpenMetadataRepoOptions = {}): Promise<MetadataRepo> {
-    const repo = await openMetadataRepo({ location: remote.url, retryDelayMs: 10, ...options });
-    cleanups.push(() => repo.close());
-    return repo;
-  }
-
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const { cleanups, remoteFor, open } = metadataRepoFixtures({ denyDeletes: true });
 
   it('gives an empty remote its first commit on main, with the gcrsync identity', async () => {
     const remote = await remoteFor({ empty: true });
