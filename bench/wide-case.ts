@@ -8,6 +8,7 @@ import { buildWideNamespace, type WideShape } from './wide-namespace.js';
 
 export const WIDE_SHAPE: WideShape = { namespace: 'wide', repositories: 1000, tagsPerRepository: 10 };
 export const WIDE_NOOP_LIMIT_SECONDS = 5;
+export const RSS_LIMIT_BYTES = 200e6;
 const NOOP_RUNS = 3;
 
 export interface WideResult {
@@ -24,7 +25,10 @@ export interface WideResult {
   noopMedianSeconds: number;
   noopPeakRssBytes: number;
   noopForeignCpuShare: number[];
+  /** the no-op median is under WIDE_NOOP_LIMIT_SECONDS */
   pass: boolean;
+  /** compare and every no-op stayed within RSS_LIMIT_BYTES */
+  rssPass: boolean;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -97,6 +101,7 @@ export async function runWideCase(scratchDir: string, log: (line: string) => voi
       noopPeakRssBytes,
       noopForeignCpuShare,
       pass: noopMedianSeconds < WIDE_NOOP_LIMIT_SECONDS,
+      rssPass: Math.max(compare.peakRssBytes, noopPeakRssBytes) <= RSS_LIMIT_BYTES,
     };
   } finally {
     await source.stop();
