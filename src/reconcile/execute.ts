@@ -67,28 +67,54 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
     }
     return prepared;
   };
-  for (const item of items) {
-    void queue.add(async () => {
-      const started = Date.now();
-      const reason = options.signal?.aborted ? 'interrupted' : options.stopReason?.();
-      if (reason !== undefined) {
-        if (!stopLogged) deps.logger.warn(`starting no more images: ${reason}`);
-        stopLogged = true;
-        await finish({ item, status: 'skipped', skippedBecause: reason, seconds: 0 });
+  const retryLater: PlanItem[] = [];
+  const attempt = async (item: PlanItem, lastChance: boolean) => {
+    const started = Date.now();
+    const reason = options.signal?.aborted ? 'interrupted' : options.stopReason?.();
+    if (reason !== undefined) {
+      if (!stopLogged) deps.logger.warn(`starting no more images: ${reason}`);
+      stopLogged = true;
+      await finish({ item, status: 'skipped', skippedBecause: reason, seconds: 0 });
+      return;
+    }
+    try {
+      await prepare(item);
+      await finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
+    } catch (error) {
+      const source = formatReference(item.source);
+      if (!lastChance && mayPassOnRetry(error)) {
+        deps.logger.info(`failed ${source}; trying it once more at the end of the run`, { error: describeError(error) });
+        retryLater.push(item);
         return;
       }
-      try {
-        await prepare(item);
-        await finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
-      } catch (error) {
-        const source = formatReference(item.source);
-        deps.logger.warn(`failed ${source}`, { target: formatReference(item.target), error: describeError(error) });
-        await finish({ item, status: 'failed', error: error as Error, seconds: (Date.now() - started) / 1000 });
-      }
-    });
-  }
+      deps.logger.warn(`failed ${source}`, { target: formatReference(item.target), error: describeError(error) });
+      await finish({ item, status: 'failed', error: error as Error, seconds: (Date.now() - started) / 1000 });
+    }
+  };
+  for (const item of items) void queue.add(() => attempt(item, false));
+  await queue.onIdle();
+  // One more try per image, after everything else: registries have bad moments that outlast the request retries
+  // (a storage race, a proxy restarting), and a daily job should not carry such an image over to tomorrow.
+  for (const item of retryLater) void queue.add(() => attempt(item, true));
   await queue.onIdle();
   return outcomes;
+}
+
+/** Failures that say something about the image or our setup, which a second copy would only repeat. */
+const PERMANENT: ReadonlySet<string> = new Set([
+  'USAGE',
+  'CONFIG',
+  'BAD_REFERENCE',
+  'AUTH',
+  'NOT_FOUND',
+  'HOSTILE_RESPONSE',
+  'DIGEST_MISMATCH',
+  'UNSUPPORTED',
+  'ABORTED',
+]);
+
+function mayPassOnRetry(error: unknown): boolean {
+  return !(error instanceof GcrsyncError) || !PERMANENT.has(error.code);
 }
 
 async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<Omit<ItemOutcome, 'seconds'>> {
