@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { eachLimit } from './registry-api.js';
 import { measure, type Measured } from './measure.js';
 
-/** How each contender is run: the exact command lines the report shows. */
+/** The built CLI (`npm run bench` builds it first), run the way a user runs it. */
 export const GCRSYNC_ENTRY = fileURLToPath(new URL('../dist/cmd/gcrsync.js', import.meta.url));
 
 export interface GcrsyncRun {
@@ -19,7 +19,6 @@ export interface GcrsyncRun {
   /** DOCKER_HOST for the docker transport */
   dockerHost?: string;
   scratchDir: string;
-  extraArgs?: string[];
 }
 
 export interface GcrsyncReport {
@@ -51,7 +50,6 @@ export async function runGcrsync(run: GcrsyncRun): Promise<Measured & { report: 
     '--metadata-repo', run.metadataRepo,
     '--transport', run.transport,
     '--json',
-    ...(run.extraArgs ?? []),
   ];
   const measured = await measure(process.execPath, args, {
     scratchDir: run.scratchDir,

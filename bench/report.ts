@@ -35,6 +35,8 @@ export interface Check {
 }
 
 export const MB = 1e6;
+/** The issue's memory target for any gcrsync run. */
+export const RSS_LIMIT_BYTES = 200 * MB;
 const times = (value: number) => `${value.toFixed(2)}×`;
 
 export function ratioChecks(contenders: Partial<Record<ContenderKey, ContenderResult>>, floorSeconds: number, rssLimitBytes: number): Check[] {

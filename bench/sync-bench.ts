@@ -13,10 +13,11 @@ import { stopAll } from '../test/support/processes.js';
 import { tempDir } from '../test/support/temp.js';
 import { runRealisticCase, type RealisticResult } from './realistic-case.js';
 import { closeConnections } from './registry-api.js';
-import { MB, checkTable, contenderTable, contextRatios, cpuTable, ratioChecks, table, type Check, type ContenderKey, type ContenderResult } from './report.js';
+import { MB, RSS_LIMIT_BYTES, checkTable, contenderTable, contextRatios, cpuTable, ratioChecks, table, type Check, type ContenderKey, type ContenderResult } from './report.js';
 import { ensureBenchTools, versionOf } from './tools.js';
-import { RSS_LIMIT_BYTES, WIDE_NOOP_LIMIT_SECONDS, runWideCase, type WideResult } from './wide-case.js';
+import { WIDE_NOOP_LIMIT_SECONDS, runWideCase, type WideResult } from './wide-case.js';
 
+const NOISY_LOAD_SHARE = 0.2;
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const started = performance.now();
@@ -29,6 +30,17 @@ function selectedCases(): Set<string> {
   const cases = new Set(raw.split(',').map((c) => c.trim()).filter(Boolean));
   for (const c of cases) if (c !== 'realistic' && c !== 'wide') throw new Error(`BENCH_CASES: unknown case ${c} (realistic, wide)`);
   return cases;
+}
+
+/** Wall-clock ratios mean little when other people's processes took a big share of the machine: say so. */
+function loadWarning(contenders: ContenderResult[]): string[] {
+  const worst = Math.max(...contenders.flatMap((c) => [c.first.cpu.foreignShare, c.noop?.cpu.foreignShare ?? 0]));
+  if (worst < NOISY_LOAD_SHARE) return [];
+  return [
+    '',
+    `WARNING: processes outside the bench used up to ${(worst * 100).toFixed(0)}% of the machine during these runs; the wall-clock`,
+    'numbers (and the ratios built on them) carry that noise. The CPU seconds above are the steadier comparison.',
+  ];
 }
 
 function printRealistic(result: RealisticResult, checks: Check[], context: Array<{ name: string; shown: string }>): void {
@@ -49,6 +61,7 @@ function printRealistic(result: RealisticResult, checks: Check[], context: Array
     cpuTable(result.contenders),
     '',
     '÷ CPUs: the CPU every part of the run used, spread over all cores — the least wall time possible were the run alone on the machine.',
+    ...loadWarning(result.contenders),
     '',
     checkTable(checks),
     '',

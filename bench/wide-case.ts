@@ -4,11 +4,11 @@ import { startRegistry } from '../test/support/registry.js';
 import { runGcrsync, type GcrsyncRun } from './contenders.js';
 import { cpuSnapshot, cpuUsage } from './cpu.js';
 import { walkListings } from './listing-walk.js';
+import { RSS_LIMIT_BYTES } from './report.js';
 import { buildWideNamespace, type WideShape } from './wide-namespace.js';
 
 export const WIDE_SHAPE: WideShape = { namespace: 'wide', repositories: 1000, tagsPerRepository: 10 };
 export const WIDE_NOOP_LIMIT_SECONDS = 5;
-export const RSS_LIMIT_BYTES = 200e6;
 const NOOP_RUNS = 3;
 
 export interface WideResult {
