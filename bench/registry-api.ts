@@ -65,24 +65,6 @@ export async function putManifest(registryUrl: string, repository: string, refer
   await expect(call('PUT', `${registryUrl}/v2/${repository}/manifests/${reference}`, { 'content-type': mediaType }, bytes), [201], `put manifest ${repository}:${reference}`);
 }
 
-/** Every repository in the registry (follows the catalog's Link pagination). */
-export async function catalog(registryUrl: string): Promise<string[]> {
-  const repositories: string[] = [];
-  let next: string | undefined = `${registryUrl}/v2/_catalog?n=1000`;
-  while (next) {
-    const answer = await expect(call('GET', next), [200], 'catalog');
-    repositories.push(...((JSON.parse(answer.body.toString('utf8')) as { repositories?: string[] }).repositories ?? []));
-    const link = /<([^>]+)>/.exec(String(answer.headers.link ?? ''))?.[1];
-    next = link ? new URL(link, registryUrl).href : undefined;
-  }
-  return repositories;
-}
-
-export async function tagsOf(registryUrl: string, repository: string): Promise<string[]> {
-  const answer = await expect(call('GET', `${registryUrl}/v2/${repository}/tags/list?n=10000`), [200], `tags of ${repository}`);
-  return (JSON.parse(answer.body.toString('utf8')) as { tags?: string[] | null }).tags ?? [];
-}
-
 const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
