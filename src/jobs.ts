@@ -170,6 +170,9 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
     report.runs.push({ job: run.job.name, source: sourceName(run.spec), error: describeError(error) });
   };
 
+  // Clone the metadata repos while the sources are listed: a no-op run is mostly these two waits. A clone that
+  // fails is reported when its run needs it; the catch here only keeps the early start from going unhandled.
+  for (const run of runs) deps.metadataFor(run.job.metadataRepo).catch(() => undefined);
   const listed: Array<{ run: JobRun; listing: Listing }> = [];
   for (const run of runs) {
     try {

@@ -1,5 +1,5 @@
 import { UTCDate } from '@date-fns/utc';
-import { format } from 'date-fns';
+import { format } from 'date-fns/format';
 import { formatRepository, parseReference } from '../ref/reference.js';
 import { METADATA_DIR, parseMetadataFilePath } from '../store/layout.js';
 import type { NamespaceMetadata, TagRecord } from '../store/schema.js';

@@ -262,9 +262,15 @@ export class HttpClient {
       method,
       headers,
       body: method === 'GET' || method === 'HEAD' ? null : (body ?? null),
+      // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
+      // body anyway); registries answer HEAD properly, and a no-op run is mostly HEADs: keep the pool warm
+      ...(method === 'HEAD' && { reset: false }),
       ...(signal && { signal }),
     });
-    this.logger.debug('http', { method, url: safeUrl(url), status: answer.statusCode, ms: Date.now() - started });
+    // building the redacted URL costs real CPU over thousands of requests: only when debug lines are printed
+    if (this.logger.debugEnabled !== false) {
+      this.logger.debug('http', { method, url: safeUrl(url), status: answer.statusCode, ms: Date.now() - started });
+    }
     return new HttpResponse(answer.statusCode, url, new ResponseHeaders(answer.headers as RawHeaders), answer.body);
   }
 }

@@ -1,5 +1,5 @@
 import { UTCDate } from '@date-fns/utc';
-import { format } from 'date-fns';
+import { format } from 'date-fns/format';
 
 /**
  * CHANGELOG.md of the metadata repo: a fixed header, then one section per run, newest first. Rendering is
