@@ -1,11 +1,4 @@
-import { call, eachLimit, mountBlob, putManifest, uploadBlob } from './registry-api.js';
-
-const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
+import { call, eachLimit, MANIFEST_ACCEPT, mountBlob, putManifest, uploadBlob } from './registry-api.js';
 
 interface Descriptor {
   digest: string;

@@ -65,7 +65,7 @@ export async function putManifest(registryUrl: string, repository: string, refer
   await expect(call('PUT', `${registryUrl}/v2/${repository}/manifests/${reference}`, { 'content-type': mediaType }, bytes), [201], `put manifest ${repository}:${reference}`);
 }
 
-const MANIFEST_ACCEPT = [
+export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.oci.image.manifest.v1+json',
