@@ -6,7 +6,7 @@ import { describeError, exitCodeFor, GcrsyncError } from './errors.js';
 import { HttpClient } from './http/client.js';
 import { createLogger, redactAll, registerSecret, type Logger } from './log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from './notify.js';
-import { createProgress, formatRunTable, type Progress } from './progress.js';
+import { createProgress, formatRunTable, type InvocationReport, type Progress } from './progress.js';
 import { repositoryExistsVia } from './hooks.js';
 import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
 import type { MirrorNamer } from './reconcile/plan.js';
@@ -97,17 +97,21 @@ async function readConfig(flags: JobFlags): Promise<ConfigFile | undefined> {
 }
 
 /**
- * Prints a finished run: with flags alone and one source, the single run's report exactly as before config
- * files existed; otherwise every run under its job's name.
+ * What a finished command reports (printed with --json, kept with --report, posted with --notify): with flags
+ * alone and one source, the single run's report exactly as before config files existed; otherwise every run
+ * under its job's name.
  */
-function printJobsReport(options: JobsOptions, report: JobsReport): number {
+function invocationReport(options: JobsOptions, report: JobsReport): InvocationReport {
   const only = report.runs.length === 1 ? report.runs[0]?.report : undefined;
-  if (options.configFile === undefined && only !== undefined) {
-    process.stdout.write(redactAll(options.json ? JSON.stringify(only, null, 2) : formatSummary(only)) + '\n');
-    return runExitCode(only);
-  }
-  process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatJobsSummary(report)) + '\n');
-  return jobsExitCode(report);
+  return options.configFile === undefined && only !== undefined ? only : report;
+}
+
+function printJobsReport(options: JobsOptions, report: JobsReport): number {
+  const shown = invocationReport(options, report);
+  const single = !('runs' in shown);
+  const text = options.json ? JSON.stringify(shown, null, 2) : single ? formatSummary(shown) : formatJobsSummary(report);
+  process.stdout.write(redactAll(text) + '\n');
+  return single ? runExitCode(shown) : jobsExitCode(report);
 }
 
 interface JobsContext {
@@ -153,7 +157,7 @@ async function withJobs(
 async function finishRun(context: JobsContext, report: JobsReport, delivery: Pick<DeliveryOptions, 'reportFile' | 'notify'>): Promise<number> {
   const code = printJobsReport(context.options, report);
   if (!context.options.json) process.stdout.write('\n' + formatRunTable(report) + '\n');
-  const delivered = await deliverReport(report, { ...delivery, http: context.http, logger: context.logger, signal: context.signal });
+  const delivered = await deliverReport(invocationReport(context.options, report), { ...delivery, http: context.http, logger: context.logger, signal: context.signal });
   // a report file that could not be written is a failure of the run: a CI step may depend on it
   return delivered.saved === false ? Math.max(code, 1) : code;
 }

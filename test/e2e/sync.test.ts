@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { startDockerd } from '../support/dockerd.js';
 import { bareRemote, cloneWithIdentity, git, type BareRemote } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
 import { useSyncScene } from '../support/sync-scene.js';
+import { tempDir } from '../support/temp.js';
 
 /**
  * The daily job end to end, through the built CLI: a gcr.io-style source (listing extension with nested
@@ -147,6 +150,44 @@ describe('gcrsync sync (CLI, end to end)', function () {
     assert.match(result.stdout, new RegExp(`${scene.target.host}/dry/sub/deeper/tool:1.0`));
     assert.equal(await remote.head(), head);
     assert.equal(await headDigest(targetEndpoint(), 'dry/pause', '3.1'), undefined);
+  });
+
+  it('keeps the report with --report, posts the summary with --notify, and prints the table and CI progress lines', async () => {
+    const posts: string[] = [];
+    const hook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        posts.push(body);
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    try {
+      const remote = await bareRemote();
+      const reportFile = join(await tempDir('report'), 'report.json');
+      const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/T000/B000/secretpath`;
+      const result = await runCli(args('sync', remote, 'reported', ['--report', reportFile, '--notify', url, '--notify-on', 'always']), { env: env() });
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(await readFile(reportFile, 'utf8'));
+      assert.equal(report.outcomes.length, images.length);
+      for (const outcome of report.outcomes) {
+        assert.equal(outcome.status, 'synced');
+        assert.match(outcome.digest, /^sha256:/);
+        assert.ok(outcome.bytes > 0 && outcome.seconds >= 0);
+      }
+      assert.equal(posts.length, 1);
+      assert.match(JSON.parse(posts[0]!).text, /reported/);
+      assert.match(result.stdout, /outcome\s+images\s+bytes/);
+      assert.match(result.stdout, /copied\s+4/);
+      assert.doesNotMatch(result.stderr, /\u001b\[/, 'no terminal bars when stderr is not a TTY');
+      assert.doesNotMatch(result.stderr + result.stdout, /secretpath/, 'the webhook URL path is a secret');
+      const failing = await runCli(args('sync', remote, 'reported', ['--notify', 'ftp://nowhere']), { env: env() });
+      assert.equal(failing.code, 2);
+      assert.match(failing.stderr, /--notify/);
+    } finally {
+      hook.close();
+    }
   });
 
   it('monitor prints source total / synced / waiting, refreshed from the metadata remote', async () => {
