@@ -1,7 +1,7 @@
 import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './config-file.js';
 import { GcrsyncError, isGcrsyncError } from './errors.js';
 import { compileTagFilter, type TagFilterRules } from './filters.js';
-import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type SourceLocation, type TargetLocation } from './ref/naming.js';
+import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from './ref/naming.js';
 import { formatReference, parseLocation, parseReference, type Reference } from './ref/reference.js';
 import { namespaceOf } from './sources/image-list.js';
 import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from './sources/source-spec.js';
@@ -9,15 +9,8 @@ import { parsePlatformFilter } from './transports/platform-filter.js';
 
 export type TransportName = 'docker' | 'registry';
 
-/** Everything a sync, compare, monitor or dry run needs, resolved and validated once at the edge. */
-export interface RunOptions {
-  source: SourceLocation;
-  target: TargetLocation;
-  /** path or URL of the metadata repo; undefined = the git repository of the current directory */
-  metadataRepo?: string;
-  transport: TransportName;
-  concurrency: number;
-  queryLimit: number;
+/** Settings that belong to the whole command rather than to one job, resolved and validated once at the edge. */
+export interface CommandSettings {
   dryRun: boolean;
   json: boolean;
   /** credentials for the target registry (flags or GCRSYNC_USERNAME / GCRSYNC_PASSWORD) */
@@ -67,27 +60,7 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
   return n;
 }
 
-/**
- * The one source the flags name, resolved like a job (flags win over GCRSYNC_* environment variables);
- * pure, so it is tested with tables. Commands with a config file use `resolveJobs`.
- */
-export function resolveRunOptions(flags: RawFlags, env: Record<string, string | undefined>): RunOptions {
-  const { jobs, ...run } = resolveJobs(undefined, flags, env);
-  const job = jobs[0]!;
-  const source = job.sources[0];
-  if (source?.kind !== 'spec') throw usage('a source is required: --source REGISTRY/NAMESPACE (or --namespace NS for gcr.io/NS)');
-  return {
-    ...run,
-    source: { registry: source.spec.registry, namespace: source.spec.namespace },
-    target: job.target,
-    ...(job.metadataRepo !== undefined && { metadataRepo: job.metadataRepo }),
-    transport: job.transport,
-    concurrency: job.concurrency,
-    queryLimit: job.queryLimit,
-  };
-}
-
-function optionalRunLimits(flags: RawFlags, env: Record<string, string | undefined>): Pick<RunOptions, 'shard' | 'maxDurationMs' | 'checkpoint'> {
+function optionalRunLimits(flags: RawFlags, env: Record<string, string | undefined>): Pick<CommandSettings, 'shard' | 'maxDurationMs' | 'checkpoint'> {
   const shard = flags.shard ?? env.GCRSYNC_SHARD;
   const maxDuration = flags.maxDuration ?? env.GCRSYNC_MAX_DURATION;
   const checkpoint = flags.checkpointEvery ?? env.GCRSYNC_CHECKPOINT_EVERY;
@@ -162,7 +135,7 @@ export interface JobOptions {
 }
 
 /** What a run of jobs needs: the jobs, plus the settings that belong to the whole command. */
-export interface JobsOptions extends Pick<RunOptions, 'dryRun' | 'json' | 'targetCredentials' | 'insecureRegistries' | 'logLevel' | 'shard' | 'maxDurationMs' | 'checkpoint'> {
+export interface JobsOptions extends CommandSettings {
   /** the config file the jobs came from; undefined when they came from flags and environment only */
   configFile?: string;
   jobs: JobOptions[];

@@ -1,21 +1,27 @@
 import assert from 'node:assert/strict';
-import { parseDuration, resolveRunOptions } from '../../src/config.js';
+import { parseDuration, resolveJobs, type RawFlags } from '../../src/config.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
-describe('resolveRunOptions', () => {
+/** A command line without a config file: one job with the one source the flags name. */
+const commandLine = (flags: RawFlags, env: Record<string, string | undefined>) => resolveJobs(undefined, flags, env);
+
+describe('resolveJobs from flags alone', () => {
   it('expands --namespace to gcr.io and applies defaults', () => {
-    const options = resolveRunOptions({ namespace: 'google-containers', target: 'gcrxio' }, {});
-    assert.deepEqual(options.source, { registry: 'gcr.io', namespace: 'google-containers' });
-    assert.deepEqual(options.target, { registry: 'docker.io', path: 'gcrxio' });
-    assert.equal(options.concurrency, 10);
-    assert.equal(options.queryLimit, 20);
+    const options = commandLine({ namespace: 'google-containers', target: 'gcrxio' }, {});
+    const job = options.jobs[0]!;
+    const source = job.sources[0]!;
+    assert.equal(source.kind, 'spec');
+    if (source.kind === 'spec') assert.deepEqual([source.spec.registry, source.spec.namespace], ['gcr.io', 'google-containers']);
+    assert.deepEqual(job.target, { registry: 'docker.io', path: 'gcrxio' });
+    assert.equal(job.concurrency, 10);
+    assert.equal(job.queryLimit, 20);
   });
   it('lets flags win over the environment', () => {
     const env = { GCRSYNC_USERNAME: 'envuser', GCRSYNC_PASSWORD: 'envpass', GCRSYNC_TARGET: 'env.io/x' };
-    const options = resolveRunOptions({ source: 'gcr.io/ns', target: 'flag.io/y', username: 'u', password: 'p' }, env);
+    const options = commandLine({ source: 'gcr.io/ns', target: 'flag.io/y', username: 'u', password: 'p' }, env);
     assert.deepEqual(options.targetCredentials, { username: 'u', password: 'p' });
-    assert.equal(options.target.registry, 'flag.io');
-    assert.deepEqual(resolveRunOptions({ source: 'gcr.io/ns' }, env).targetCredentials, { username: 'envuser', password: 'envpass' });
+    assert.equal(options.jobs[0]!.target.registry, 'flag.io');
+    assert.deepEqual(commandLine({ source: 'gcr.io/ns' }, env).targetCredentials, { username: 'envuser', password: 'envpass' });
   });
   const bad: Array<[string, object, RegExp]> = [
     ['no source', { target: 'x.io' }, /source is required/],
@@ -27,7 +33,7 @@ describe('resolveRunOptions', () => {
   ];
   for (const [name, flags, why] of bad) {
     it(`refuses ${name} with a message naming the value`, () => {
-      assert.throws(() => resolveRunOptions(flags, {}), (e: unknown) => isGcrsyncError(e) && why.test(e.message));
+      assert.throws(() => commandLine(flags, {}), (e: unknown) => isGcrsyncError(e) && why.test(e.message));
     });
   }
 });
@@ -44,7 +50,7 @@ describe('parseDuration', () => {
 describe('run limits', () => {
   const base = { source: 'gcr.io/ns', target: 'x.io/m' };
   it('reads --shard, --max-duration and --checkpoint-every', () => {
-    const options = resolveRunOptions({ ...base, shard: '2/3', maxDuration: '45m', checkpointEvery: '50,10m' }, {});
+    const options = commandLine({ ...base, shard: '2/3', maxDuration: '45m', checkpointEvery: '50,10m' }, {});
     assert.deepEqual(options.shard, { index: 2, count: 3 });
     assert.equal(options.maxDurationMs, 45 * 60_000);
     assert.deepEqual(options.checkpoint, { images: 50, intervalMs: 600_000 });
@@ -56,6 +62,6 @@ describe('run limits', () => {
     [{ maxDuration: 'soon' }, /--max-duration.*"soon"/],
     [{ checkpointEvery: 'x' }, /--checkpoint-every.*"x"/],
   ] as const) {
-    it(`refuses ${JSON.stringify(flags)}`, () => assert.throws(() => resolveRunOptions({ ...base, ...flags }, {}), why));
+    it(`refuses ${JSON.stringify(flags)}`, () => assert.throws(() => commandLine({ ...base, ...flags }, {}), why));
   }
 });
