@@ -10,7 +10,7 @@ import { createProgress, formatRunTable, type InvocationReport, type Progress } 
 import { repositoryExistsVia } from './hooks.js';
 import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
 import type { MirrorNamer } from './reconcile/plan.js';
-import { runExitCode, type RunObserver } from './reconcile/run.js';
+import { runExitCode, type RunObserver, type RunReport } from './reconcile/run.js';
 import { createMirrorNamer } from './ref/naming.js';
 import { DOCKER_HUB, formatReference, parseReference, type Reference } from './ref/reference.js';
 import { formatSummary } from './reconcile/report.js';
@@ -108,10 +108,15 @@ function invocationReport(options: JobsOptions, report: JobsReport): InvocationR
 
 function printJobsReport(options: JobsOptions, report: JobsReport): number {
   const shown = invocationReport(options, report);
-  const single = !('runs' in shown);
-  const text = options.json ? JSON.stringify(shown, null, 2) : single ? formatSummary(shown) : formatJobsSummary(report);
-  process.stdout.write(redactAll(text) + '\n');
-  return single ? runExitCode(shown) : jobsExitCode(report);
+  if (!('runs' in shown)) return printRunReport(options, shown);
+  process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatJobsSummary(report)) + '\n');
+  return jobsExitCode(report);
+}
+
+/** One run's report on stdout (the summary, or the JSON with --json); returns its exit status. */
+function printRunReport(options: Pick<JobsOptions, 'json'>, report: RunReport): number {
+  process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatSummary(report)) + '\n');
+  return runExitCode(report);
 }
 
 interface JobsContext {
@@ -219,9 +224,7 @@ export async function runCopy(sourceText: string, destinationText: string | unde
         signal,
       });
       const only = report.runs[0]?.report;
-      if (only === undefined) return jobsExitCode(report);
-      process.stdout.write(redactAll(options.json ? JSON.stringify(only, null, 2) : formatSummary(only)) + '\n');
-      return runExitCode(only);
+      return only === undefined ? jobsExitCode(report) : printRunReport(options, only);
     },
   );
 }
