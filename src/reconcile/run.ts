@@ -112,6 +112,15 @@ async function readAndList(deps: RunDeps, settings: RunSettings, report: RunRepo
   return { ...(metadata !== undefined && { metadata }), listing };
 }
 
+/** What sync and compare both start with: the report, the metadata and the listing read, and the plan. */
+async function prepareRun(command: RunReport['command'], deps: RunDeps, settings: RunSettings): Promise<{ report: RunReport; listing: Listing; plan: Plan }> {
+  const report = emptyReport(command, settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  const { metadata, listing } = await readAndList(deps, settings, report);
+  const plan = planFor(settings, listing, metadata);
+  recordPlanProblems(plan, deps, report);
+  return { report, listing, plan };
+}
+
 function planFor(settings: RunSettings, listing: Listing, metadata: NamespaceMetadata | undefined): Plan {
   const name = settings.name ?? ((key: string, tag: string) => targetReference(settings.target, key, tag));
   return planSync(listing.tags, metadata, settings.source, name, settings.shard);
@@ -199,10 +208,7 @@ async function commitRecords(
 
 /** The daily job: list, diff against the metadata, copy what is missing or moved, record only what is verified. */
 export async function runSync(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
-  const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
-  const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planFor(settings, listing, metadata);
-  recordPlanProblems(plan, deps, report);
+  const { report, listing, plan } = await prepareRun('sync', deps, settings);
   deps.logger.info(`${report.source}: ${listing.tags.length} tags, ${plan.upToDate} up to date, ${plan.items.length} to copy`);
   if (settings.dryRun || plan.items.length === 0) return report;
   settings.observer?.planned(plan.items.length);
@@ -260,10 +266,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
  * manifest HEAD at the target is recorded (nothing is copied), so the next sync copies only what is missing.
  */
 export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
-  const report = emptyReport('compare', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
-  const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planFor(settings, listing, metadata);
-  recordPlanProblems(plan, deps, report);
+  const { report, plan } = await prepareRun('compare', deps, settings);
   const queue = new PQueue({ concurrency: settings.queryLimit });
   const syncedAt = (deps.now ?? (() => new Date()))().toISOString();
   const records: RecordToCommit[] = [];
@@ -272,27 +275,17 @@ export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<
       queue.add(async () => {
         const started = Date.now();
         const repo = { registry: item.target.registry, repository: item.target.repository };
+        const seconds = () => (Date.now() - started) / 1000;
         try {
           const present = await deps.headTarget(repo, item.tag, settings.signal);
-          const status = present === undefined ? 'skipped' : 'already-present';
-          report.outcomes.push({
-            source: formatReference(item.source),
-            target: formatReference(item.target),
-            status,
-            digest: item.sourceDigest,
-            ...(present !== undefined && { targetDigest: present.digest }),
-            seconds: (Date.now() - started) / 1000,
-          });
-          if (present !== undefined) records.push({ item, record: recordFor(item, syncedAt, present.digest), logged: false });
+          if (present === undefined) {
+            report.outcomes.push(outcomeLine({ item, status: 'skipped', seconds: seconds() }));
+            return;
+          }
+          report.outcomes.push(outcomeLine({ item, status: 'already-present', targetDigest: present.digest, seconds: seconds() }));
+          records.push({ item, record: recordFor(item, syncedAt, present.digest), logged: false });
         } catch (error) {
-          report.outcomes.push({
-            source: formatReference(item.source),
-            target: formatReference(item.target),
-            status: 'failed',
-            digest: item.sourceDigest,
-            seconds: (Date.now() - started) / 1000,
-            error: describeError(error),
-          });
+          report.outcomes.push(outcomeLine({ item, status: 'failed', error: error as Error, seconds: seconds() }));
         }
       }),
     ),
