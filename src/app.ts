@@ -268,18 +268,18 @@ export async function runConfigValidate(flags: JobFlags): Promise<number> {
 
 /** `monitor`: prints source total / synced / waiting of every run every interval, `count` times (or until interrupted). */
 export async function runMonitor(flags: JobFlags & { interval?: string; count?: number }): Promise<number> {
+  let intervalMs = 0;
   return withJobs(
     flags,
     (file) => {
       const options = resolveJobs(file, flags, process.env);
-      parseDuration('interval', flags.interval ?? '5s');
+      intervalMs = parseDuration('interval', flags.interval ?? '5s');
       if (flags.count !== undefined && (!Number.isInteger(flags.count) || flags.count < 1)) {
         throw new GcrsyncError('USAGE', `--count must be a whole number of at least 1, got ${JSON.stringify(flags.count)}`);
       }
       return options;
     },
     async ({ options, deps, signal }) => {
-      const intervalMs = parseDuration('interval', flags.interval ?? '5s');
       const runs = await planRuns(options.jobs, deps, signal);
       // with flags alone the lines are what they always were; with a config file each names its job
       const named = options.configFile !== undefined;
