@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { runCommand } from '../src/app.js';
-import type { RawFlags } from '../src/config.js';
+import { runCommand } from '../src/cli/app.js';
+import type { RawFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
 export const compareCommand: CommandModule<object, RawFlags> = {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { runConfigValidate } from '../src/app.js';
-import type { JobFlags } from '../src/config.js';
+import { runConfigValidate } from '../src/cli/app.js';
+import type { JobFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
 const validateCommand: CommandModule<object, JobFlags> = {

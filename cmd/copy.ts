@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { runCopy } from '../src/app.js';
-import type { JobFlags } from '../src/config.js';
+import { runCopy } from '../src/cli/app.js';
+import type { JobFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
 type CopyArgs = JobFlags & { src: string; dst?: string };

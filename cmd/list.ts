@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { type ReaderFlags, runList } from '../src/browse/cli.js';
+import { type ReaderFlags, runList } from '../src/cli/browse.js';
 
 /** The flags of every command that only reads the metadata repo (list, where, pull, rewrite, webhook). */
 export function withReaderFlags<T>(yargs: Argv<T>) {

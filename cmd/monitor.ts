@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { runMonitor } from '../src/app.js';
-import type { RawFlags } from '../src/config.js';
+import { runMonitor } from '../src/cli/app.js';
+import type { RawFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
 export const monitorCommand: CommandModule<object, RawFlags & { interval?: string; count?: number }> = {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type PullFlags, runPull } from '../src/browse/cli.js';
+import { type PullFlags, runPull } from '../src/cli/browse.js';
 import { withReaderFlags } from './list.js';
 
 export const pullCommand: CommandModule<object, PullFlags> = {

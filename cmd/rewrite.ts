@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type RewriteFlags, runRewrite } from '../src/kube/cli.js';
+import { type RewriteFlags, runRewrite } from '../src/cli/kube.js';
 import { withReaderFlags } from './list.js';
 
 export const rewriteCommand: CommandModule<object, Omit<RewriteFlags, 'file'> & { file?: string }> = {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type WebhookFlags, runWebhook } from '../src/kube/cli.js';
+import { type WebhookFlags, runWebhook } from '../src/cli/kube.js';
 import { withReaderFlags } from './list.js';
 
 export const webhookCommand: CommandModule<object, WebhookFlags> = {

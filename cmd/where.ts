@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type ReaderFlags, runWhere } from '../src/browse/cli.js';
+import { type ReaderFlags, runWhere } from '../src/cli/browse.js';
 import { withReaderFlags } from './list.js';
 
 export const whereCommand: CommandModule<object, ReaderFlags & { images: string[] }> = {

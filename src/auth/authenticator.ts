@@ -2,7 +2,8 @@ import { registerSecret, silentLogger, type Logger } from '../log.js';
 import type { HttpClient } from '../http/client.js';
 import type { HttpResponse } from '../http/response.js';
 import { parseWwwAuthenticate, pickChallenge, type Challenge } from './challenge.js';
-import type { Credentials, Keychain } from './keychain.js';
+import type { Credentials } from './credentials.js';
+import type { Keychain } from './keychain.js';
 import { challengeScopes, unionScopes } from './scope.js';
 import { TokenCache } from './token.js';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { GcrsyncError } from '../errors.js';
 import { registerSecret } from '../log.js';
-import type { Credentials } from './keychain.js';
+import type { Credentials } from './credentials.js';
 
 export interface HelperOptions {
   env?: NodeJS.ProcessEnv;

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GcrsyncError } from '../errors.js';
 import { registerSecret } from '../log.js';
-import type { Credentials } from './keychain.js';
+import type { Credentials } from './credentials.js';
 
 /** The parts of Docker's config.json that hold credentials (docker/cli configfile/file.go). */
 export interface DockerAuthEntry {

@@ -1,13 +1,9 @@
 import { registerSecret } from '../log.js';
 import { DOCKER_HUB, normalizeRegistry } from '../ref/reference.js';
 import { runCredentialHelper } from './credential-helper.js';
+import type { Credentials } from './credentials.js';
 import { credentialsFromEntry, defaultDockerConfigPath, hostOfConfigKey, readDockerConfig, type DockerConfig } from './docker-config.js';
 
-/** Credentials for one registry, as found in flags, environment or the Docker config. */
-export type Credentials =
-  | { username: string; password: string }
-  | { identityToken: string; username?: string }
-  | { registryToken: string };
 
 /** Answers "which credentials go to this registry host?"; undefined means anonymous. */
 export interface Keychain {

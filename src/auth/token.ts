@@ -5,7 +5,7 @@ import type { HttpClient } from '../http/client.js';
 import type { HttpResponse } from '../http/response.js';
 import { errorForResponse } from '../http/status-error.js';
 import { safeUrl } from '../http/url-policy.js';
-import type { Credentials } from './keychain.js';
+import type { Credentials } from './credentials.js';
 import { coversScopes, unionScopes } from './scope.js';
 
 /** What a Bearer token is asked for: the realm and service of a challenge, the scopes, and who asks. */

@@ -1,7 +1,7 @@
 import { isGcrsyncError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { type MetadataRepo, openMetadataRepo } from '../store/metadata-repo.js';
-import type { IndexInput } from './index-pages.js';
+import type { IndexInput } from '../store/index-pages.js';
 import { MirrorIndex } from './lookup.js';
 
 export interface MirrorSourceOptions {

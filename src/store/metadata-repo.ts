@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type IndexInput, GENERATED_MARKER, renderIndex } from '../browse/index-pages.js';
+import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { type Logger, redact, registerSecret, silentLogger } from '../log.js';
 import { throwIfAborted } from './abort.js';

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import type { Credentials, Keychain } from '../auth/keychain.js';
+import type { Credentials } from '../auth/credentials.js';
+import type { Keychain } from '../auth/keychain.js';
 import { GcrsyncError } from '../errors.js';
 import { type Logger, redactAll, silentLogger } from '../log.js';
 import { DOCKER_HUB, formatReference, formatRepository, type Reference } from '../ref/reference.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/browse/index-pages.js';
+import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/store/index-pages.js';
 import { createLogger } from '../../src/log.js';
 import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';

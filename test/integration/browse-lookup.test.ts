@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runList, runWhere } from '../../src/browse/cli.js';
+import { runList, runWhere } from '../../src/cli/browse.js';
 import { openMirrorSource } from '../../src/browse/mirror-source.js';
 import { openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates } from '../../src/store/schema.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Credentials, Keychain } from '../../src/auth/keychain.js';
+import type { Credentials } from '../../src/auth/credentials.js';
+import type { Keychain } from '../../src/auth/keychain.js';
 import { GcrsyncError } from '../../src/errors.js';
 import { parseReference } from '../../src/ref/reference.js';
 import { createDockerTransport } from '../../src/transports/docker.js';

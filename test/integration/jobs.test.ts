@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createJobsDeps } from '../../src/app.js';
-import { resolveJobs, type JobsOptions } from '../../src/config.js';
-import { parseConfigFile } from '../../src/config-file.js';
+import { createJobsDeps } from '../../src/cli/app.js';
+import { resolveJobs, type JobsOptions } from '../../src/config/settings.js';
+import { parseConfigFile } from '../../src/config/file.js';
 import { isGcrsyncError } from '../../src/errors.js';
-import { runHook } from '../../src/hooks.js';
-import { jobsExitCode, runJobs, type JobsReport } from '../../src/jobs.js';
+import { runHook } from '../../src/jobs/hooks.js';
+import { jobsExitCode, runJobs, type JobsReport } from '../../src/jobs/jobs.js';
 import { silentLogger } from '../../src/log.js';
 import { bareRemote, type BareRemote } from '../support/git.js';
 import { getManifest, headDigest, listTags, pushTestImage } from '../support/images.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { GENERATED_MARKER, INDEX_PAGE, namespacePagePath, renderIndex, type IndexInput } from '../../src/browse/index-pages.js';
-import { compareTagsNewestFirst } from '../../src/browse/tag-order.js';
+import { GENERATED_MARKER, INDEX_PAGE, namespacePagePath, renderIndex, type IndexInput } from '../../src/store/index-pages.js';
+import { compareTagsNewestFirst } from '../../src/ref/tag-order.js';
 import { applyUpdates, type MetadataUpdate, type TagRecord } from '../../src/store/schema.js';
 
 const digest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;

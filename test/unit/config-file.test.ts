@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { parseConfigFile } from '../../src/config-file.js';
+import { parseConfigFile } from '../../src/config/file.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
 const full = `version: 1
@@ -130,7 +130,7 @@ describe('config file: validation errors name the path and line:column', () => {
 describe('config file: the shipped example', () => {
   it('examples/gcrsync.yaml is valid and resolves every job', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { resolveJobs } = await import('../../src/config.js');
+    const { resolveJobs } = await import('../../src/config/settings.js');
     const path = new URL('../../examples/gcrsync.yaml', import.meta.url);
     const file = parseConfigFile(await readFile(path, 'utf8'), 'examples/gcrsync.yaml');
     const options = resolveJobs(file, {}, {});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { resolveJobs, COMMAND_LINE_JOB, DEFAULT_HOOK_TIMEOUT_MS } from '../../src/config.js';
-import { parseConfigFile } from '../../src/config-file.js';
+import { resolveJobs, COMMAND_LINE_JOB, DEFAULT_HOOK_TIMEOUT_MS } from '../../src/config/settings.js';
+import { parseConfigFile } from '../../src/config/file.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
 const file = parseConfigFile(

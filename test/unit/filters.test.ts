@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compareTagsNewestFirst, compileTagFilter, isUnstableTag, tagSemver, type TagFilterRules } from '../../src/filters.js';
+import { compareTagsNewestFirst, compileTagFilter, isUnstableTag, tagSemver, type TagFilterRules } from '../../src/jobs/filters.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
 const digest = 'sha256:' + 'a'.repeat(64);

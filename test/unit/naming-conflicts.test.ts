@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { JobOptions } from '../../src/config.js';
-import { findConflicts, type JobRun } from '../../src/jobs.js';
+import type { JobOptions } from '../../src/config/settings.js';
+import { findConflicts, type JobRun } from '../../src/jobs/jobs.js';
 import { createMirrorNamer, DEFAULT_NAMING, type NamingRules } from '../../src/ref/naming.js';
 import type { SourceSpec } from '../../src/sources/index.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpClient } from '../../src/http/client.js';
 import { createLogger, redactAll } from '../../src/log.js';
-import { deliverReport, parseNotifyUrl, parseNotifyWhen, runFailed, saveReport, sendNotification, slackMessage } from '../../src/notify.js';
+import { deliverReport, parseNotifyUrl, parseNotifyWhen, runFailed, saveReport, sendNotification, slackMessage } from '../../src/report/notify.js';
 import type { RunReport } from '../../src/reconcile/run.js';
 
 function report(overrides: Partial<RunReport> = {}): RunReport {

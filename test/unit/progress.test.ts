@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { GcrsyncError } from '../../src/errors.js';
-import { createProgress, formatBytes, formatDuration, formatRunTable } from '../../src/progress.js';
+import { createProgress, formatBytes, formatDuration, formatRunTable } from '../../src/report/progress.js';
 import type { ItemOutcome } from '../../src/reconcile/execute.js';
 import type { RunReport } from '../../src/reconcile/run.js';
 

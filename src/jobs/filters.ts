@@ -1,6 +1,6 @@
 import semver, { type SemVer } from 'semver';
-import { GcrsyncError } from './errors.js';
-import type { SourceTag } from './sources/source.js';
+import { GcrsyncError } from '../errors.js';
+import type { SourceTag } from '../sources/source.js';
 
 /**
  * Which tags of a source a job mirrors. Every rule narrows the listing; they apply in this order:

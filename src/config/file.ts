@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { GcrsyncError } from './errors.js';
+import { GcrsyncError } from '../errors.js';
 
 /**
  * `gcrsync.yaml`: defaults at the top, then a list of jobs. The file is read with YAML's failsafe schema, so

@@ -2,9 +2,9 @@ import { createKeychain } from '../auth/keychain.js';
 import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
 import { createLogger, type Logger, redactAll } from '../log.js';
 import { parseReference } from '../ref/reference.js';
-import type { MirrorMatch, Resolution } from './lookup.js';
-import { openMirrorSource, type MirrorSource } from './mirror-source.js';
-import { planPull, pullCommands, pullThroughDaemon, type Runtime } from './pull.js';
+import type { MirrorMatch, Resolution } from '../browse/lookup.js';
+import { openMirrorSource, type MirrorSource } from '../browse/mirror-source.js';
+import { planPull, pullCommands, pullThroughDaemon, type Runtime } from '../browse/pull.js';
 
 /** Flags every command that reads the metadata repo takes. */
 export interface ReaderFlags {

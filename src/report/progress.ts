@@ -1,8 +1,8 @@
-import type { ItemOutcome } from './reconcile/execute.js';
-import type { RunReport } from './reconcile/run.js';
-import { formatReference } from './ref/reference.js';
-import { describeError } from './errors.js';
-import { redactAll } from './log.js';
+import type { ItemOutcome } from '../reconcile/execute.js';
+import type { RunReport } from '../reconcile/run.js';
+import { formatReference } from '../ref/reference.js';
+import { describeError } from '../errors.js';
+import { redactAll } from '../log.js';
 
 /**
  * What a run shows while it copies. On a terminal: two live lines (an images bar with counts, rate and ETA; the
@@ -50,7 +50,7 @@ export interface Progress {
 
 /**
  * What a command invocation produced: one run's report, or (with a config file of jobs) one entry per job run,
- * as `src/jobs.ts` JobsReport has it, where a run that could not even start has an `error` instead of a report.
+ * as `src/jobs/jobs.ts` JobsReport has it, where a run that could not even start has an `error` instead of a report.
  */
 export type InvocationReport = RunReport | JobRunsReport;
 

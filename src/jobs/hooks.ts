@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import type { HookCommand } from './config.js';
-import { GcrsyncError, isGcrsyncError } from './errors.js';
-import type { Logger } from './log.js';
-import type { PushHooks } from './reconcile/execute.js';
-import { formatReference, formatRepository } from './ref/reference.js';
-import type { RepositoryRef } from './registry/client.js';
+import type { HookCommand } from '../config/settings.js';
+import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PushHooks } from '../reconcile/execute.js';
+import { formatReference, formatRepository } from '../ref/reference.js';
+import type { RepositoryRef } from '../registry/client.js';
 
 /**
  * Target hooks: commands a job runs before the first push into a repository the target does not have yet

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { describeError, GcrsyncError } from './errors.js';
-import type { HttpClient } from './http/client.js';
-import { type Logger, redactAll, registerSecret } from './log.js';
+import { describeError, GcrsyncError } from '../errors.js';
+import type { HttpClient } from '../http/client.js';
+import { type Logger, redactAll, registerSecret } from '../log.js';
 import { type InvocationReport, runsOf } from './progress.js';
-import { writeFileAtomic } from './store/json-file.js';
+import { writeFileAtomic } from '../store/json-file.js';
 
 /**
  * Where a finished run's report goes besides stdout: `--report FILE` keeps the JSON report, `--notify URL`

@@ -1,11 +1,11 @@
-import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './config-file.js';
-import { GcrsyncError, isGcrsyncError } from './errors.js';
-import { compileTagFilter, type TagFilterRules } from './filters.js';
-import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from './ref/naming.js';
-import { formatReference, parseLocation, parseReference, type Reference } from './ref/reference.js';
-import { namespaceOf } from './sources/image-list.js';
-import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from './sources/source-spec.js';
-import { parsePlatformFilter } from './transports/platform-filter.js';
+import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './file.js';
+import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { compileTagFilter, type TagFilterRules } from '../jobs/filters.js';
+import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from '../ref/naming.js';
+import { formatReference, parseLocation, parseReference, type Reference } from '../ref/reference.js';
+import { namespaceOf } from '../sources/image-list.js';
+import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from '../sources/source-spec.js';
+import { parsePlatformFilter } from '../transports/platform-filter.js';
 
 export type TransportName = 'docker' | 'registry';
 

@@ -1,24 +1,24 @@
-import { defaultDockerConfigPath, readDockerConfig } from './auth/docker-config.js';
-import { createKeychain } from './auth/keychain.js';
-import { jobForImage, parseDuration, resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from './config.js';
-import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from './config-file.js';
-import { describeError, exitCodeFor, GcrsyncError } from './errors.js';
-import { HttpClient } from './http/client.js';
-import { createLogger, redactAll, registerSecret, type Logger } from './log.js';
-import { deliverReport, resolveDelivery, type DeliveryOptions } from './notify.js';
-import { createProgress, formatRunTable, type InvocationReport, type Progress } from './progress.js';
-import { repositoryExistsVia } from './hooks.js';
-import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps, type JobsReport } from './jobs.js';
-import type { MirrorNamer } from './reconcile/plan.js';
-import { runExitCode, type RunObserver, type RunReport } from './reconcile/run.js';
-import { createMirrorNamer } from './ref/naming.js';
-import { DOCKER_HUB, formatReference, parseReference, type Reference } from './ref/reference.js';
-import { formatSummary } from './reconcile/report.js';
-import { RegistryClient } from './registry/client.js';
-import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from './sources/index.js';
-import { openMetadataRepo, type MetadataRepo } from './store/metadata-repo.js';
-import { createDockerTransport } from './transports/docker.js';
-import { createRegistryTransport } from './transports/registry.js';
+import { defaultDockerConfigPath, readDockerConfig } from '../auth/docker-config.js';
+import { createKeychain } from '../auth/keychain.js';
+import { jobForImage, parseDuration, resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../config/settings.js';
+import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from '../config/file.js';
+import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
+import { HttpClient } from '../http/client.js';
+import { createLogger, redactAll, registerSecret, type Logger } from '../log.js';
+import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
+import { createProgress, formatRunTable, type InvocationReport, type Progress } from '../report/progress.js';
+import { repositoryExistsVia } from '../jobs/hooks.js';
+import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps, type JobsReport } from '../jobs/jobs.js';
+import type { MirrorNamer } from '../reconcile/plan.js';
+import { runExitCode, type RunObserver, type RunReport } from '../reconcile/run.js';
+import { createMirrorNamer } from '../ref/naming.js';
+import { DOCKER_HUB, formatReference, parseReference, type Reference } from '../ref/reference.js';
+import { formatSummary } from '../reconcile/report.js';
+import { RegistryClient } from '../registry/client.js';
+import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
+import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
+import { createDockerTransport } from '../transports/docker.js';
+import { createRegistryTransport } from '../transports/registry.js';
 
 /** Ctrl-C stops starting new work; a second Ctrl-C is the default (exit at once). */
 function interruptSignal(): AbortSignal {

@@ -1,19 +1,19 @@
-import type { JobOptions, JobsOptions } from './config.js';
-import { describeError, GcrsyncError, isGcrsyncError } from './errors.js';
+import type { JobOptions, JobsOptions } from '../config/settings.js';
+import { describeError, GcrsyncError, isGcrsyncError } from '../errors.js';
 import { compileTagFilter, type TagSelector } from './filters.js';
 import { createPushHooks } from './hooks.js';
-import type { Logger } from './log.js';
-import type { PushHooks } from './reconcile/execute.js';
-import type { MirrorNamer } from './reconcile/plan.js';
-import { formatSummary } from './reconcile/report.js';
-import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunObserver, type RunReport, type RunSettings } from './reconcile/run.js';
-import { createMirrorNamer, relativeRepository } from './ref/naming.js';
-import { formatReference, type Reference } from './ref/reference.js';
-import type { ManifestDescriptor, RepositoryRef } from './registry/client.js';
-import { groupByNamespace, sourceLocation, type SourceSpec } from './sources/index.js';
-import type { Listing } from './sources/source.js';
-import type { MetadataRepo } from './store/metadata-repo.js';
-import type { Transport } from './transports/transport.js';
+import type { Logger } from '../log.js';
+import type { PushHooks } from '../reconcile/execute.js';
+import type { MirrorNamer } from '../reconcile/plan.js';
+import { formatSummary } from '../reconcile/report.js';
+import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunObserver, type RunReport, type RunSettings } from '../reconcile/run.js';
+import { createMirrorNamer, relativeRepository } from '../ref/naming.js';
+import { formatReference, type Reference } from '../ref/reference.js';
+import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
+import { groupByNamespace, sourceLocation, type SourceSpec } from '../sources/index.js';
+import type { Listing } from '../sources/source.js';
+import type { MetadataRepo } from '../store/metadata-repo.js';
+import type { Transport } from '../transports/transport.js';
 
 /**
  * Runs the jobs of a config file: every job's sources become one run per source namespace (that is where the

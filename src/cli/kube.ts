@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type ReaderFlags, withMirrors, type Write } from '../browse/cli.js';
-import { parseDuration } from '../config.js';
+import { type ReaderFlags, withMirrors, type Write } from './browse.js';
+import { parseDuration } from '../config/settings.js';
 import { describeError, GcrsyncError } from '../errors.js';
 import { writeFileAtomic } from '../store/json-file.js';
-import { rewriteManifests } from './rewrite.js';
-import { MUTATE_PATH, startWebhookServer } from './webhook-server.js';
+import { rewriteManifests } from '../kube/rewrite.js';
+import { MUTATE_PATH, startWebhookServer } from '../kube/webhook-server.js';
 
 export interface RewriteFlags extends ReaderFlags {
   /** a file, or `-` for stdin */

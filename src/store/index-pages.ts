@@ -1,9 +1,9 @@
 import { UTCDate } from '@date-fns/utc';
 import { format } from 'date-fns/format';
 import { formatRepository, parseReference } from '../ref/reference.js';
-import { METADATA_DIR, parseMetadataFilePath } from '../store/layout.js';
-import type { NamespaceMetadata, TagRecord } from '../store/schema.js';
-import { sortTagsNewestFirst } from './tag-order.js';
+import { METADATA_DIR, parseMetadataFilePath } from './layout.js';
+import type { NamespaceMetadata, TagRecord } from './schema.js';
+import { sortTagsNewestFirst } from '../ref/tag-order.js';
 
 /**
  * The human side of the metadata repo: `metadata/README.md` (every namespace, with counts and the last sync)
