@@ -1,0 +1,138 @@
+import type { AuthTarget } from '../auth/authenticator.js';
+import { repositoryScope } from '../auth/scope.js';
+import { GcrsyncError } from '../errors.js';
+import type { HttpResponse } from '../http/response.js';
+import { errorForResponse } from '../http/status-error.js';
+import { isValidDigest } from '../ref/reference.js';
+import { digestMismatch, digestOf, hashAlgorithmOf } from './digest.js';
+import { MANIFEST_ACCEPT, baseMediaType, isManifestMediaType, isSchema1 } from './media-types.js';
+import { checkManifestReference, checkRepository, isDigest, manifestName, type RegistryRequests, type RepositoryRef } from './request.js';
+import { manifestMediaType } from './schemas.js';
+
+export interface ManifestDescriptor {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface FetchedManifest extends ManifestDescriptor {
+  bytes: Buffer;
+}
+
+export interface RateLimit {
+  limit?: number;
+  remaining?: number;
+}
+
+// distribution refuses manifests over 4 MiB (maxManifestBodySize); the spec asks clients to handle at least 4 MB
+const MANIFEST_LIMIT = 4 * 1024 * 1024;
+
+/** `100;w=21600` → 100 (Docker Hub ratelimit-* headers). */
+export function parseRateLimitValue(value: string | undefined): number | undefined {
+  const match = value === undefined ? null : /^\s*(\d+)/.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
+
+function manifestUrl(target: AuthTarget, repo: RepositoryRef, reference: string): URL {
+  return new URL(`/v2/${repo.repository}/manifests/${reference}`, target.origin);
+}
+
+/** Manifests: HEAD, GET and PUT, and the Docker Hub rate-limit budget their answers carry. */
+export class ManifestRequests {
+  private readonly rateLimits = new Map<string, RateLimit>();
+
+  constructor(private readonly requests: RegistryRequests) {}
+
+  /** Digest, media type and size of a manifest (HEAD, falling back to GET when headers are missing); undefined = 404. */
+  async headManifest(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined> {
+    checkRepository(repo.repository);
+    checkManifestReference(reference);
+    const what = manifestName(repo, reference);
+    const target = this.requests.target(repo.registry);
+    const url = manifestUrl(target, repo, reference);
+    const response = await this.requests.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
+    // a 429 carries the budget too, and is exactly when the run must learn it is spent
+    this.noteRateLimit(repo.registry, response);
+    if (response.status === 404) {
+      await response.discard();
+      return undefined;
+    }
+    if (response.status !== 200) throw await errorForResponse(response, `HEAD manifest ${what}`);
+    await response.discard();
+    const digest = response.headers.get('docker-content-digest');
+    const size = response.contentLength();
+    const mediaType = baseMediaType(response.headers.get('content-type'));
+    if (digest === undefined || !isValidDigest(digest) || size === undefined || !isManifestMediaType(mediaType)) {
+      // older registries omit the digest on HEAD (ggcr fetcher.go headManifest)
+      const fetched = await this.getManifest(repo, reference, signal);
+      return { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.size };
+    }
+    if (isDigest(reference) && digest !== reference) throw digestMismatch(`HEAD manifest ${what}`, reference, digest);
+    return { digest, mediaType: mediaType!, size };
+  }
+
+  /** A manifest's exact bytes; when `reference` is a digest the bytes are checked against it (DIGEST_MISMATCH). */
+  async getManifest(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    checkRepository(repo.repository);
+    checkManifestReference(reference);
+    const what = manifestName(repo, reference);
+    const target = this.requests.target(repo.registry);
+    const url = manifestUrl(target, repo, reference);
+    const { response, bytes } = await this.requests.http.readRetrying(async () => {
+      const answer = await this.requests.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
+      this.noteRateLimit(repo.registry, answer);
+      if (answer.status !== 200) throw await errorForResponse(answer, `GET manifest ${what}`);
+      return { response: answer, bytes: await answer.buffer(MANIFEST_LIMIT) };
+    }, signal);
+    const mediaType = manifestMediaType(bytes, baseMediaType(response.headers.get('content-type')), `manifest ${what}`);
+    const headerDigest = response.headers.get('docker-content-digest');
+    if (isSchema1(mediaType)) {
+      // a signed schema1 digest covers the payload without signatures, not the body: only the header can say
+      const digest = isDigest(reference) ? reference : headerDigest;
+      if (digest === undefined || !isValidDigest(digest)) {
+        throw new GcrsyncError('HOSTILE_RESPONSE', `schema1 manifest ${what} came without a Docker-Content-Digest`, { ref: what });
+      }
+      if (headerDigest !== undefined && headerDigest !== digest) throw digestMismatch(`GET manifest ${what}`, digest, headerDigest);
+      return { digest, mediaType, size: bytes.length, bytes };
+    }
+    const digest = digestOf(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
+    if (isDigest(reference) && digest !== reference) throw digestMismatch(`GET manifest ${what}`, reference, digest);
+    return { digest, mediaType, size: bytes.length, bytes };
+  }
+
+  /** PUTs the exact bytes under a tag or digest; returns their digest after checking the registry agrees. */
+  async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+    checkRepository(repo.repository);
+    checkManifestReference(reference);
+    const what = manifestName(repo, reference);
+    const digest = digestOf(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
+    if (isDigest(reference) && digest !== reference) throw digestMismatch(`PUT manifest ${what}`, reference, digest);
+    const target = this.requests.target(repo.registry);
+    const url = manifestUrl(target, repo, reference);
+    const response = await this.requests.send(
+      target,
+      [repositoryScope(repo.repository, ['pull', 'push'])],
+      { method: 'PUT', url, headers: { 'content-type': mediaType }, body: bytes },
+      signal,
+    );
+    if (response.status !== 201 && response.status !== 200 && response.status !== 202) {
+      throw await errorForResponse(response, `PUT manifest ${what}`);
+    }
+    await response.discard();
+    const answered = response.headers.get('docker-content-digest');
+    if (answered !== undefined && answered !== digest) throw digestMismatch(`PUT manifest ${what} (registry's digest)`, digest, answered);
+    return digest;
+  }
+
+  /** The last Docker Hub `ratelimit-*` values seen on a manifest answer from `registry`. */
+  rateLimit(registry: string): RateLimit | undefined {
+    return this.rateLimits.get(registry);
+  }
+
+  private noteRateLimit(registry: string, response: HttpResponse): void {
+    const limit = parseRateLimitValue(response.headers.get('ratelimit-limit'));
+    const remaining = parseRateLimitValue(response.headers.get('ratelimit-remaining'));
+    if (limit === undefined && remaining === undefined) return;
+    this.rateLimits.set(registry, { ...(limit !== undefined && { limit }), ...(remaining !== undefined && { remaining }) });
+  }
+}
