@@ -1,37 +1,17 @@
-import { mkdir, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { realpath, rm } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { type Logger, redact, registerSecret, silentLogger } from '../log.js';
 import { throwIfAborted } from './abort.js';
 import { prependChangelog } from './changelog.js';
-import { type Git, createGit, withoutHints } from './git.js';
+import { type Git, withoutHints } from './git.js';
+import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js';
 import { readTextIfExists, writeFileAtomic } from './json-file.js';
 import { CHANGELOG_FILE, METADATA_DIR, type MetadataLocation, metadataFilePath, parseMetadataFilePath } from './layout.js';
+import { type OpenMetadataRepoOptions, type RepoState, combineSignals, gitFor, openRepoState } from './repo-open.js';
 import { type NamespaceMetadata, parseMetadata, serializeMetadata } from './schema.js';
 
-export interface OpenMetadataRepoOptions {
-  /** path or URL of the metadata repo, cloned into `workDir`; undefined = the git repository around `cwd`, used in place */
-  location?: string;
-  /** where to clone `location`: missing or empty. Default: a new temp dir, which `close()` removes */
-  workDir?: string;
-  /** where to look for the repository when `location` is undefined, and what a relative `location` is relative to (default: process.cwd()) */
-  cwd?: string;
-  /**
-   * branch to commit to. Default for a clone: the remote's default branch, or `main` while the remote has
-   * no branch yet. In place: the checked-out branch (a different one is refused).
-   */
-  branch?: string;
-  /** commit-and-push attempts before giving up on a remote that keeps moving (default 5) */
-  maxPushAttempts?: number;
-  /** base of the jittered pause before each retry, growing with the attempt (default 250 ms) */
-  retryDelayMs?: number;
-  logger?: Logger;
-  /** cancels opening, and every later operation on the repo */
-  signal?: AbortSignal;
-}
+export type { OpenMetadataRepoOptions } from './repo-open.js';
 
 export interface MetadataChange {
   /** repo-relative path from `metadataFile()` */
@@ -94,122 +74,12 @@ export interface MetadataRepo {
   close(): Promise<void>;
 }
 
-const IDENTITY = { name: 'gcrsync', email: 'gcrsync@localhost' };
-const DEFAULT_BRANCH = 'main';
-const TRACKING_REMOTE = 'origin';
-
-/** Where fetch and push go. */
-interface Remote {
-  /** a URL (credentials kept in memory only) or the name of a configured remote */
-  target: string;
-  /** how messages name it: redacted */
-  label: string;
-  /** branch name on the remote */
-  branch: string;
-  /** local ref that mirrors the remote branch */
-  trackingRef: string;
-}
-
-interface RepoState {
-  dir: string;
-  branch: string;
-  remote: Remote | undefined;
-  /** in place: the user's checkout, so never discard work tree edits or local commits */
-  inPlace: boolean;
-  ownsDir: boolean;
-  identity: string[];
-  secrets: string[];
-  logger: Logger;
-  signal: AbortSignal | undefined;
-  maxPushAttempts: number;
-  retryDelayMs: number;
-}
-
 /**
  * Opens the metadata repo: clones `location` (a path or URL, possibly an empty repository), or uses the
  * repository around `cwd` in place.
  */
 export async function openMetadataRepo(options: OpenMetadataRepoOptions = {}): Promise<MetadataRepo> {
-  throwIfAborted(options.signal, 'opening the metadata repo');
-  const state = options.location === undefined ? await openInPlace(options) : await openClone(options.location, options);
-  try {
-    state.identity = await commitIdentity(gitFor(state));
-  } catch (error) {
-    if (state.ownsDir) await rm(state.dir, { recursive: true, force: true });
-    throw error;
-  }
-  return new GitMetadataRepo(state);
-}
-
-async function openClone(location: string, options: OpenMetadataRepoOptions): Promise<RepoState> {
-  const secrets = urlSecrets(location);
-  for (const secret of secrets) registerSecret(secret);
-  const label = redact(location, secrets);
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const url = isLocalPath(location) ? resolve(cwd, location) : location;
-  const { dir, ownsDir } = await prepareWorkDir(options.workDir === undefined ? undefined : resolve(cwd, options.workDir));
-  const logger = options.logger ?? silentLogger;
-  try {
-    await createGit({ dir: dirname(dir), signal: options.signal, secrets }).run(['clone', '--quiet', '--no-tags', '--', url, dir]);
-    const git = createGit({ dir, signal: options.signal, secrets });
-    const safeUrl = withoutCredentials(url);
-    // the token must not be left in .git/config; fetch and push get the URL from memory
-    if (safeUrl !== url) await git.run(['remote', 'set-url', TRACKING_REMOTE, safeUrl]);
-    const remoteBranches = await listRemoteBranches(git);
-    const branch = await chooseBranch(git, options.branch, remoteBranches, label);
-    if (remoteBranches.includes(branch)) {
-      await git.run(['checkout', '-B', branch, `refs/remotes/${TRACKING_REMOTE}/${branch}`, '--']);
-    } else {
-      // empty remote: the first push creates the branch
-      await git.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
-    }
-    logger.debug('cloned metadata repo', { location: label, path: dir, branch });
-    return {
-      dir,
-      branch,
-      remote: { target: url, label, branch, trackingRef: `refs/remotes/${TRACKING_REMOTE}/${branch}` },
-      inPlace: false,
-      ownsDir,
-      identity: [],
-      secrets,
-      logger,
-      signal: options.signal,
-      maxPushAttempts: options.maxPushAttempts ?? 5,
-      retryDelayMs: options.retryDelayMs ?? 250,
-    };
-  } catch (error) {
-    if (ownsDir) await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-async function openInPlace(options: OpenMetadataRepoOptions): Promise<RepoState> {
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const top = await createGit({ dir: cwd, signal: options.signal }).attempt(['rev-parse', '--show-toplevel']);
-  if (!top.ok) {
-    throw new GcrsyncError('GIT', `${cwd} is not inside a git repository; give the metadata repo's path or URL instead`);
-  }
-  const dir = top.output.trim();
-  const git = createGit({ dir, signal: options.signal });
-  const head = await git.attempt(['symbolic-ref', '--quiet', '--short', 'HEAD']);
-  if (!head.ok) throw new GcrsyncError('GIT', `${dir} has a detached HEAD; check out the branch to commit the metadata to`);
-  const branch = head.output.trim();
-  if (options.branch !== undefined && options.branch !== branch) {
-    throw new GcrsyncError('CONFIG', `${dir} has branch ${branch} checked out, not ${options.branch}`);
-  }
-  return {
-    dir,
-    branch,
-    remote: await upstreamOf(git, branch),
-    inPlace: true,
-    ownsDir: false,
-    identity: [],
-    secrets: [],
-    logger: options.logger ?? silentLogger,
-    signal: options.signal,
-    maxPushAttempts: options.maxPushAttempts ?? 5,
-    retryDelayMs: options.retryDelayMs ?? 250,
-  };
+  return new GitMetadataRepo(await openRepoState(options));
 }
 
 class GitMetadataRepo implements MetadataRepo {
@@ -428,28 +298,6 @@ class GitMetadataRepo implements MetadataRepo {
   }
 }
 
-function gitFor(state: RepoState, signal?: AbortSignal): Git {
-  return createGit({ dir: state.dir, signal: combineSignals(state.signal, signal), config: state.identity, secrets: state.secrets });
-}
-
-function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  if (a === undefined || b === undefined) return a ?? b;
-  return AbortSignal.any([a, b]);
-}
-
-/** `-c` settings for the commit identity: the repo's own (local config) when it has one, else gcrsync's. Never global. */
-async function commitIdentity(git: Git): Promise<string[]> {
-  const config: string[] = [];
-  for (const [key, fallback] of [
-    ['user.name', IDENTITY.name],
-    ['user.email', IDENTITY.email],
-  ] as const) {
-    const local = await git.attempt(['config', '--local', '--get', key]);
-    if (!local.ok || local.output.trim() === '') config.push(`${key}=${fallback}`);
-  }
-  return config;
-}
-
 async function headCommit(git: Git): Promise<string | undefined> {
   const head = await git.attempt(['rev-parse', '--quiet', '--verify', 'HEAD^{commit}']);
   return head.ok ? head.output.trim() : undefined;
@@ -458,45 +306,6 @@ async function headCommit(git: Git): Promise<string | undefined> {
 async function discardLocalEdits(git: Git): Promise<void> {
   if ((await headCommit(git)) !== undefined) await git.run(['reset', '--hard', 'HEAD']);
   await git.run(['clean', '-fdq', '--', METADATA_DIR, CHANGELOG_FILE]);
-}
-
-async function listRemoteBranches(git: Git): Promise<string[]> {
-  const output = await git.run(['for-each-ref', '--format=%(refname:lstrip=3)', `refs/remotes/${TRACKING_REMOTE}/`]);
-  return output.split('\n').filter((name) => name !== '' && name !== 'HEAD');
-}
-
-async function chooseBranch(git: Git, requested: string | undefined, remoteBranches: string[], label: string): Promise<string> {
-  if (requested !== undefined) {
-    if (!(await git.attempt(['check-ref-format', '--branch', requested])).ok) {
-      throw new GcrsyncError('CONFIG', `${JSON.stringify(requested)} is not a valid branch name`);
-    }
-    if (remoteBranches.length > 0 && !remoteBranches.includes(requested)) {
-      throw new GcrsyncError('CONFIG', `${label} has no branch ${requested} (it has ${remoteBranches.join(', ')})`);
-    }
-    return requested;
-  }
-  const head = await git.attempt(['symbolic-ref', '--quiet', `refs/remotes/${TRACKING_REMOTE}/HEAD`]);
-  const headBranch = head.ok ? head.output.trim().replace(`refs/remotes/${TRACKING_REMOTE}/`, '') : undefined;
-  if (headBranch !== undefined && remoteBranches.includes(headBranch)) return headBranch;
-  // a remote whose HEAD names a branch that does not exist (a bare repo made with `git init` whose
-  // first push created main) still has a usable main or master
-  if (remoteBranches.length === 0 || remoteBranches.includes(DEFAULT_BRANCH)) return DEFAULT_BRANCH;
-  if (remoteBranches.includes('master')) return 'master';
-  throw new GcrsyncError('CONFIG', `cannot tell which branch of ${label} holds the metadata (it has ${remoteBranches.join(', ')}); name one`);
-}
-
-/** The remote of the checked-out branch: its upstream, else `origin`; undefined for a purely local repo. */
-async function upstreamOf(git: Git, branch: string): Promise<Remote | undefined> {
-  const configured = await git.attempt(['config', '--get', `branch.${branch}.remote`]);
-  let name = configured.ok ? configured.output.trim() : '';
-  if (name === '' || name === '.') {
-    const remotes = (await git.run(['remote'])).split('\n').map((line) => line.trim());
-    if (!remotes.includes(TRACKING_REMOTE)) return undefined;
-    name = TRACKING_REMOTE;
-  }
-  const merge = await git.attempt(['config', '--get', `branch.${branch}.merge`]);
-  const remoteBranch = merge.ok && merge.output.trim().startsWith('refs/heads/') ? merge.output.trim().slice('refs/heads/'.length) : branch;
-  return { target: name, label: name, branch: remoteBranch, trackingRef: `refs/remotes/${name}/${remoteBranch}` };
 }
 
 /**
@@ -516,52 +325,5 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
   } catch (error) {
     throwIfAborted(signal, 'retrying the metadata push');
     throw error;
-  }
-}
-
-async function prepareWorkDir(workDir: string | undefined): Promise<{ dir: string; ownsDir: boolean }> {
-  if (workDir === undefined) return { dir: await mkdtemp(join(tmpdir(), 'gcrsync-metadata-')), ownsDir: true };
-  await mkdir(workDir, { recursive: true });
-  if ((await readdir(workDir)).length > 0) {
-    throw new GcrsyncError('CONFIG', `${workDir} is not empty; the metadata repo is cloned into a new or empty directory`);
-  }
-  return { dir: workDir, ownsDir: false };
-}
-
-/** git's own rule: `host:path` (a `:` before any `/`) and `scheme://` are remote, anything else is a path. */
-function isLocalPath(location: string): boolean {
-  return !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location) && !/^[^/]*:/.test(location);
-}
-
-function parseUrl(location: string): URL | undefined {
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location)) return undefined;
-  try {
-    return new URL(location);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The password of a `scheme://user:password@host` URL, as written and decoded, for masking. */
-function urlSecrets(location: string): string[] {
-  const url = parseUrl(location);
-  if (url === undefined || url.password === '') return [];
-  const decoded = safeDecode(url.password);
-  return decoded === url.password ? [url.password] : [url.password, decoded];
-}
-
-function withoutCredentials(location: string): string {
-  const url = parseUrl(location);
-  if (url === undefined || url.password === '') return location;
-  url.username = '';
-  url.password = '';
-  return url.toString();
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
