@@ -6,12 +6,13 @@ import type { Logger } from '../log.js';
 import type { PushHooks } from '../reconcile/execute.js';
 import type { MirrorNamer } from '../reconcile/plan.js';
 import { formatSummary } from '../reconcile/report.js';
-import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunObserver, type RunReport, type RunSettings } from '../reconcile/run.js';
+import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunObserver, type RunSettings } from '../reconcile/run.js';
 import { createMirrorNamer, relativeRepository } from '../ref/naming.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import { groupByNamespace, sourceLocation, type SourceSpec } from '../sources/index.js';
 import type { Listing } from '../sources/source.js';
+import type { JobsReport } from '../report/types.js';
 import type { MetadataRepo } from '../store/metadata-repo.js';
 import type { Transport } from '../transports/transport.js';
 
@@ -48,13 +49,6 @@ export interface JobRun {
   name: MirrorNamer;
   /** undefined: every listed tag (a single `copy` is not filtered) */
   selectTags?: TagSelector;
-}
-
-export interface JobsReport {
-  command: 'sync' | 'compare';
-  configFile?: string;
-  dryRun: boolean;
-  runs: Array<{ job: string; source: string; report?: RunReport; error?: string }>;
 }
 
 function sourceName(spec: SourceSpec): string {

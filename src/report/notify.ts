@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { describeError, GcrsyncError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
 import { type Logger, redactAll, registerSecret } from '../log.js';
-import { type InvocationReport, runsOf } from './progress.js';
+import { type InvocationReport, runsOf } from './types.js';
 import { writeFileAtomic } from '../store/json-file.js';
 
 /**

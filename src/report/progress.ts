@@ -3,6 +3,7 @@ import type { RunReport } from '../reconcile/run.js';
 import { formatReference } from '../ref/reference.js';
 import { describeError } from '../errors.js';
 import { redactAll } from '../log.js';
+import { type InvocationReport, runsOf } from './types.js';
 
 /**
  * What a run shows while it copies. On a terminal: two live lines (an images bar with counts, rate and ETA; the
@@ -46,23 +47,6 @@ export interface Progress {
   tick(): void;
   /** final state; stops the timer. Safe to call twice. */
   stop(): void;
-}
-
-/**
- * What a command invocation produced: one run's report, or (with a config file of jobs) one entry per job run,
- * as `src/jobs/jobs.ts` JobsReport has it, where a run that could not even start has an `error` instead of a report.
- */
-export type InvocationReport = RunReport | JobRunsReport;
-
-export interface JobRunsReport {
-  command: RunReport['command'];
-  dryRun: boolean;
-  runs: ReadonlyArray<{ job: string; source: string; report?: RunReport; error?: string }>;
-}
-
-/** Every run of an invocation, a single run being its own list. */
-export function runsOf(report: InvocationReport): JobRunsReport['runs'] {
-  return 'runs' in report ? report.runs : [{ job: '', source: report.source, report }];
 }
 
 interface Counts {
