@@ -1,5 +1,6 @@
 import semver, { type SemVer } from 'semver';
 import { GcrsyncError } from '../errors.js';
+import { sortTagsNewestFirst } from '../ref/tag-order.js';
 import type { SourceTag } from '../sources/source.js';
 
 /**
@@ -17,7 +18,7 @@ export interface TagFilterRules {
   newerThan?: string;
   /** drop `latest` and alpha/beta/rc tags; on by default with `newerThan` (the daily-new-tags mode) */
   stableOnly?: boolean;
-  /** keep only the newest N tags per repository (see `compareTagsNewestFirst`) */
+  /** keep only the newest N tags per repository (the order of `sortTagsNewestFirst`) */
   newest?: number;
 }
 
@@ -38,26 +39,6 @@ export function isUnstableTag(tag: string): boolean {
 export function tagSemver(tag: string): SemVer | undefined {
   const text = /^v\d/.test(tag) ? tag.slice(1) : tag;
   return semver.parse(text) ?? undefined;
-}
-
-// Natural order for tags that are not semver, so `1.10` sorts after `1.9`; a fixed locale keeps it the same on every machine.
-const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
-
-/**
- * The order "newest" means, as a sort comparator (newest first). Semver tags come first, by semver
- * precedence (a release after its own release candidates); then tags that start with a digit, in
- * descending natural order (`20240102` before `20240101`, `3.10` before `3.9`); then word tags (`edge`,
- * `stable`), which name a moving target rather than a version. Listings carry no upload times, so this is
- * decided by the tag text alone.
- */
-export function compareTagsNewestFirst(a: string, b: string): number {
-  const rank = (tag: string, version: SemVer | undefined) => (version !== undefined ? 0 : /^\d/.test(tag) ? 1 : 2);
-  const va = tagSemver(a);
-  const vb = tagSemver(b);
-  const byRank = rank(a, va) - rank(b, vb);
-  if (byRank !== 0) return byRank;
-  if (va !== undefined && vb !== undefined) return semver.rcompare(va, vb) || natural.compare(b, a);
-  return natural.compare(b, a);
 }
 
 function configError(message: string): GcrsyncError {
@@ -113,7 +94,7 @@ export function compileTagFilter(rules: TagFilterRules): TagSelector {
     }
     const newest = new Set<SourceTag>();
     for (const list of byRepository.values()) {
-      for (const t of [...list].sort((a, b) => compareTagsNewestFirst(a.tag, b.tag)).slice(0, rules.newest)) newest.add(t);
+      for (const t of sortTagsNewestFirst(list, (tag) => tag).slice(0, rules.newest)) newest.add(t);
     }
     // the listing's own order is kept, so plans and reports read the same with and without the filter
     return kept.filter((t) => newest.has(t));

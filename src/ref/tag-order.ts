@@ -1,40 +1,61 @@
 import semver from 'semver';
-import type { TagRecord } from '../store/schema.js';
 
-/**
- * "Newest first" for a repository's tags. The records only know when a tag was synced, and a first sync copies
- * a namespace in whatever order the copies finished, so sync time alone would shuffle `3.9`, `3.10`, `3.8`.
- * Tags that read as versions (`v1.28.0`, `3.9`, `1.0.0-rc.1`) therefore come first, highest version first;
- * the rest (`latest`, `sha256-….sig`, dates with letters) follow, most recently synced first, then by name.
- */
-export function compareTagsNewestFirst(a: { tag: string; record: TagRecord }, b: { tag: string; record: TagRecord }): number {
-  return compareDecorated({ item: a, version: versionOf(a.tag) }, { item: b, version: versionOf(b.tag) });
+/** What the order looks at: the tag, and when it was synced where that is known. */
+export interface TagToOrder {
+  tag: string;
+  /** ISO 8601 in UTC (metadata records); listings carry no times */
+  syncedAt?: string;
 }
 
-/** The same order for a whole list, parsing each tag once (a namespace page sorts tens of thousands). */
-export function sortTagsNewestFirst<T extends { tag: string; record: TagRecord }>(items: readonly T[]): T[] {
+/**
+ * "Newest first", the one order for a repository's tags: the newest-N filter (over a listing, which has no
+ * times) and the index pages (over the metadata, which knows when each tag was synced).
+ *
+ * 1. Tags that read as versions (`v1.28.0`, `3.9`, `1.0.0-rc.1`, `20240102`), highest version first; missing
+ *    parts count as 0, so `3.10` ranks above `3.9` and `2.0` above `1.9.0`, and a release above its own
+ *    release candidates.
+ * 2. The other tags, most recently synced first where that is known (a first sync copies a namespace in
+ *    whatever order the copies finished, which is why versions come from the text); then those that start
+ *    with a digit before words (`edge`, `stable` name a moving target, not a version).
+ * 3. Ties by descending natural order of the text (`nightly-20240102` before `nightly-20240101`).
+ *
+ * Each tag is parsed once: a namespace page sorts tens of thousands.
+ */
+export function sortTagsNewestFirst<T>(items: readonly T[], describe: (item: T) => TagToOrder): T[] {
   return items
-    .map((item) => ({ item, version: versionOf(item.tag) }))
+    .map((item) => decorate(item, describe(item)))
     .sort(compareDecorated)
     .map(({ item }) => item);
 }
 
-interface Decorated {
-  item: { tag: string; record: TagRecord };
+interface Decorated<T> {
+  item: T;
+  tag: string;
+  syncedAt: string;
   version: string | undefined;
+  digitLed: boolean;
 }
 
-function compareDecorated(a: Decorated, b: Decorated): number {
+function decorate<T>(item: T, { tag, syncedAt }: TagToOrder): Decorated<T> {
+  return { item, tag, syncedAt: syncedAt ?? '', version: versionOf(tag), digitLed: /^\d/.test(tag) };
+}
+
+// a fixed locale keeps the order the same on every machine
+const natural = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
+
+function compareDecorated(a: Decorated<unknown>, b: Decorated<unknown>): number {
   if (a.version !== undefined && b.version !== undefined) {
     const byVersion = semver.rcompare(a.version, b.version);
     if (byVersion !== 0) return byVersion;
   } else if (a.version !== undefined || b.version !== undefined) {
     return a.version !== undefined ? -1 : 1;
-  } else if (a.item.record.syncedAt !== b.item.record.syncedAt) {
+  } else if (a.syncedAt !== b.syncedAt) {
     // ISO 8601 in UTC compares as text; an unknown time ("") sorts last
-    return a.item.record.syncedAt < b.item.record.syncedAt ? 1 : -1;
+    return a.syncedAt < b.syncedAt ? 1 : -1;
+  } else if (a.digitLed !== b.digitLed) {
+    return a.digitLed ? -1 : 1;
   }
-  return a.item.tag < b.item.tag ? -1 : a.item.tag > b.item.tag ? 1 : 0;
+  return natural.compare(b.tag, a.tag);
 }
 
 const versionLike = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+][0-9A-Za-z.+-]*)?$/;

@@ -75,7 +75,10 @@ function describeNamespace(input: IndexInput): NamespaceView | undefined {
   const repositories: RepositoryView[] = [];
   for (const key of Object.keys(input.metadata.images).sort(compareText)) {
     const tagMap = input.metadata.images[key]!;
-    const tags = sortTagsNewestFirst(Object.keys(tagMap).map((tag) => ({ tag, record: tagMap[tag]! })));
+    const tags = sortTagsNewestFirst(
+      Object.keys(tagMap).map((tag) => ({ tag, record: tagMap[tag]! })),
+      (t) => ({ tag: t.tag, syncedAt: t.record.syncedAt }),
+    );
     if (tags.length === 0) continue;
     repositories.push({ key, source: `${source}/${key}`, mirror: mirrorRepository(tags), tags, lastSync: latest(tags.map((t) => t.record.syncedAt)) });
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { GENERATED_MARKER, INDEX_PAGE, namespacePagePath, renderIndex, type IndexInput } from '../../src/store/index-pages.js';
-import { compareTagsNewestFirst } from '../../src/ref/tag-order.js';
+import { sortTagsNewestFirst } from '../../src/ref/tag-order.js';
 import { applyUpdates, type MetadataUpdate, type TagRecord } from '../../src/store/schema.js';
 
 const digest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
@@ -138,8 +138,7 @@ describe('browse: renderIndex', () => {
   });
 });
 
-describe('browse: compareTagsNewestFirst', () => {
-  const rec = (syncedAt: string): TagRecord => ({ digest: '', target: '', syncedAt });
+describe('browse: sortTagsNewestFirst', () => {
   const cases: Array<{ name: string; tags: Array<[string, string]>; expected: string[] }> = [
     { name: 'versions by version, not by text', tags: [['3.9', ''], ['3.10', ''], ['3.8', '']], expected: ['3.10', '3.9', '3.8'] },
     { name: 'v prefix and missing parts', tags: [['v1', ''], ['v1.2', ''], ['1.1.9', '']], expected: ['v1.2', '1.1.9', 'v1'] },
@@ -149,12 +148,17 @@ describe('browse: compareTagsNewestFirst', () => {
       tags: [['latest', '2026-01-02T00:00:00Z'], ['edge', '2026-01-03T00:00:00Z'], ['old', ''], ['1.0', '2020-01-01T00:00:00Z']],
       expected: ['1.0', 'edge', 'latest', 'old'],
     },
-    { name: 'ties by name', tags: [['b', 'x'], ['a', 'x'], ['v1.0', ''], ['1.0', '']], expected: ['1.0', 'v1.0', 'a', 'b'] },
+    {
+      name: 'non-versions synced at the same time: digit-led first, then descending text',
+      tags: [['b', 'x'], ['a', 'x'], ['2024_01_02', 'x'], ['a-10', 'x'], ['a-9', 'x']],
+      expected: ['2024_01_02', 'b', 'a-10', 'a-9', 'a'],
+    },
+    { name: 'equal versions by descending text', tags: [['1.0', ''], ['v1.0', ''], ['1.0.0', '']], expected: ['v1.0', '1.0.0', '1.0'] },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const sorted = c.tags.map(([tag, syncedAt]) => ({ tag, record: rec(syncedAt) })).sort(compareTagsNewestFirst);
-      assert.deepEqual(sorted.map((t) => t.tag), c.expected);
+      const sorted = sortTagsNewestFirst(c.tags, ([tag, syncedAt]) => ({ tag, syncedAt }));
+      assert.deepEqual(sorted.map(([tag]) => tag), c.expected);
     });
   }
 });

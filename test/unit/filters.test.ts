@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { compareTagsNewestFirst, compileTagFilter, isUnstableTag, tagSemver, type TagFilterRules } from '../../src/jobs/filters.js';
+import { compileTagFilter, isUnstableTag, tagSemver, type TagFilterRules } from '../../src/jobs/filters.js';
+import { sortTagsNewestFirst } from '../../src/ref/tag-order.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
 const digest = 'sha256:' + 'a'.repeat(64);
@@ -32,9 +33,11 @@ describe('tag filters', () => {
       expected: ['v1.30.0-alpha.2', 'v1.30.2', 'v1.31.0'],
     },
     { name: 'stableOnly on its own', rules: { stableOnly: true }, tags: k8sTags, expected: ['v1.27.9', 'v1.28.0', 'v1.28.4', 'v1.29.0', 'v1.30.2', 'v1.31.0', 'sha-abc', '1.30'] },
-    { name: 'newest N per repository, semver order, listing order kept', rules: { newest: 3 }, tags: k8sTags, expected: ['v1.30.0-alpha.2', 'v1.30.2', 'v1.31.0'] },
+    // `1.30` reads as version 1.30.0, above v1.30.0-alpha.2
+    { name: 'newest N per repository, version order, listing order kept', rules: { newest: 3 }, tags: k8sTags, expected: ['v1.30.2', 'v1.31.0', '1.30'] },
     { name: 'newest N after the other rules', rules: { newest: 2, exclude: ['-'] }, tags: k8sTags, expected: ['v1.30.2', 'v1.31.0'] },
-    { name: 'newest N among tags that are not semver: natural order', rules: { newest: 2 }, tags: ['3.9', '3.10', 'edge', '20240101', '20231231'], expected: ['20240101', '20231231'] },
+    { name: 'newest N among tags that are not semver: read as versions', rules: { newest: 2 }, tags: ['3.9', '3.10', 'edge', '20240101', '20231231'], expected: ['20240101', '20231231'] },
+    { name: 'newest N: a short version above an older full one', rules: { newest: 1 }, tags: ['1.9.0', '2.0', 'edge'], expected: ['2.0'] },
     { name: 'newest N: word tags rank last', rules: { newest: 2 }, tags: ['edge', 'stable', '3.9'], expected: ['stable', '3.9'] },
   ];
   for (const c of cases) {
@@ -68,9 +71,10 @@ describe('tag order and classes', () => {
     assert.equal(tagSemver('1.2.3-rc.1')?.version, '1.2.3-rc.1');
     for (const notSemver of ['1.17', 'latest', '3.1-alpine', 'v1', 'version1.2.3']) assert.equal(tagSemver(notSemver), undefined, notSemver);
   });
-  it('sorts semver tags newest first (a release after its release candidates), then digit tags, then words', () => {
-    const sorted = ['v1.10.0', 'edge', '1.9.0', 'v1.10.0-rc.1', 'beta', '3.10', '3.9', '20240101', 'v1.10.0+build'].sort(compareTagsNewestFirst);
-    assert.deepEqual(sorted, ['v1.10.0+build', 'v1.10.0', 'v1.10.0-rc.1', '1.9.0', '20240101', '3.10', '3.9', 'edge', 'beta']);
+  it('sorts version tags newest first (missing parts as 0, a release above its release candidates), then digit tags, then words', () => {
+    const tags = ['v1.10.0', 'edge', '1.9.0', 'v1.10.0-rc.1', 'beta', '2.0', '3.9', '3.10', '1.2.3.4', '1.2.3.5', 'v1.10.0+build'];
+    const sorted = sortTagsNewestFirst(tags, (tag) => ({ tag }));
+    assert.deepEqual(sorted, ['3.10', '3.9', '2.0', 'v1.10.0+build', 'v1.10.0', 'v1.10.0-rc.1', '1.9.0', '1.2.3.5', '1.2.3.4', 'edge', 'beta']);
   });
   it('knows latest and alpha/beta/rc as words, not inside words', () => {
     for (const tag of ['latest', 'v1.30.0-rc.1', '1.0.0-beta2', 'rc1', 'v2-alpha', 'nightly-latest']) assert.ok(isUnstableTag(tag), tag);
