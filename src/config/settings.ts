@@ -1,6 +1,6 @@
 import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './file.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { compileTagFilter, type TagFilterRules } from '../jobs/filters.js';
+import { compileTagFilter, type TagFilterRules } from './filters.js';
 import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from '../ref/naming.js';
 import { formatReference, parseLocation, parseReference, type Reference } from '../ref/reference.js';
 import { namespaceOf } from '../sources/image-list.js';

@@ -1,6 +1,6 @@
 import type { JobOptions, JobsOptions } from '../config/settings.js';
 import { describeError, GcrsyncError, isGcrsyncError } from '../errors.js';
-import { compileTagFilter, type TagSelector } from './filters.js';
+import { compileTagFilter, type TagSelector } from '../config/filters.js';
 import { createPushHooks } from './hooks.js';
 import type { Logger } from '../log.js';
 import type { PushHooks } from '../reconcile/execute.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileTagFilter, isUnstableTag, tagSemver, type TagFilterRules } from '../../src/jobs/filters.js';
+import { compileTagFilter, isUnstableTag, tagSemver, type TagFilterRules } from '../../src/config/filters.js';
 import { sortTagsNewestFirst } from '../../src/ref/tag-order.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
