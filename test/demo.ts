@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const target = await startRegistry({ auth: 'htpasswd' });
   const remote = await bareRemote();
   // one image is already at the target: compare finds it, sync does not copy it again
-  await pushTestImage({ url: target.url, auth: target.credentials! }, 'mirror/pause', '3.1', { seed: 'google-containers/pause:3.1', sharedLayer: 'base-os', layerBytes: 256 * 1024 });
+  await pushTestImage(target, 'mirror/pause', '3.1', { seed: 'google-containers/pause:3.1', sharedLayer: 'base-os', layerBytes: 256 * 1024 });
   const common = ['--source', `${source.host}/google-containers`, '--target', `${target.host}/mirror`, '--metadata-repo', remote.url];
   const env = { GCRSYNC_USERNAME: target.credentials!.username, GCRSYNC_PASSWORD: target.credentials!.password };
 

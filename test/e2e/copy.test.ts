@@ -30,7 +30,6 @@ describe('gcrsync copy (CLI, end to end)', function () {
     await target?.stop();
   });
 
-  const targetEndpoint = () => ({ url: target.url, auth: target.credentials! });
   const env = () => ({ GCRSYNC_USERNAME: target.credentials!.username, GCRSYNC_PASSWORD: target.credentials!.password });
   const metadataPath = (namespace: string) => `metadata/${source.host.replace(':', '_')}/${namespace}.json`;
 
@@ -55,7 +54,7 @@ jobs:
     assert.equal(first.code, 0, first.stderr);
     const report = JSON.parse(first.stdout);
     assert.deepEqual(report.outcomes.map((o: { status: string; target: string }) => [o.status, o.target]), [['synced', `${target.host}/google_containers/coredns:v1.11.1`]]);
-    assert.equal(await headDigest(targetEndpoint(), 'google_containers/coredns', 'v1.11.1'), digests.get('porter/sub/coredns:v1.11.1'), 'filters do not apply to a named image');
+    assert.equal(await headDigest(target, 'google_containers/coredns', 'v1.11.1'), digests.get('porter/sub/coredns:v1.11.1'), 'filters do not apply to a named image');
     const json = JSON.parse(await remote.show(metadataPath('porter')));
     assert.equal(json.images['sub/coredns']['v1.11.1'].target, `${target.host}/google_containers/coredns:v1.11.1`);
     assert.match(await remote.show('CHANGELOG.md'), new RegExp(`${source.host}/porter/sub/coredns:v1\\.11\\.1`));
@@ -72,7 +71,7 @@ jobs:
     const dir = await tempDir('copy');
     const result = await runCli(['copy', `${source.host}/porter/pause:3.9`, `${target.host}/exact/place/pause`, '--metadata-repo', remote.url], { cwd: dir, env: env() });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(await headDigest(targetEndpoint(), 'exact/place/pause', '3.9'), digests.get('porter/pause:3.9'));
+    assert.equal(await headDigest(target, 'exact/place/pause', '3.9'), digests.get('porter/pause:3.9'));
     const json = JSON.parse(await remote.show(metadataPath('porter')));
     assert.equal(json.images.pause['3.9'].target, `${target.host}/exact/place/pause:3.9`);
   });
@@ -82,7 +81,7 @@ jobs:
     const dir = await tempDir('copy');
     const ok = await runCli(['copy', `${source.host}/loose/thing`, '--target', `${target.host}/loose`, '--metadata-repo', remote.url], { cwd: dir, env: env() });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.ok(await headDigest(targetEndpoint(), 'loose/thing', 'latest'));
+    assert.ok(await headDigest(target, 'loose/thing', 'latest'));
     const head = await remote.head();
     const missing = await runCli(['copy', `${source.host}/porter/pause:9.9`, '--target', `${target.host}/loose`, '--metadata-repo', remote.url], {
       cwd: dir,

@@ -31,9 +31,8 @@ describe('gcrsync pull (CLI, real dockerd)', function () {
     docker = daemon.docker;
     dockerHost = `unix://${daemon.socketPath}`;
     mirror = await startRegistry({ auth: 'htpasswd' });
-    const endpoint = { url: mirror.url, auth: mirror.credentials! };
-    pauseDigest = (await pushTestImage(endpoint, 'k8s/pause', '3.9')).digest;
-    const nginxDigest = (await pushTestImage(endpoint, 'hub/nginx', 'latest')).digest;
+    pauseDigest = (await pushTestImage(mirror, 'k8s/pause', '3.9')).digest;
+    const nginxDigest = (await pushTestImage(mirror, 'hub/nginx', 'latest')).digest;
 
     remote = await bareRemote();
     const repo = await openMetadataRepo({ location: remote.url });
@@ -92,7 +91,7 @@ describe('gcrsync pull (CLI, real dockerd)', function () {
     const pause = await docker.getImage('registry.k8s.io/pause:3.9').inspect();
     assert.deepEqual(pause.RepoTags, ['registry.k8s.io/pause:3.9'], 'the mirror name was dropped again');
     // the daemon's image id is the digest of the config blob the mirror serves
-    const manifest = (await getManifest({ url: mirror.url, auth: mirror.credentials! }, 'k8s/pause', '3.9')).json as { config: { digest: string } };
+    const manifest = (await getManifest(mirror, 'k8s/pause', '3.9')).json as { config: { digest: string } };
     assert.equal(pause.Id, manifest.config.digest);
     assert.deepEqual(await localTags('nginx:latest'), ['nginx:latest']);
     assert.equal(

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from '../support/cli.js';
 import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';
-import { getManifest, headDigest, pushTestImage, registryRequest, type RegistryEndpoint } from '../support/images.js';
+import { getManifest, headDigest, pushTestImage, registryRequest } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
 
@@ -146,7 +146,6 @@ async function gitHttpServer(root: string, user: string, token: string): Promise
 describe('secrets stay secret (CLI, end to end)', function () {
   this.timeout(120_000);
   let upstream: TestRegistry;
-  let upstreamEndpoint: RegistryEndpoint;
   let source: GcrFront;
   let target: TestRegistry;
   let dockerConfig: string;
@@ -154,21 +153,20 @@ describe('secrets stay secret (CLI, end to end)', function () {
 
   before(async () => {
     upstream = await startRegistry({ auth: 'htpasswd', users: { [SOURCE_USER]: SOURCE_PASSWORD } });
-    upstreamEndpoint = { url: upstream.url, auth: { username: SOURCE_USER, password: SOURCE_PASSWORD } };
     target = await startRegistry({ auth: 'token', users: { [TARGET_USER]: TARGET_PASSWORD } });
-    await pushTestImage(upstreamEndpoint, 'ns/app', 'v1');
-    await pushTestImage(upstreamEndpoint, 'ns/sub/tool', '1.0', { platforms: ['linux/amd64', 'linux/arm64'] });
-    const redirected = await pushTestImage(upstreamEndpoint, 'ns/redirected', 'v1');
+    await pushTestImage(upstream, 'ns/app', 'v1');
+    await pushTestImage(upstream, 'ns/sub/tool', '1.0', { platforms: ['linux/amd64', 'linux/arm64'] });
+    const redirected = await pushTestImage(upstream, 'ns/redirected', 'v1');
     for (const [repository, tag] of [['hostile/fine', 'v1'], ['hostile/linked', 'v1'], ['hostile/located', 'v1']] as const) {
-      await pushTestImage(upstreamEndpoint, repository, tag);
+      await pushTestImage(upstream, repository, tag);
     }
-    source = await gcrFront(upstreamEndpoint, { cacheListings: true });
+    source = await gcrFront(upstream, { cacheListings: true });
 
     // the layer of ns/redirected lives "in storage": the registry answers its GET with a redirect there
-    const layer = (await getManifest(upstreamEndpoint, 'ns/redirected', 'v1')).json as { layers: Array<{ digest: string }> };
+    const layer = (await getManifest(upstream, 'ns/redirected', 'v1')).json as { layers: Array<{ digest: string }> };
     const layerDigest = layer.layers[0]!.digest;
     trap = await storageTrap(async () => {
-      const res = await registryRequest(upstreamEndpoint, 'repository:ns/redirected:pull', `/v2/ns/redirected/blobs/${layerDigest}`);
+      const res = await registryRequest(upstream, 'repository:ns/redirected:pull', `/v2/ns/redirected/blobs/${layerDigest}`);
       return Buffer.from(await res.arrayBuffer());
     });
     source.inject(`/v2/ns/redirected/blobs/${layerDigest}`, {
@@ -188,7 +186,6 @@ describe('secrets stay secret (CLI, end to end)', function () {
     await target?.stop();
   });
 
-  const targetEndpoint = (): RegistryEndpoint => ({ url: target.url, auth: { username: TARGET_USER, password: TARGET_PASSWORD } });
   const sync = (namespace: string, remote: BareRemote, prefix: string, extra: string[] = [], env: Record<string, string> = {}): Promise<CliResult> =>
     runCli(['sync', '--source', `${source.host}/${namespace}`, '--target', `${target.host}/${prefix}`, '--metadata-repo', remote.url, '--verbose', '--json', ...extra], {
       env: { DOCKER_CONFIG: dockerConfig, ...env },
@@ -201,7 +198,7 @@ describe('secrets stay secret (CLI, end to end)', function () {
     const report = JSON.parse(result.stdout) as { outcomes: Array<{ status: string }> };
     assert.equal(report.outcomes.filter((o) => o.status === 'synced').length, 3);
     for (const [repository, tag] of [['app', 'v1'], ['sub/tool', '1.0'], ['redirected', 'v1']]) {
-      assert.equal(await headDigest(targetEndpoint(), `mirror/${repository}`, tag!), await headDigest(upstreamEndpoint, `ns/${repository}`, tag!));
+      assert.equal(await headDigest(target, `mirror/${repository}`, tag!), await headDigest(upstream, `ns/${repository}`, tag!));
     }
     // the storage host got the blob request without the registry's credentials, and the copy still worked
     assert.ok(trap.seen.length >= 1, 'the redirect to storage was followed');
@@ -271,7 +268,7 @@ describe('secrets stay secret (CLI, end to end)', function () {
     assert.equal(env.code, 2, env.stderr);
     assertNoSecrets('stderr (GCRSYNC_METADATA_REPO)', env.stderr);
     // nothing was copied or committed anywhere
-    assert.equal(await headDigest(targetEndpoint(), 'x/app', 'v1'), undefined);
+    assert.equal(await headDigest(target, 'x/app', 'v1'), undefined);
     assert.equal((await git(remote.path, 'rev-list', '--count', 'main')).trim(), '1');
   });
 
@@ -311,13 +308,13 @@ describe('secrets stay secret (CLI, end to end)', function () {
     }
 
     it('refuses a Location to a link-local address and a Link to a private one; the rest of the namespace is synced (exit 1)', async () => {
-      const located = await getManifest(upstreamEndpoint, 'hostile/located', 'v1');
+      const located = await getManifest(upstream, 'hostile/located', 'v1');
       source.inject(`/v2/hostile/located/manifests/${located.digest}`, {
         status: 307,
         headers: { location: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' },
         body: '',
       });
-      const linkedDigest = await headDigest(upstreamEndpoint, 'hostile/linked', 'v1');
+      const linkedDigest = await headDigest(upstream, 'hostile/linked', 'v1');
       source.inject('/v2/hostile/linked/tags/list', {
         headers: { link: '<https://192.168.10.1/v2/hostile/linked/tags/list?last=v1>; rel="next"' },
         body: {
@@ -339,7 +336,7 @@ describe('secrets stay secret (CLI, end to end)', function () {
       assert.equal(bySource.get('hostile/located:v1')?.status, 'failed');
       assert.match(bySource.get('hostile/located:v1')!.error!, /HOSTILE_RESPONSE.*refusing to follow https:\/\/169\.254\.169\.254.*private or link-local/);
       assert.ok(report.problems.some((p) => /refusing to follow https:\/\/192\.168\.10\.1.*private or link-local/.test(p.error)), JSON.stringify(report.problems));
-      assert.equal(await headDigest(targetEndpoint(), 'hostile/located', 'v1'), undefined, 'the refused image is not at the target');
+      assert.equal(await headDigest(target, 'hostile/located', 'v1'), undefined, 'the refused image is not at the target');
       assertNoSecrets('stderr', result.stderr);
       assertNoSecrets('stdout', result.stdout);
       assertNoSecrets('the metadata repo', await everythingCommitted(remote));

@@ -35,7 +35,6 @@ describe('gcrsync sync (CLI, end to end)', function () {
     dockerHost = `unix://${(await startDockerd()).socketPath}`;
   });
 
-  const targetEndpoint = () => ({ url: scene.target.url, auth: scene.target.credentials! });
   const metadataFile = (remote: BareRemote) => remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`);
   function args(command: string, remote: BareRemote, prefix: string, extra: string[] = []): string[] {
     return [command, '--source', `${scene.source.host}/ns`, '--target', `${scene.target.host}/${prefix}`, '--metadata-repo', remote.url, ...extra];
@@ -58,7 +57,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
 
       for (const [repo, tag] of images) {
         const mirrored = `${prefix}/${repo.slice('ns/'.length)}`;
-        const digest = await headDigest(targetEndpoint(), mirrored, tag);
+        const digest = await headDigest(scene.target, mirrored, tag);
         assert.ok(digest, `${mirrored}:${tag} at the target`);
         if (transport === 'registry') assert.equal(digest, await headDigest(scene.upstream, repo, tag), 'digest preserved');
       }
@@ -92,7 +91,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
       assert.equal(rerun.code, 0, rerun.stderr);
       const report = JSON.parse(rerun.stdout);
       assert.deepEqual(report.planned.map((p: { reason: string; source: string }) => [p.reason, p.source]), [['digest-changed', `${scene.source.host}/ns/pause:3.1`]]);
-      assert.equal(await headDigest(targetEndpoint(), `${prefix}/pause`, '3.1'), moved.digest);
+      assert.equal(await headDigest(scene.target, `${prefix}/pause`, '3.1'), moved.digest);
       assert.equal(JSON.parse(await metadataFile(remote)).images.pause['3.1'].digest, moved.digest);
       const newest = (await remote.show('CHANGELOG.md')).split(/^## /m)[1]!;
       assert.match(newest, /updated/i);
@@ -106,8 +105,8 @@ describe('gcrsync sync (CLI, end to end)', function () {
   it('compare records what the target has; the following sync copies only what is missing', async () => {
     const remote = await bareRemote();
     const prefix = 'bootstrap';
-    await pushTestImage(targetEndpoint(), `${prefix}/pause`, '3.1', { seed: 'ns/pause:3.1' });
-    await pushTestImage(targetEndpoint(), `${prefix}/sub/app`, 'v1', { seed: 'ns/sub/app:v1' });
+    await pushTestImage(scene.target, `${prefix}/pause`, '3.1', { seed: 'ns/pause:3.1' });
+    await pushTestImage(scene.target, `${prefix}/sub/app`, 'v1', { seed: 'ns/sub/app:v1' });
     const compared = await runCli(args('compare', remote, prefix), { env: env() });
     assert.equal(compared.code, 0, compared.stderr);
     const json = JSON.parse(await metadataFile(remote));
@@ -136,7 +135,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
     assert.match(result.stderr, /ns\.json:3:\d+/);
     assert.equal(await remote.head(), head);
     assert.equal(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`), corrupt.trimEnd());
-    assert.equal(await headDigest(targetEndpoint(), 'corrupt/pause', '3.1'), undefined, 'nothing copied');
+    assert.equal(await headDigest(scene.target, 'corrupt/pause', '3.1'), undefined, 'nothing copied');
     await readFile(file, 'utf8').then((text) => assert.equal(text, corrupt));
     await work.cleanup();
   });
@@ -149,7 +148,7 @@ describe('gcrsync sync (CLI, end to end)', function () {
     assert.match(result.stdout, /would copy\s+4/);
     assert.match(result.stdout, new RegExp(`${scene.target.host}/dry/sub/deeper/tool:1.0`));
     assert.equal(await remote.head(), head);
-    assert.equal(await headDigest(targetEndpoint(), 'dry/pause', '3.1'), undefined);
+    assert.equal(await headDigest(scene.target, 'dry/pause', '3.1'), undefined);
   });
 
   it('keeps the report with --report, posts the summary with --notify, and prints the table and CI progress lines', async () => {

@@ -28,8 +28,6 @@ describe('docker transport (real dockerd, two real registries)', function () {
   let target: TestRegistry;
   let transport: Transport;
   let keychain: ReturnType<typeof staticKeychain>;
-  const sourceEndpoint = () => ({ url: source.url, auth: source.credentials! });
-  const targetEndpoint = () => ({ url: target.url, auth: target.credentials! });
 
   before(async () => {
     [dockerd, source, target] = await Promise.all([startDockerd(), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'token' })]);
@@ -45,14 +43,14 @@ describe('docker transport (real dockerd, two real registries)', function () {
     (await dockerd.docker.listImages()).flatMap((image) => image.RepoTags ?? []).filter((t) => t.includes(source.host) || t.includes(target.host));
 
   it('copies an image from an authenticated registry and reports the digest the target has', async () => {
-    const pushed = await pushTestImage(sourceEndpoint(), 'dt/app', 'v1', { sharedLayer: 'dt-base', layerBytes: 2048 });
+    const pushed = await pushTestImage(source, 'dt/app', 'v1', { sharedLayer: 'dt-base', layerBytes: 2048 });
     const result = await transport.copy({
       source: parseReference(`${source.host}/dt/app:v1`),
       sourceDigest: pushed.digest,
       sourceMediaType: pushed.mediaType,
       target: parseReference(`${target.host}/mirror/dt-app:v1`),
     });
-    assert.equal(await headDigest(targetEndpoint(), 'mirror/dt-app', 'v1'), result.targetDigest);
+    assert.equal(await headDigest(target, 'mirror/dt-app', 'v1'), result.targetDigest);
     assert.deepEqual(result.platforms, ['linux/amd64']);
     assert.equal(result.digestPreserved, result.targetDigest === pushed.digest);
     assert.ok(result.bytesUploaded > 0);
@@ -62,7 +60,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
   });
 
   it('fails without the source credentials, with DOCKER naming the image', async () => {
-    const pushed = await pushTestImage(sourceEndpoint(), 'dt/private', 'v1');
+    const pushed = await pushTestImage(source, 'dt/private', 'v1');
     const anonymous = createDockerTransport({ docker: dockerd.docker, keychain: staticKeychain({}) });
     await assert.rejects(
       anonymous.copy({
@@ -72,11 +70,11 @@ describe('docker transport (real dockerd, two real registries)', function () {
       }),
       (error: unknown) => error instanceof GcrsyncError && error.code === 'DOCKER' && error.message.includes(`${source.host}/dt/private:v1`),
     );
-    assert.equal(await headDigest(targetEndpoint(), 'mirror/dt-private', 'v1'), undefined);
+    assert.equal(await headDigest(target, 'mirror/dt-private', 'v1'), undefined);
   });
 
   it('fails a missing source tag with DOCKER naming the image and the daemon message', async () => {
-    await pushTestImage(sourceEndpoint(), 'dt/exists', 'v1');
+    await pushTestImage(source, 'dt/exists', 'v1');
     const missing = `${source.host}/dt/exists:no-such-tag`;
     await assert.rejects(
       transport.copy({
@@ -92,11 +90,11 @@ describe('docker transport (real dockerd, two real registries)', function () {
         return true;
       },
     );
-    assert.equal(await headDigest(targetEndpoint(), 'mirror/dt-missing', 'v1'), undefined);
+    assert.equal(await headDigest(target, 'mirror/dt-missing', 'v1'), undefined);
   });
 
   it('copies one platform of an index and warns that the others were dropped', async () => {
-    const pushed = await pushTestImage(sourceEndpoint(), 'dt/multi', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], format: 'oci' });
+    const pushed = await pushTestImage(source, 'dt/multi', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], format: 'oci' });
     const result = await transport.copy({
       source: parseReference(`${source.host}/dt/multi:v1`),
       sourceDigest: pushed.digest,
@@ -106,12 +104,12 @@ describe('docker transport (real dockerd, two real registries)', function () {
     assert.deepEqual(result.platforms, ['linux/amd64']);
     assert.equal(result.digestPreserved, false);
     assert.ok(result.warnings.includes('source is a multi-platform index; the daemon copied only linux/amd64'), result.warnings.join('\n'));
-    assert.equal(await headDigest(targetEndpoint(), 'mirror/dt-multi', 'v1'), result.targetDigest);
+    assert.equal(await headDigest(target, 'mirror/dt-multi', 'v1'), result.targetDigest);
     assert.notEqual(result.targetDigest, pushed.digest);
   });
 
   it('fails a push the registry refuses inside the progress stream, and cleans up local tags', async () => {
-    const pushed = await pushTestImage(sourceEndpoint(), 'dt/refused', 'v1');
+    const pushed = await pushTestImage(source, 'dt/refused', 'v1');
     target.tokenServer!.deny.add('repository:mirror/dt-refused:push');
     const destination = `${target.host}/mirror/dt-refused:v1`;
     await assert.rejects(
@@ -123,7 +121,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
         return true;
       },
     );
-    assert.equal(await headDigest(targetEndpoint(), 'mirror/dt-refused', 'v1'), undefined);
+    assert.equal(await headDigest(target, 'mirror/dt-refused', 'v1'), undefined);
     assert.deepEqual(await localTags(), []);
   });
 
@@ -137,6 +135,6 @@ describe('docker transport (real dockerd, two real registries)', function () {
       ),
       (error: unknown) => error instanceof GcrsyncError && error.code === 'ABORTED',
     );
-    assert.equal(await headDigest(targetEndpoint(), 'mirror/dt-aborted', 'v1'), undefined);
+    assert.equal(await headDigest(target, 'mirror/dt-aborted', 'v1'), undefined);
   });
 });

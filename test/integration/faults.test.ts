@@ -87,7 +87,6 @@ describe('faults: sync through fault-injecting proxies', function () {
     await rig?.target.stop();
   });
 
-  const targetEndpoint = (): RegistryEndpoint => ({ url: rig.target.url, auth: rig.target.credentials! });
 
   async function sync(remote: BareRemote, prefix: string, namespace = 'ns'): Promise<{ report: RunReport; warnings: string[] }> {
     const warnings: string[] = [];
@@ -131,7 +130,7 @@ describe('faults: sync through fault-injecting proxies', function () {
       assert.equal(record.target, `${rig.targetFaults.host}/${prefix}/${repository}:${tag}`);
       assert.equal(record.targetDigest, undefined, 'registry transport preserves digests');
       assert.equal(record.digest, await headDigest(plain(rig.upstream), `${namespace}/${repository}`, tag), `${repository}:${tag} records the source digest`);
-      assert.equal(await headDigest(targetEndpoint(), `${prefix}/${repository}`, tag), record.digest, `${repository}:${tag} is at the target`);
+      assert.equal(await headDigest(rig.target, `${prefix}/${repository}`, tag), record.digest, `${repository}:${tag} is at the target`);
     }
     return records.length;
   }
@@ -144,13 +143,13 @@ describe('faults: sync through fault-injecting proxies', function () {
     let manifests = 0;
     const blobs = new Set<string>();
     const verifyManifest = async (repository: string, reference: string): Promise<void> => {
-      const manifest = await getManifest(targetEndpoint(), repository, reference);
+      const manifest = await getManifest(rig.target, repository, reference);
       if (reference.startsWith('sha256:')) assert.equal(manifest.digest, reference, `${repository}@${reference} bytes`);
       manifests++;
       const json = manifest.json as { manifests?: Array<{ digest: string }>; config?: { digest: string; size: number }; layers?: Array<{ digest: string; size: number }> };
       for (const child of json.manifests ?? []) await verifyManifest(repository, child.digest);
       for (const blob of [...(json.config ? [json.config] : []), ...(json.layers ?? [])]) {
-        const res = await registryRequest(targetEndpoint(), `repository:${repository}:pull`, `/v2/${repository}/blobs/${blob.digest}`);
+        const res = await registryRequest(rig.target, `repository:${repository}:pull`, `/v2/${repository}/blobs/${blob.digest}`);
         assert.equal(res.status, 200, `${repository}@${blob.digest} is at the target`);
         const bytes = Buffer.from(await res.arrayBuffer());
         assert.equal(bytes.length, blob.size, `${repository}@${blob.digest} size`);
@@ -160,12 +159,12 @@ describe('faults: sync through fault-injecting proxies', function () {
     };
     for (const image of images) {
       const repository = `${prefix}/${image.repository.slice(image.repository.indexOf('/') + 1)}`;
-      for (const tag of await listTags(targetEndpoint(), repository)) {
+      for (const tag of await listTags(rig.target, repository)) {
         assert.ok(images.some((i) => i.repository === image.repository && i.tag === tag), `${repository}:${tag} was never at the source`);
-        const digest = await headDigest(targetEndpoint(), repository, tag);
+        const digest = await headDigest(rig.target, repository, tag);
         assert.equal(digest, await headDigest(plain(rig.upstream), image.repository, tag), `${repository}:${tag} points at the source manifest`);
       }
-      if ((await listTags(targetEndpoint(), repository)).includes(image.tag)) await verifyManifest(repository, image.tag);
+      if ((await listTags(rig.target, repository)).includes(image.tag)) await verifyManifest(repository, image.tag);
     }
     return { manifests, blobs: blobs.size };
   }

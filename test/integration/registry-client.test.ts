@@ -8,7 +8,7 @@ import { isGcrsyncError } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { RegistryClient, type RepositoryRef } from '../../src/registry/client.js';
 import { parseManifest } from '../../src/registry/schemas.js';
-import { getManifest as oracleManifest, hasBlob, headDigest, pushTestImage, tagManifest, type RegistryEndpoint } from '../support/images.js';
+import { getManifest as oracleManifest, hasBlob, headDigest, pushTestImage, tagManifest } from '../support/images.js';
 import { startRegistry, type RegistryAuth, type TestRegistry } from '../support/registry.js';
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -30,10 +30,6 @@ function slowStream(data: Buffer, pieceBytes: number, pauseMs: number): Readable
       }
     })(),
   );
-}
-
-function endpointOf(registry: TestRegistry): RegistryEndpoint {
-  return { url: registry.url, ...(registry.credentials && { auth: registry.credentials }) };
 }
 
 function clientFor(registry: { host: string }, credentialsOf: TestRegistry, options: { pageSize?: number; password?: string } = {}) {
@@ -141,7 +137,6 @@ describe('registry client against docker-registry', function () {
   for (const mode of ['none', 'htpasswd', 'token'] as RegistryAuth[]) {
     describe(`auth: ${mode}`, () => {
       let registry: TestRegistry;
-      let endpoint: RegistryEndpoint;
       let http: HttpClient;
       let client: RegistryClient;
       const repo = (repository: string): RepositoryRef => ({ registry: registry.host, repository });
@@ -150,10 +145,9 @@ describe('registry client against docker-registry', function () {
 
       before(async () => {
         registry = await startRegistry({ auth: mode });
-        endpoint = endpointOf(registry);
         ({ http, client } = clientFor(registry, registry));
-        image = await pushTestImage(endpoint, 'src/app', 'v1', { layerBytes: 4096 });
-        multi = await pushTestImage(endpoint, 'src/multi', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], format: 'oci' });
+        image = await pushTestImage(registry, 'src/app', 'v1', { layerBytes: 4096 });
+        multi = await pushTestImage(registry, 'src/multi', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], format: 'oci' });
       });
       after(async () => {
         await http?.close();
@@ -166,7 +160,7 @@ describe('registry client against docker-registry', function () {
 
       it('lists every tag across Link pages (relative and absolute)', async () => {
         const tags = ['v1', ...Array.from({ length: 8 }, (_, i) => `t${i}`)];
-        for (const tag of tags.slice(1)) await tagManifest(endpoint, 'src/app', 'v1', tag);
+        for (const tag of tags.slice(1)) await tagManifest(registry, 'src/app', 'v1', tag);
         const proxy = await startProxy(registry.url, paginateTags);
         const paged = clientFor(proxy, registry, { pageSize: 3 });
         try {
@@ -182,7 +176,7 @@ describe('registry client against docker-registry', function () {
       });
 
       it('pages through _catalog', async () => {
-        for (const name of ['cat/a', 'cat/b', 'cat/c', 'cat/d']) await pushTestImage(endpoint, name, 'v1');
+        for (const name of ['cat/a', 'cat/b', 'cat/c', 'cat/d']) await pushTestImage(registry, name, 'v1');
         const paged = clientFor(registry, registry, { pageSize: 2 });
         try {
           const repositories = await paged.client.catalog(registry.host);
@@ -226,8 +220,8 @@ describe('registry client against docker-registry', function () {
           assert.equal(await client.putManifest(repo('dst/multi'), child.digest, childManifest.bytes, childManifest.mediaType), child.digest);
         }
         assert.equal(await client.putManifest(repo('dst/multi'), 'v1', source.bytes, source.mediaType), multi.digest);
-        assert.equal(await headDigest(endpoint, 'dst/multi', 'v1'), multi.digest);
-        const copied = await oracleManifest(endpoint, 'dst/multi', 'v1');
+        assert.equal(await headDigest(registry, 'dst/multi', 'v1'), multi.digest);
+        const copied = await oracleManifest(registry, 'dst/multi', 'v1');
         assert.ok(copied.bytes.equals(source.bytes));
       });
 
@@ -253,7 +247,7 @@ describe('registry client against docker-registry', function () {
       it('mounts a blob from another repository, and opens a session when it cannot', async () => {
         const layer = image.blobs[image.blobs.length - 1]!;
         assert.equal(await client.mountBlob(repo('mnt/app'), layer, 'src/app'), 'mounted');
-        assert.ok(await hasBlob(endpoint, 'mnt/app', layer));
+        assert.ok(await hasBlob(registry, 'mnt/app', layer));
 
         const data = randomBytes(2048);
         const digest = sha256(data);
@@ -323,11 +317,9 @@ describe('registry client against docker-registry', function () {
 
   describe('token server behaviour', () => {
     let registry: TestRegistry;
-    let endpoint: RegistryEndpoint;
     before(async () => {
       registry = await startRegistry({ auth: 'token', tokenTtlSeconds: 2 });
-      endpoint = endpointOf(registry);
-      await pushTestImage(endpoint, 'tok/app', 'v1');
+      await pushTestImage(registry, 'tok/app', 'v1');
     });
     after(async () => {
       await registry?.stop();
@@ -386,12 +378,10 @@ describe('registry client against docker-registry', function () {
 
   describe('through faults', () => {
     let registry: TestRegistry;
-    let endpoint: RegistryEndpoint;
     let pushed: Awaited<ReturnType<typeof pushTestImage>>;
     before(async () => {
       registry = await startRegistry({ auth: 'htpasswd' });
-      endpoint = endpointOf(registry);
-      pushed = await pushTestImage(endpoint, 'fault/app', 'v1', { layerBytes: 8192 });
+      pushed = await pushTestImage(registry, 'fault/app', 'v1', { layerBytes: 8192 });
     });
     after(async () => {
       await registry?.stop();
@@ -564,7 +554,7 @@ describe('registry client against docker-registry', function () {
     let pushed: Awaited<ReturnType<typeof pushTestImage>>;
     before(async () => {
       backend = await startRegistry({ auth: 'token', anonymousPull: true });
-      pushed = await pushTestImage(endpointOf(backend), 'k8s-artifacts-prod/images/pause', '3.9');
+      pushed = await pushTestImage(backend, 'k8s-artifacts-prod/images/pause', '3.9');
     });
     after(async () => {
       await backend?.stop();

@@ -394,9 +394,8 @@ describe('registry transport against real registries', function () {
     const two = await push('auth/two', 'v1', { sharedLayer });
     await t.copy(request(one, 'auth/one', 'v1', { registry: secured.host }));
     await t.copy(request(two, 'auth/two', 'v1', { registry: secured.host }));
-    const endpoint = { url: secured.url, auth: secured.credentials! };
-    assert.equal(await headDigest(endpoint, 'auth/one', 'v1'), one.digest);
-    assert.equal(await headDigest(endpoint, 'auth/two', 'v1'), two.digest);
+    assert.equal(await headDigest(secured, 'auth/one', 'v1'), one.digest);
+    assert.equal(await headDigest(secured, 'auth/two', 'v1'), two.digest);
     assert.equal(t.stats().blobsMounted, 1, 'the shared layer was mounted into the second repository');
     assert.equal(t.stats().blobsUploaded, 5);
   });

@@ -10,7 +10,7 @@ import { openMetadataRepo, type MetadataRepo } from '../../src/store/metadata-re
 import { createRegistryTransport } from '../../src/transports/registry.js';
 import { bareRemote, type BareRemote } from '../support/git.js';
 import { hubFront, type HubFront } from '../support/hub-front.js';
-import { headDigest, pushTestImage, type RegistryEndpoint } from '../support/images.js';
+import { headDigest, pushTestImage } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
 const pairs = (listing: Listing) => listing.tags.map((t) => `${t.repository}:${t.tag}@${t.digest}`);
@@ -18,7 +18,6 @@ const pairs = (listing: Listing) => listing.tags.map((t) => `${t.repository}:${t
 describe('Docker Hub source against a real registry behind a Hub API front', function () {
   this.timeout(120_000);
   let registry: TestRegistry;
-  let endpoint: RegistryEndpoint;
   let http: HttpClient;
   let client: RegistryClient;
   const fronts: HubFront[] = [];
@@ -27,7 +26,7 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
   let library: string[] = [];
 
   const front = async (options: Parameters<typeof hubFront>[1] = {}) => {
-    const f = await hubFront(endpoint, options);
+    const f = await hubFront(registry, options);
     fronts.push(f);
     return f;
   };
@@ -36,7 +35,6 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
   before(async () => {
     // Hub serves public images with anonymous bearer tokens
     registry = await startRegistry({ auth: 'token', anonymousPull: true });
-    endpoint = { url: registry.url, auth: registry.credentials! };
     http = new HttpClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
     const credentials = registry.credentials!;
     // the keychain of a real run: credentials for the target only, anonymous at the source
@@ -50,14 +48,14 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
       ['library/busybox', '1.36'],
       ['library/postgres', '16'],
     ] as const) {
-      const image = await pushTestImage(endpoint, repository, tag);
+      const image = await pushTestImage(registry, repository, tag);
       found.push(`${repository}:${tag}@${image.digest}`);
     }
-    const multi = await pushTestImage(endpoint, 'library/alpine', '3.20', { platforms: ['linux/amd64', 'linux/arm64'] });
+    const multi = await pushTestImage(registry, 'library/alpine', '3.20', { platforms: ['linux/amd64', 'linux/arm64'] });
     found.push(`library/alpine:3.20@${multi.digest}`);
-    await pushTestImage(endpoint, 'libraryx/not-this', 'v1');
+    await pushTestImage(registry, 'libraryx/not-this', 'v1');
     library = found.sort();
-    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) await pushTestImage(endpoint, `budget/${name}`, 'v1');
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) await pushTestImage(registry, `budget/${name}`, 'v1');
   });
 
   after(async () => {
@@ -169,8 +167,8 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
       assert.equal(report.commit?.pushed, true);
       const committed = JSON.parse(await remote.show(metadata.metadataFile(f.host, 'budget'))) as { images: Record<string, Record<string, unknown>> };
       assert.deepEqual(Object.keys(committed.images).sort(), synced.map((o) => o.source.split('/').pop()!.split(':')[0]!).sort());
-      for (const outcome of synced) assert.equal(await headDigest(endpoint, outcome.target.split('/').slice(1).join('/').split(':')[0]!, 'v1'), outcome.digest);
-      for (const outcome of skipped) assert.equal(await headDigest(endpoint, outcome.target.split('/').slice(1).join('/').split(':')[0]!, 'v1'), undefined);
+      for (const outcome of synced) assert.equal(await headDigest(registry, outcome.target.split('/').slice(1).join('/').split(':')[0]!, 'v1'), outcome.digest);
+      for (const outcome of skipped) assert.equal(await headDigest(registry, outcome.target.split('/').slice(1).join('/').split(':')[0]!, 'v1'), undefined);
     } finally {
       await metadata?.close();
     }

@@ -6,7 +6,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { groupByNamespace, listSource, loadImageList, type SourceSpec } from '../../src/sources/index.js';
 import type { Listing } from '../../src/sources/source.js';
 import { apiFront, NO_CATALOG, type ApiFront } from '../support/api-front.js';
-import { pushTestImage, tagManifest, type RegistryEndpoint } from '../support/images.js';
+import { pushTestImage, tagManifest } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
 
@@ -21,7 +21,6 @@ const MOVED_PIN = `sha256:${'0'.repeat(64)}`;
 describe('image list and repository list sources against a real registry without a catalog', function () {
   this.timeout(120_000);
   let registry: TestRegistry;
-  let endpoint: RegistryEndpoint;
   let http: HttpClient;
   let client: RegistryClient;
   let ghcr: ApiFront;
@@ -29,10 +28,9 @@ describe('image list and repository list sources against a real registry without
 
   before(async () => {
     registry = await startRegistry({ auth: 'token', anonymousPull: true });
-    endpoint = { url: registry.url, auth: registry.credentials! };
     http = new HttpClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
     client = new RegistryClient({ http, keychain: { resolve: async () => undefined } });
-    ghcr = await apiFront('ghcr front', endpoint, { route: (_req, url) => (url.pathname === '/v2/_catalog' ? NO_CATALOG : undefined) });
+    ghcr = await apiFront('ghcr front', registry, { route: (_req, url) => (url.pathname === '/v2/_catalog' ? NO_CATALOG : undefined) });
     for (const [repository, tag] of [
       ['lib/nginx', '1.25'],
       ['lib/nginx', '1.27'],
@@ -44,12 +42,12 @@ describe('image list and repository list sources against a real registry without
       ['owner/app', 'v1'],
       ['owner/tools/cli', 'v2'],
     ] as const) {
-      digests.set(`${repository}:${tag}`, (await pushTestImage(endpoint, repository, tag)).digest);
+      digests.set(`${repository}:${tag}`, (await pushTestImage(registry, repository, tag)).digest);
     }
-    digests.set('calico/node:v3.28.0', (await pushTestImage(endpoint, 'calico/node', 'v3.28.0', { platforms: ['linux/amd64', 'linux/arm64'] })).digest);
-    digests.set('owner/app:latest', await tagManifest(endpoint, 'owner/app', 'v1', 'latest'));
+    digests.set('calico/node:v3.28.0', (await pushTestImage(registry, 'calico/node', 'v3.28.0', { platforms: ['linux/amd64', 'linux/arm64'] })).digest);
+    digests.set('owner/app:latest', await tagManifest(registry, 'owner/app', 'v1', 'latest'));
     // Nexus/Artifactory quirks seen in tags/list: a digest-shaped tag is skipped, never mirrored
-    await tagManifest(endpoint, 'calico/node', 'v3.27.0', `sha256-${'cd'.repeat(32)}`);
+    await tagManifest(registry, 'calico/node', 'v3.27.0', `sha256-${'cd'.repeat(32)}`);
   });
 
   after(async () => {

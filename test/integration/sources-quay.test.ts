@@ -4,7 +4,7 @@ import { HttpClient } from '../../src/http/client.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { listSource } from '../../src/sources/index.js';
 import type { Listing } from '../../src/sources/source.js';
-import { pushTestImage, tagManifest, type RegistryEndpoint } from '../support/images.js';
+import { pushTestImage, tagManifest } from '../support/images.js';
 import { quayFront, type QuayFront } from '../support/quay-front.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
@@ -14,7 +14,6 @@ const DIGEST_SHAPED = `sha256__${'ab'.repeat(32)}`;
 describe('Quay source against a real registry behind a Quay API front', function () {
   this.timeout(120_000);
   let registry: TestRegistry;
-  let endpoint: RegistryEndpoint;
   let http: HttpClient;
   let client: RegistryClient;
   const fronts: QuayFront[] = [];
@@ -22,7 +21,7 @@ describe('Quay source against a real registry behind a Quay API front', function
   let calico: string[] = [];
 
   const front = async (options: Parameters<typeof quayFront>[1] = {}) => {
-    const f = await quayFront(endpoint, options);
+    const f = await quayFront(registry, options);
     fronts.push(f);
     return f;
   };
@@ -31,22 +30,21 @@ describe('Quay source against a real registry behind a Quay API front', function
   before(async () => {
     // quay.io hands out anonymous pull tokens for public repositories; so does this registry
     registry = await startRegistry({ auth: 'token', anonymousPull: true });
-    endpoint = { url: registry.url, auth: registry.credentials! };
     http = new HttpClient({ retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
     client = new RegistryClient({ http, keychain: { resolve: async () => undefined } });
     const found = new Map<string, string>();
     for (const name of ['node', 'cni', 'kube-controllers', 'typha', 'apiserver']) {
-      const image = await pushTestImage(endpoint, `calico/${name}`, 'v3.27.0');
+      const image = await pushTestImage(registry, `calico/${name}`, 'v3.27.0');
       found.set(`calico/${name}:v3.27.0`, image.digest);
     }
-    found.set('calico/node:latest', await tagManifest(endpoint, 'calico/node', 'v3.27.0', 'latest'));
-    const multi = await pushTestImage(endpoint, 'calico/node', 'v3.28.0', { platforms: ['linux/amd64', 'linux/arm64'], format: 'oci' });
+    found.set('calico/node:latest', await tagManifest(registry, 'calico/node', 'v3.27.0', 'latest'));
+    const multi = await pushTestImage(registry, 'calico/node', 'v3.28.0', { platforms: ['linux/amd64', 'linux/arm64'], format: 'oci' });
     found.set('calico/node:v3.28.0', multi.digest);
     // an Artifactory-style digest folder listed as a tag: skipped, not mirrored and not a problem
-    await tagManifest(endpoint, 'calico/cni', 'v3.27.0', DIGEST_SHAPED);
+    await tagManifest(registry, 'calico/cni', 'v3.27.0', DIGEST_SHAPED);
     // Quay has no nested repositories; the API never lists this one, so neither does gcrsync
-    await pushTestImage(endpoint, 'calico/deep/nested', 'v1');
-    await pushTestImage(endpoint, 'calicox/other', 'v1');
+    await pushTestImage(registry, 'calico/deep/nested', 'v1');
+    await pushTestImage(registry, 'calicox/other', 'v1');
     calico = [...found].map(([key, digest]) => `${key}@${digest}`).sort();
   });
 

@@ -69,9 +69,9 @@ describe('test harness', function () {
       assert.equal(tags.status, 401);
 
       tokens.deny.add('repository:harness/denied:push');
-      await assert.rejects(pushTestImage({ url: registry.url, auth: registry.credentials! }, 'harness/denied', 'v1'), /HTTP 401/);
-      await pushTestImage({ url: registry.url, auth: registry.credentials! }, 'harness/allowed', 'v1');
-      assert.deepEqual(await listTags({ url: registry.url, auth: registry.credentials! }, 'harness/allowed'), ['v1']);
+      await assert.rejects(pushTestImage(registry, 'harness/denied', 'v1'), /HTTP 401/);
+      await pushTestImage(registry, 'harness/allowed', 'v1');
+      assert.deepEqual(await listTags(registry, 'harness/allowed'), ['v1']);
     });
   });
 
@@ -80,7 +80,6 @@ describe('test harness', function () {
     before(async () => {
       registry = await start({ auth: 'htpasswd' });
     });
-    const endpoint = () => ({ url: registry.url, auth: registry.credentials! });
 
     it('writes a valid tar that extracts to the files it was given', () => {
       const archive = tar([{ name: 'a.txt', content: Buffer.from('hello\n') }]);
@@ -90,33 +89,33 @@ describe('test harness', function () {
     });
 
     it('pushes a Docker image whose digest, manifest and blobs the registry confirms', async () => {
-      const pushed = await pushTestImage(endpoint(), 'harness/single', 'v1', { layerBytes: 4096 });
+      const pushed = await pushTestImage(registry, 'harness/single', 'v1', { layerBytes: 4096 });
       assert.equal(pushed.mediaType, MEDIA_TYPES.dockerManifest);
-      assert.equal(await headDigest(endpoint(), 'harness/single', 'v1'), pushed.digest);
-      const manifest = await getManifest(endpoint(), 'harness/single', 'v1');
+      assert.equal(await headDigest(registry, 'harness/single', 'v1'), pushed.digest);
+      const manifest = await getManifest(registry, 'harness/single', 'v1');
       assert.equal(manifest.digest, pushed.digest);
       assert.equal(manifest.mediaType, MEDIA_TYPES.dockerManifest);
-      for (const blob of pushed.blobs) assert.ok(await hasBlob(endpoint(), 'harness/single', blob), blob);
+      for (const blob of pushed.blobs) assert.ok(await hasBlob(registry, 'harness/single', blob), blob);
 
       const layer = (manifest.json as { layers: Array<{ digest: string }> }).layers[0]!;
-      const res = await registryRequest(endpoint(), 'repository:harness/single:pull', `/v2/harness/single/blobs/${layer.digest}`);
+      const res = await registryRequest(registry, 'repository:harness/single:pull', `/v2/harness/single/blobs/${layer.digest}`);
       const bytes = Buffer.from(await res.arrayBuffer());
       assert.equal(sha256(bytes), layer.digest);
       assert.ok(gunzipSync(bytes).length >= 4096);
     });
 
     it('pushes an OCI index with one child per platform and shares a base layer between images', async () => {
-      const pushed = await pushTestImage(endpoint(), 'harness/multi', 'v1', {
+      const pushed = await pushTestImage(registry, 'harness/multi', 'v1', {
         platforms: ['linux/amd64', 'linux/arm64/v8'],
         format: 'oci',
         sharedLayer: 'base',
       });
-      const other = await pushTestImage(endpoint(), 'harness/other', 'v1', { sharedLayer: 'base', format: 'oci' });
+      const other = await pushTestImage(registry, 'harness/other', 'v1', { sharedLayer: 'base', format: 'oci' });
       assert.equal(pushed.mediaType, MEDIA_TYPES.ociIndex);
-      assert.equal(await headDigest(endpoint(), 'harness/multi', 'v1'), pushed.digest);
+      assert.equal(await headDigest(registry, 'harness/multi', 'v1'), pushed.digest);
       assert.equal(pushed.children?.length, 2);
-      for (const child of pushed.children!) assert.equal(await headDigest(endpoint(), 'harness/multi', child), child);
-      const index = (await getManifest(endpoint(), 'harness/multi', 'v1')).json as { manifests: Array<{ platform: { architecture: string; variant?: string } }> };
+      for (const child of pushed.children!) assert.equal(await headDigest(registry, 'harness/multi', child), child);
+      const index = (await getManifest(registry, 'harness/multi', 'v1')).json as { manifests: Array<{ platform: { architecture: string; variant?: string } }> };
       assert.deepEqual(index.manifests.map((m) => m.platform.architecture), ['amd64', 'arm64']);
       assert.equal(index.manifests[1]!.platform.variant, 'v8');
       assert.ok(other.blobs.some((blob) => pushed.blobs.includes(blob)), 'the shared base layer has one digest');
@@ -124,13 +123,13 @@ describe('test harness', function () {
     });
 
     it('is deterministic per seed and different across seeds', async () => {
-      const a = await pushTestImage(endpoint(), 'harness/seeded', 'a', { seed: 7 });
-      const b = await pushTestImage(endpoint(), 'harness/seeded', 'b', { seed: 7 });
-      const c = await pushTestImage(endpoint(), 'harness/seeded', 'c', { seed: 8 });
+      const a = await pushTestImage(registry, 'harness/seeded', 'a', { seed: 7 });
+      const b = await pushTestImage(registry, 'harness/seeded', 'b', { seed: 7 });
+      const c = await pushTestImage(registry, 'harness/seeded', 'c', { seed: 8 });
       assert.equal(a.digest, b.digest);
       assert.notEqual(a.digest, c.digest);
-      assert.deepEqual(await listTags(endpoint(), 'harness/seeded'), ['a', 'b', 'c']);
-      assert.equal(await headDigest(endpoint(), 'harness/seeded', 'missing'), undefined);
+      assert.deepEqual(await listTags(registry, 'harness/seeded'), ['a', 'b', 'c']);
+      assert.equal(await headDigest(registry, 'harness/seeded', 'missing'), undefined);
     });
   });
 
@@ -141,7 +140,7 @@ describe('test harness', function () {
     let index: Awaited<ReturnType<typeof pushTestImage>>;
     before(async () => {
       registry = await start({ auth: 'token' });
-      const endpoint = { url: registry.url, auth: registry.credentials! };
+      const endpoint = registry;
       leaf = await pushTestImage(endpoint, 'proj/app', 'v1');
       await pushTestImage(endpoint, 'proj/app', 'latest', { seed: 'proj/app:v1' });
       index = await pushTestImage(endpoint, 'proj/app/sub', 'v2', { platforms: ['linux/amd64', 'linux/arm64'] });
@@ -182,10 +181,10 @@ describe('test harness', function () {
     });
 
     it('proxies the rest of the API, serves injected answers and logs requests', async () => {
-      const endpoint = { url: front.url, auth: registry.credentials! };
+      const endpoint = { url: front.url, credentials: registry.credentials! };
       assert.equal(await headDigest(endpoint, 'proj/app', 'v1'), leaf.digest);
       const pushed = await pushTestImage(endpoint, 'proj/through-front', 'v1');
-      assert.equal(await headDigest({ url: registry.url, auth: registry.credentials! }, 'proj/through-front', 'v1'), pushed.digest);
+      assert.equal(await headDigest(registry, 'proj/through-front', 'v1'), pushed.digest);
       front.inject('/v2/evil/tags/list', { body: { child: ['../../etc'], manifest: {}, name: 'evil', tags: [] } });
       assert.deepEqual((await list('evil/')).body.child, ['../../etc']);
       assert.ok(front.requests.includes('HEAD /v2/proj/app/manifests/v1'));
@@ -212,7 +211,7 @@ describe('test harness', function () {
   describe('startDockerd', () => {
     it('pulls from a local htpasswd registry over plain http', async () => {
       const registry = await start({ auth: 'htpasswd' });
-      const pushed = await pushTestImage({ url: registry.url, auth: registry.credentials! }, 'harness/pull-me', 'v1');
+      const pushed = await pushTestImage(registry, 'harness/pull-me', 'v1');
       const { docker } = await startDockerd();
       assert.equal(await startDockerd().then((d) => d.docker), docker, 'one daemon per run');
       const name = `${registry.host}/harness/pull-me:v1`;

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
  */
 export interface RegistryEndpoint {
   url: string;
-  auth?: { username: string; password: string };
+  credentials?: { username: string; password: string };
 }
 
 export const MEDIA_TYPES = {
@@ -142,8 +142,8 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
 
 async function authorize(session: Session, challengeHeader: string): Promise<void> {
   const { scheme, params } = parseChallenge(challengeHeader);
-  const { auth } = session.endpoint;
-  const basic = auth ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
+  const { credentials } = session.endpoint;
+  const basic = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined;
   if (scheme === 'basic') {
     if (!basic) throw new Error(`${session.endpoint.url} wants Basic credentials and none were given`);
     session.authorization = basic;
@@ -263,7 +263,7 @@ function buildImage(platform: string, seed: string, options: PushOptions) {
 
 /**
  * Builds a real image (or one image per platform plus an index) and pushes it to `repository:tag` through the
- * registry HTTP API, answering Basic or Bearer challenges with `registry.auth`.
+ * registry HTTP API, answering Basic or Bearer challenges with `registry.credentials`.
  */
 export async function pushTestImage(registry: RegistryEndpoint, repository: string, tag: string, options: PushOptions = {}): Promise<PushedImage> {
   const platforms = options.platforms ?? ['linux/amd64'];

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { track, terminate } from './processes.js';
 import { freePort, tempDir, waitFor } from './temp.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
+import type { RegistryEndpoint } from './images.js';
 import { ensureTools, toolPath } from './tools.js';
 
 export type RegistryAuth = 'none' | 'htpasswd' | 'token';
@@ -20,7 +21,8 @@ export interface RegistryOptions {
   anonymousPull?: boolean;
 }
 
-export interface TestRegistry {
+/** A running registry; it is its own RegistryEndpoint, with the first user's credentials. */
+export interface TestRegistry extends RegistryEndpoint {
   /** `127.0.0.1:PORT`, usable as the registry part of a reference */
   host: string;
   /** `http://127.0.0.1:PORT` */

@@ -72,7 +72,7 @@ export class FakeListingClient implements ListingClient {
     return node;
   }
 
-  listGoogle(registry: string, path: string, signal?: AbortSignal): Promise<GoogleTagList | undefined> {
+  listGoogle(_registry: string, path: string, signal?: AbortSignal): Promise<GoogleTagList | undefined> {
     return this.answer(`google ${path}`, signal, () => {
       const node = this.node(path);
       if (node.plain) return undefined;
@@ -91,7 +91,7 @@ export class FakeListingClient implements ListingClient {
     });
   }
 
-  catalog(registry: string, signal?: AbortSignal): Promise<string[]> {
+  catalog(_registry: string, signal?: AbortSignal): Promise<string[]> {
     return this.answer('catalog', signal, () => {
       const catalog = this.options.catalog;
       if (catalog === undefined) throw notFound('_catalog');
