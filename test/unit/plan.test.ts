@@ -53,12 +53,25 @@ describe('planSync', () => {
 });
 
 describe('inShard', () => {
-  it('puts every repository in exactly one shard, stably, and spreads them', () => {
+  const shardsOf = (key: string, count: number) => Array.from({ length: count }, (_, i) => i + 1).filter((index) => inShard(key, { index, count }));
+
+  it('puts every repository in exactly one shard and spreads them', () => {
     const keys = Array.from({ length: 300 }, (_, i) => `repo-${i}/sub`);
+    for (const key of keys) assert.equal(shardsOf(key, 3).length, 1, key);
     const sizes = [1, 2, 3].map((index) => keys.filter((k) => inShard(k, { index, count: 3 })).length);
-    assert.equal(sizes.reduce((a, b) => a + b), keys.length);
     for (const size of sizes) assert.ok(size > 70 && size < 130, `balanced: ${sizes.join(',')}`);
-    assert.equal(inShard('pause', { index: 2, count: 3 }), inShard('pause', { index: 2, count: 3 }));
+  });
+  it('gives a repository the same shard on every run and machine (shard jobs already running depend on it)', () => {
+    const pinned: Array<[string, number, number]> = [
+      ['pause', 3, 4],
+      ['sub/app', 3, 1],
+      ['kube-apiserver', 1, 1],
+      ['etcd', 2, 3],
+      ['coredns/coredns', 3, 4],
+    ];
+    for (const [key, ofThree, ofFour] of pinned) {
+      assert.deepEqual([shardsOf(key, 3), shardsOf(key, 4)], [[ofThree], [ofFour]], key);
+    }
   });
   it('keeps every tag of a repository together', () => {
     const tags = ['1', '2', '3'].map((tag) => ({ repository: 'ns/app', tag, digest: digest('a') }));

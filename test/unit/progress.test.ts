@@ -81,7 +81,12 @@ describe('progress on a terminal', () => {
     const chunks: string[] = [];
     const progress = createProgress({ stream: { isTTY: true, columns: 40, write: (t: string) => chunks.push(t) }, timers: false });
     progress.start(10);
-    for (const line of chunks.join('').split('\n').filter(Boolean)) assert.ok(line.length < 40, line);
+    const lines = chunks.join('').split('\n');
+    assert.equal(lines.pop(), '', 'the last line ends with a newline');
+    assert.equal(lines.length, 2, JSON.stringify(lines));
+    assert.match(lines[0]!, /^images ░+ 0\/10 .*…$/, 'the images bar is cut, with a mark');
+    assert.equal(lines[1], 'bytes  0 B copied  0 B/s  elapsed 0s', 'a line that fits stays whole');
+    for (const line of lines) assert.ok(line.length < 40, line);
   });
 });
 
