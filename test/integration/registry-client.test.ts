@@ -154,8 +154,23 @@ describe('registry client against docker-registry', function () {
         await registry?.stop();
       });
 
-      it('pings', async () => {
-        await client.ping(registry.host);
+      it('pings: GET /v2/ answers 200, with credentials when the registry asks for them', async () => {
+        const answers: string[] = [];
+        const proxy = await startProxy(registry.url, async (req, body, res, self) => {
+          const answer = await self.forward(req, body);
+          answers.push(`${req.method} ${req.url} ${answer.status}${req.headers.authorization === undefined ? '' : ' with credentials'}`);
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+          return true;
+        });
+        const through = clientFor(proxy, registry);
+        try {
+          await through.client.ping(proxy.host);
+        } finally {
+          await through.http.close();
+          await proxy.close();
+        }
+        assert.equal(answers.at(-1), mode === 'none' ? 'GET /v2/ 200' : 'GET /v2/ 200 with credentials', answers.join('\n'));
       });
 
       it('lists every tag across Link pages (relative and absolute)', async () => {
