@@ -107,18 +107,6 @@ export function applyUpdates(
   return next;
 }
 
-/** Pure: `current` without the given entries; repositories left without tags are dropped. */
-export function removeEntries(current: NamespaceMetadata, entries: readonly MetadataEntryKey[]): NamespaceMetadata {
-  const images = copyImages(current.images);
-  for (const { repository, tag } of entries) {
-    const tags = Object.hasOwn(images, repository) ? images[repository] : undefined;
-    if (tags === undefined || !Object.hasOwn(tags, tag)) continue;
-    delete tags[tag];
-    if (Object.keys(tags).length === 0) delete images[repository];
-  }
-  return { source: current.source, target: current.target, images };
-}
-
 export function findRecord(metadata: NamespaceMetadata | undefined, repository: string, tag: string): TagRecord | undefined {
   if (metadata === undefined || !Object.hasOwn(metadata.images, repository)) return undefined;
   const tags = metadata.images[repository]!;

@@ -6,7 +6,6 @@ import {
   isDigestKnown,
   listRecords,
   parseMetadata,
-  removeEntries,
   serializeMetadata,
   type NamespaceMetadata,
   type TagRecord,
@@ -235,7 +234,7 @@ describe('store schema: parseMetadata', () => {
   });
 });
 
-describe('store schema: applyUpdates and removeEntries', () => {
+describe('store schema: applyUpdates', () => {
   const theirs = applyUpdates(undefined, header, [
     { repository: 'a', tag: 'v1', record: record(D1, 'docker.io/gcrxio/a:v1') },
     { repository: 'b', tag: 'v1', record: record(D1, 'docker.io/gcrxio/b:v1') },
@@ -263,15 +262,5 @@ describe('store schema: applyUpdates and removeEntries', () => {
 
   it('refuses a header that is not a location', () => {
     assert.throws(() => applyUpdates(undefined, { source: 'gcr.io/../x', target: 'docker.io/y' }, []), (e: unknown) => isGcrsyncError(e, 'BAD_REFERENCE'));
-  });
-
-  it('removes entries and drops repositories left empty', () => {
-    const pruned = removeEntries(theirs, [
-      { repository: 'a', tag: 'v1' },
-      { repository: 'b', tag: 'nope' },
-      { repository: 'zzz', tag: 'v1' },
-    ]);
-    assert.deepEqual(Object.keys(pruned.images), ['b']);
-    assert.equal(listRecords(theirs).length, 2, 'the input is not modified');
   });
 });
