@@ -9,7 +9,9 @@ import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/
 import { createProgress, formatRunTable, type Progress } from '../report/progress.js';
 import type { InvocationReport, JobsReport } from '../report/types.js';
 import { repositoryExistsVia } from '../jobs/hooks.js';
-import { describeJobs, formatJobDescriptions, formatJobsSummary, jobsExitCode, planRuns, readRunStatus, runJobRuns, runJobs, type JobsDeps } from '../jobs/jobs.js';
+import { describeJobs, formatJobDescriptions } from '../jobs/describe.js';
+import { formatJobsSummary, jobsExitCode, readRunStatus, runJobRuns, runJobs, type JobsDeps } from '../jobs/jobs.js';
+import { planRuns } from '../jobs/plan.js';
 import type { MirrorNamer } from '../reconcile/plan.js';
 import { runExitCode, type RunObserver, type RunReport } from '../reconcile/run.js';
 import { createMirrorNamer } from '../ref/naming.js';
