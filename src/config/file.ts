@@ -1,39 +1,26 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type * as z from 'zod';
 import { GcrsyncError } from '../errors.js';
+import { fileSchema, type NAMESPACE_APIS, type SettingsBlock, type SourceValue } from './schema.js';
 
 /**
- * `gcrsync.yaml`: defaults at the top, then a list of jobs. The file is read with YAML's failsafe schema, so
- * every scalar is text (`3.10` stays `3.10`, `no` stays `no`) and only this module decides what is a number
- * or a boolean. Every unknown key, wrong type or missing field is reported with its path and line:column.
+ * `gcrsync.yaml`: defaults at the top, then a list of jobs, as schema.ts describes them. The YAML is turned
+ * into plain data (failsafe schema: every scalar is text) while the position of every value and key is noted;
+ * the schema's problems then get their path and line:column, all of them at once.
  */
 
 export const CONFIG_FILE_NAME = 'gcrsync.yaml';
 
-/** A command a hook runs: a string goes to `sh -c`, a list is the argv (no shell). */
-export interface HookSpec {
-  run: string | string[];
-  /** a duration (`30s`, `2m`); default in hooks.ts */
-  timeout?: string;
-}
+export type { SettingsBlock } from './schema.js';
 
-/** What `defaults` and each job may set; a job's value wins, section by section key. */
-export interface SettingsBlock {
-  target?: string;
-  metadataRepo?: string;
-  transport?: string;
-  concurrency?: number;
-  queryLimit?: number;
-  platforms?: string[];
-  naming?: { template?: string; separator?: string; rewrite?: Array<{ prefix: string; replacement: string }> };
-  filters?: { include?: string[]; exclude?: string[]; semver?: string; newerThan?: string; stableOnly?: boolean; newest?: number };
-  hooks?: { beforeRepository?: HookSpec; afterPush?: HookSpec };
-}
+/** A command a hook runs: a string goes to `sh -c`, a list is the argv (no shell). */
+export type HookSpec = NonNullable<NonNullable<SettingsBlock['hooks']>['afterPush']>;
 
 /** One source line of a job, before anything is listed. */
 export type SourceEntry =
-  | { kind: 'namespace'; location: string; api?: 'google' | 'quay' | 'docker-hub' | 'catalog'; path: string }
+  | { kind: 'namespace'; location: string; api?: (typeof NAMESPACE_APIS)[number]; path: string }
   | { kind: 'repositories'; location: string; repositories: string[]; path: string }
   | { kind: 'images'; images: string[]; path: string }
   /** `file` is resolved against the config file's directory */
@@ -57,81 +44,16 @@ export interface ConfigFile {
   where(path: string): string;
 }
 
-// ---------- shapes ----------
-
-type Shape =
-  | { kind: 'string' }
-  | { kind: 'integer'; min: number; max: number }
-  | { kind: 'boolean' }
-  | { kind: 'list'; of: Shape }
-  | { kind: 'map'; fields: Record<string, Shape>; required?: string[] }
-  /** a string or a list (argv), a string or a map (shorthand): chosen by the node's kind */
-  | { kind: 'either'; scalar?: Shape; list?: Shape; map?: Shape; describe: string };
-
-const text: Shape = { kind: 'string' };
-const texts: Shape = { kind: 'list', of: text };
-const hook: Shape = {
-  kind: 'either',
-  scalar: text,
-  map: { kind: 'map', fields: { run: { kind: 'either', scalar: text, list: texts, describe: 'a shell command or an argv list' }, timeout: text }, required: ['run'] },
-  describe: 'a shell command, or { run, timeout }',
-};
-const settingsFields: Record<string, Shape> = {
-  target: text,
-  metadataRepo: text,
-  transport: text,
-  concurrency: { kind: 'integer', min: 1, max: 1000 },
-  queryLimit: { kind: 'integer', min: 1, max: 1000 },
-  platforms: { kind: 'either', scalar: text, list: texts, describe: 'a platform or a list of os/arch[/variant]' },
-  naming: {
-    kind: 'map',
-    fields: {
-      template: text,
-      separator: text,
-      rewrite: { kind: 'list', of: { kind: 'map', fields: { prefix: text, replacement: text }, required: ['prefix', 'replacement'] } },
-    },
-  },
-  filters: {
-    kind: 'map',
-    fields: {
-      include: { kind: 'either', scalar: text, list: texts, describe: 'a regular expression or a list of them' },
-      exclude: { kind: 'either', scalar: text, list: texts, describe: 'a regular expression or a list of them' },
-      semver: text,
-      newerThan: text,
-      stableOnly: { kind: 'boolean' },
-      newest: { kind: 'integer', min: 1, max: 100_000 },
-    },
-  },
-  hooks: { kind: 'map', fields: { beforeRepository: hook, afterPush: hook } },
-};
-const sourceShape: Shape = {
-  kind: 'either',
-  scalar: text,
-  map: {
-    kind: 'map',
-    fields: { namespace: text, api: text, repositories: texts, images: texts, imageList: text },
-  },
-  describe: 'REGISTRY/NAMESPACE, or one of { namespace[, api] }, { namespace, repositories }, { images }, { imageList }',
-};
-const jobShape: Shape = {
-  kind: 'map',
-  fields: { name: text, source: sourceShape, sources: { kind: 'list', of: sourceShape }, examples: texts, ...settingsFields },
-  required: ['name'],
-};
-const fileShape: Shape = {
-  kind: 'map',
-  fields: { version: { kind: 'integer', min: 1, max: 1 }, defaults: { kind: 'map', fields: settingsFields }, jobs: { kind: 'list', of: jobShape } },
-  required: ['jobs'],
-};
-
-// ---------- walking the document ----------
+// ---------- YAML to plain data, with positions ----------
 
 interface Walk {
   doc: Document;
   lines: LineCounter;
   file: string;
   problems: string[];
-  positions: Map<string, string>;
+  /** config path (`jobs[0].target`) → offset of its value, and of its key */
+  values: Map<string, number>;
+  keys: Map<string, number>;
 }
 
 function position(walk: Walk, offset: number | undefined): string {
@@ -140,212 +62,106 @@ function position(walk: Walk, offset: number | undefined): string {
   return `${walk.file}:${line}:${col}`;
 }
 
-function problem(walk: Walk, node: Node | null | undefined, path: string, message: string): void {
-  walk.problems.push(`${position(walk, node?.range?.[0])} ${path === '' ? 'top level' : path}: ${message}`);
+function pathText(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out === '' ? String(key) : `${out}.${String(key)}`), '');
 }
 
-function kindOf(node: Node | null | undefined): 'empty' | 'scalar' | 'list' | 'map' {
-  if (node === null || node === undefined) return 'empty';
-  if (isMap(node)) return 'map';
-  if (isSeq(node)) return 'list';
-  if (isScalar(node) && (node.value === null || (node.value === '' && node.type === 'PLAIN'))) return 'empty';
-  return 'scalar';
+/** Plain data of a node: text, lists and mappings, `null` for an empty value; anchors followed. */
+function plain(walk: Walk, raw: unknown, path: string): unknown {
+  const node = (isAlias(raw) ? raw.resolve(walk.doc) : raw) as Node | null | undefined;
+  if (node?.range) walk.values.set(path, node.range[0]);
+  if (isSeq(node)) return node.items.map((item, index) => plain(walk, item, `${path}[${index}]`));
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null;
+      if (!isScalar(keyNode)) {
+        walk.problems.push(`${position(walk, keyNode?.range?.[0] ?? node.range?.[0])} ${path === '' ? 'top level' : path}: keys must be plain names`);
+        continue;
+      }
+      const key = String(keyNode.value);
+      const where = pathText([...(path === '' ? [] : [path]), key]);
+      if (keyNode.range) walk.keys.set(where, keyNode.range[0]);
+      // defineProperty: a key such as `__proto__` stays a key (and is then refused as unknown)
+      Object.defineProperty(out, key, { value: plain(walk, pair.value, where), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  if (!isScalar(node) || node.value === null || (node.value === '' && node.type === 'PLAIN')) return null;
+  return String(node.value);
 }
 
-const article = { empty: 'nothing', list: 'a list', map: 'a mapping' } as const;
-
-function describeShape(shape: Shape): string {
-  switch (shape.kind) {
-    case 'string':
-      return 'a string';
-    case 'integer':
-      return shape.min === shape.max ? `${shape.min}` : `a whole number from ${shape.min} to ${shape.max}`;
-    case 'boolean':
-      return 'true or false';
-    case 'list':
-      return 'a list';
-    case 'map':
-      return 'a mapping';
-    case 'either':
-      return shape.describe;
+/** Where a path's value is, else its closest enclosing value. */
+function at(walk: Walk, path: string): string {
+  for (let p = path; ; p = p.replace(/(?:\.[^.[]*|\[\d+\])$/, '')) {
+    const offset = walk.values.get(p);
+    if (offset !== undefined || p === '') return position(walk, offset);
   }
 }
 
-/** Converts `node` to plain data by `shape`, recording problems instead of throwing so all are reported at once. */
-function read(walk: Walk, raw: Node | null | undefined, shape: Shape, path: string): unknown {
-  const node = isAlias(raw) ? (raw.resolve(walk.doc) as Node | undefined) : raw;
-  if (node?.range) walk.positions.set(path, position(walk, node.range[0]));
-  const kind = kindOf(node);
-  const got = kind === 'scalar' ? JSON.stringify(String((node as { value: unknown }).value)) : article[kind];
-  const expected = () => problem(walk, node ?? raw, path, `expected ${describeShape(shape)}, got ${got}`);
-  switch (shape.kind) {
-    case 'string': {
-      if (kind !== 'scalar') return expected();
-      return String((node as { value: unknown }).value);
-    }
-    case 'integer': {
-      const value = kind === 'scalar' ? String((node as { value: unknown }).value) : '';
-      const n = /^\d+$/.test(value) ? Number(value) : NaN;
-      if (!(n >= shape.min && n <= shape.max)) return expected();
-      return n;
-    }
-    case 'boolean': {
-      const value = kind === 'scalar' ? String((node as { value: unknown }).value) : '';
-      if (value !== 'true' && value !== 'false') return expected();
-      return value === 'true';
-    }
-    case 'list': {
-      if (kind !== 'list' || !isSeq(node)) return expected();
-      return node.items.map((item, index) => read(walk, item as Node, shape.of, `${path}[${index}]`));
-    }
-    case 'map': {
-      if (kind !== 'map' || !isMap(node)) return expected();
-      const out: Record<string, unknown> = {};
-      for (const pair of node.items) {
-        const keyNode = pair.key as Node;
-        const key = isScalar(keyNode) ? String(keyNode.value) : undefined;
-        const where = path === '' ? (key ?? '?') : `${path}.${key ?? '?'}`;
-        if (key === undefined) {
-          problem(walk, keyNode, path, 'keys must be plain names');
-          continue;
-        }
-        const field = Object.hasOwn(shape.fields, key) ? shape.fields[key] : undefined;
-        if (field === undefined) {
-          problem(walk, keyNode, where, `unknown key (known here: ${Object.keys(shape.fields).join(', ')})`);
-          continue;
-        }
-        out[key] = read(walk, pair.value as Node, field, where);
+function has(data: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  let value = data;
+  for (const key of path.slice(0, -1)) value = (value as Record<PropertyKey, unknown> | null)?.[key];
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, path.at(-1)!);
+}
+
+/** One line per problem: `gcrsync.yaml:12:5 jobs[1].target: message`. */
+function report(walk: Walk, data: unknown, issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): void {
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    const label = pathText(path);
+    const line = (where: string, name: string, message: string) => walk.problems.push(`${where} ${name === '' ? 'top level' : name}: ${message}`);
+    if (issue.code === 'invalid_union') {
+      // the one alternative whose own kind matched (a list for "a string or a list") explains it best
+      const fitting = issue.errors.filter((errors) => !errors.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+      if (fitting.length === 1) report(walk, data, fitting[0]!, path);
+      else line(at(walk, label), label, issue.message);
+    } else if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const name = pathText([...path, key]);
+        line(position(walk, walk.keys.get(name)), name, issue.message);
       }
-      for (const required of shape.required ?? []) {
-        if (!Object.hasOwn(out, required)) problem(walk, node, path, `${required} is required`);
-      }
-      return out;
-    }
-    case 'either': {
-      const chosen = kind === 'scalar' ? shape.scalar : kind === 'list' ? shape.list : kind === 'map' ? shape.map : undefined;
-      if (chosen === undefined) return expected();
-      return read(walk, node, chosen, path);
+    } else if (issue.code === 'invalid_type' && path.length > 0 && !has(data, path)) {
+      const parent = pathText(path.slice(0, -1));
+      line(at(walk, parent), parent, `${String(path.at(-1))} is required`);
+    } else {
+      const key = (issue as { params?: { at?: string } }).params?.at;
+      line(at(walk, key ? pathText([...path, key]) : label), label, issue.message);
     }
   }
 }
 
-// ---------- from plain data to typed entries ----------
+// ---------- from checked data to typed entries ----------
 
-const toList = (value: unknown): string[] | undefined => (value === undefined ? undefined : typeof value === 'string' ? [value] : (value as string[]));
-
-function definedOnly<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-function hookOf(value: unknown): HookSpec | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string') return { run: value };
-  const spec = value as { run: string | string[]; timeout?: string };
-  return definedOnly({ run: spec.run, timeout: spec.timeout });
-}
-
-function settingsOf(raw: Record<string, unknown>): SettingsBlock {
-  const naming = raw.naming as SettingsBlock['naming'];
-  const filters = raw.filters as Record<string, unknown> | undefined;
-  const hooks = raw.hooks as Record<string, unknown> | undefined;
-  return definedOnly({
-    target: raw.target as string | undefined,
-    metadataRepo: raw.metadataRepo as string | undefined,
-    transport: raw.transport as string | undefined,
-    concurrency: raw.concurrency as number | undefined,
-    queryLimit: raw.queryLimit as number | undefined,
-    platforms: toList(raw.platforms),
-    naming: naming === undefined ? undefined : definedOnly(naming),
-    filters:
-      filters === undefined
-        ? undefined
-        : definedOnly({ ...(filters as SettingsBlock['filters']), include: toList(filters.include), exclude: toList(filters.exclude) }),
-    hooks: hooks === undefined ? undefined : definedOnly({ beforeRepository: hookOf(hooks.beforeRepository), afterPush: hookOf(hooks.afterPush) }),
-  });
-}
-
-const SOURCE_KEYS = ['repositories', 'images', 'imageList'] as const;
-const NAMESPACE_APIS = ['google', 'quay', 'docker-hub', 'catalog'] as const;
-const JOB_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-/** A source entry, or the reason it is not one (with the key the reason is about). */
-function sourceOf(value: unknown, path: string, baseDir: string): SourceEntry | { key: string; why: string } {
+function sourceOf(value: SourceValue, path: string, baseDir: string): SourceEntry {
   if (typeof value === 'string') return { kind: 'namespace', location: value, path };
-  const spec = value as { namespace?: string; api?: string; repositories?: string[]; images?: string[]; imageList?: string };
-  const kinds = SOURCE_KEYS.filter((k) => spec[k] !== undefined);
-  if (kinds.length > 1) return { key: kinds[1]!, why: `give one of ${SOURCE_KEYS.join(', ')} per source, not ${kinds.join(' and ')}` };
-  if (spec.api !== undefined && !(NAMESPACE_APIS as readonly string[]).includes(spec.api)) {
-    return { key: 'api', why: `api must be one of ${NAMESPACE_APIS.join(', ')}, got ${JSON.stringify(spec.api)}` };
-  }
-  if (spec.api !== undefined && kinds.length > 0) return { key: 'api', why: 'api applies to a namespace source only' };
-  switch (kinds[0]) {
-    case undefined:
-      if (spec.namespace === undefined) return { key: '', why: 'a source needs namespace, repositories, images or imageList' };
-      return definedOnly({ kind: 'namespace' as const, location: spec.namespace, api: spec.api as (typeof NAMESPACE_APIS)[number] | undefined, path });
-    case 'repositories':
-      if (spec.namespace === undefined) return { key: 'repositories', why: 'repositories are named under a namespace: add namespace: REGISTRY/NAMESPACE' };
-      return { kind: 'repositories', location: spec.namespace, repositories: spec.repositories!, path };
-    case 'images':
-      if (spec.namespace !== undefined) return { key: 'namespace', why: 'images are full references; drop namespace' };
-      return { kind: 'images', images: spec.images!, path };
-    case 'imageList':
-      if (spec.namespace !== undefined) return { key: 'namespace', why: 'an image list holds full references; drop namespace' };
-      return { kind: 'imageList', file: isAbsolute(spec.imageList!) ? spec.imageList! : resolve(baseDir, spec.imageList!), path };
-  }
-}
-
-function jobOf(walk: Walk, raw: Record<string, unknown>, path: string, baseDir: string): JobEntry | undefined {
-  const name = raw.name as string | undefined;
-  if (name === undefined) return undefined;
-  if (!JOB_NAME.test(name)) {
-    walk.problems.push(`${walk.positions.get(`${path}.name`) ?? walk.file} ${path}.name: ${JSON.stringify(name)} must be lowercase letters, digits, . _ - (at most 63)`);
-  }
-  const listed = raw.sources as unknown[] | undefined;
-  if (raw.source !== undefined && listed !== undefined) {
-    walk.problems.push(`${walk.positions.get(`${path}.sources`) ?? walk.file} ${path}: give source or sources, not both`);
-  }
-  const entries = listed !== undefined ? listed.map((v, i) => [v, `${path}.sources[${i}]`] as const) : raw.source !== undefined ? [[raw.source, `${path}.source`] as const] : [];
-  if (entries.length === 0) walk.problems.push(`${walk.positions.get(path) ?? walk.file} ${path}: job ${JSON.stringify(name)} has no source (source or sources)`);
-  const sources: SourceEntry[] = [];
-  for (const [value, where] of entries) {
-    if (value === undefined) continue; // already reported as the wrong shape
-    const entry = sourceOf(value, where, baseDir);
-    if ('kind' in entry) sources.push(entry);
-    else {
-      const at = entry.key === '' ? where : `${where}.${entry.key}`;
-      walk.problems.push(`${walk.positions.get(at) ?? walk.positions.get(where) ?? walk.file} ${where}: ${entry.why}`);
-    }
-  }
-  return { name, sources, examples: (raw.examples as string[] | undefined) ?? [], settings: settingsOf(raw), path };
+  // the schema let through exactly one kind, with a namespace where it needs one
+  if (value.repositories !== undefined) return { kind: 'repositories', location: value.namespace!, repositories: value.repositories, path };
+  if (value.images !== undefined) return { kind: 'images', images: value.images, path };
+  if (value.imageList !== undefined) return { kind: 'imageList', file: isAbsolute(value.imageList) ? value.imageList : resolve(baseDir, value.imageList), path };
+  return { kind: 'namespace', location: value.namespace!, ...(value.api !== undefined && { api: value.api }), path };
 }
 
 /** Parses and checks the text of a config file; every problem is reported at once in one CONFIG error. */
 export function parseConfigFile(source: string, file: string): ConfigFile {
   const lines = new LineCounter();
   const doc = parseDocument(source, { schema: 'failsafe', lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  const walk: Walk = { doc, lines, file, problems: [], positions: new Map() };
+  const walk: Walk = { doc, lines, file, problems: [], values: new Map(), keys: new Map() };
   for (const error of doc.errors) walk.problems.push(`${position(walk, error.pos[0])} ${error.message.split('\n')[0]}`);
   // a document YAML could not parse has no trustworthy tree to check further
   if (walk.problems.length > 0) throw invalid(file, walk.problems);
-  const raw = read(walk, doc.contents as Node | null, fileShape, '') as Record<string, unknown> | undefined;
-  if (raw === undefined) throw invalid(file, walk.problems);
+  const data = plain(walk, doc.contents, '');
+  const checked = fileSchema.safeParse(data);
+  if (!checked.success) report(walk, data, checked.error.issues);
+  if (walk.problems.length > 0 || !checked.success) throw invalid(file, walk.problems);
   const baseDir = dirname(resolve(file));
-  const defaults = settingsOf((raw.defaults as Record<string, unknown> | undefined) ?? {});
-  const jobs: JobEntry[] = [];
-  for (const [index, job] of ((raw.jobs as Array<Record<string, unknown> | undefined> | undefined) ?? []).entries()) {
-    const entry = job === undefined ? undefined : jobOf(walk, job, `jobs[${index}]`, baseDir);
-    if (entry !== undefined) jobs.push(entry);
-  }
-  if (Array.isArray(raw.jobs) && raw.jobs.length === 0) walk.problems.push(`${walk.positions.get('jobs') ?? file} jobs: the list is empty`);
-  const seen = new Map<string, string>();
-  for (const job of jobs) {
-    const earlier = seen.get(job.name);
-    if (earlier !== undefined) walk.problems.push(`${walk.positions.get(`${job.path}.name`) ?? file} ${job.path}.name: ${JSON.stringify(job.name)} is also the name of ${earlier}`);
-    seen.set(job.name, job.path);
-  }
-  if (walk.problems.length > 0) throw invalid(file, walk.problems);
-  const positions = walk.positions;
-  return { file, defaults, jobs, where: (path) => positions.get(path) ?? file };
+  const jobs = checked.data.jobs.map(({ name, source, sources, examples, ...settings }, index): JobEntry => {
+    const path = `jobs[${index}]`;
+    const entries = sources !== undefined ? sources.map((v, i) => sourceOf(v, `${path}.sources[${i}]`, baseDir)) : [sourceOf(source!, `${path}.source`, baseDir)];
+    return { name, sources: entries, examples: examples ?? [], settings, path };
+  });
+  const where = (path: string) => position(walk, walk.values.get(path));
+  return { file, defaults: checked.data.defaults ?? {}, jobs, where };
 }
 
 function lineAndColumn(problem: string): [number, number] {

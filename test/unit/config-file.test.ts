@@ -94,12 +94,14 @@ describe('config file: validation errors name the path and line:column', () => {
     },
     {
       name: 'wrong types',
-      text: 'jobs:\n  - name: a\n    source: gcr.io/x\n    concurrency: lots\n    filters: { stableOnly: yes, newest: -1 }\n    platforms: { linux: amd64 }\n',
+      text: 'jobs:\n  - name: a\n    source: gcr.io/x\n    concurrency: lots\n    filters: { stableOnly: yes, newest: -1 }\n    platforms: { linux: amd64 }\n    transport: ftp\n    examples: [a, [b]]\n',
       expected: [
         'gcrsync.yaml:4:18 jobs[0].concurrency: expected a whole number from 1 to 1000, got "lots"',
         'gcrsync.yaml:5:28 jobs[0].filters.stableOnly: expected true or false, got "yes"',
         'gcrsync.yaml:5:41 jobs[0].filters.newest: expected a whole number from 1 to 100000, got "-1"',
         'gcrsync.yaml:6:16 jobs[0].platforms: expected a platform or a list of os/arch[/variant], got a mapping',
+        'gcrsync.yaml:7:16 jobs[0].transport: expected registry or docker, got "ftp"',
+        'gcrsync.yaml:8:19 jobs[0].examples[1]: expected a string, got a list',
       ],
     },
     {
@@ -112,7 +114,7 @@ describe('config file: validation errors name the path and line:column', () => {
         'gcrsync.yaml:7:11 jobs[3].name: "c" is also the name of jobs[2]',
         'gcrsync.yaml:9:35 jobs[3].sources[0]: give one of repositories, images, imageList per source, not images and imageList',
         'gcrsync.yaml:10:25 jobs[3].sources[1]: repositories are named under a namespace: add namespace: REGISTRY/NAMESPACE',
-        'gcrsync.yaml:11:38 jobs[3].sources[2]: api must be one of google, quay, docker-hub, catalog, got "gopher"',
+        'gcrsync.yaml:11:38 jobs[3].sources[2].api: expected one of google, quay, docker-hub, catalog, got "gopher"',
       ],
     },
     { name: 'no jobs', text: 'defaults: {}\n', expected: ['gcrsync.yaml:1:1 top level: jobs is required'] },

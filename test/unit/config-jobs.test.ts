@@ -128,7 +128,6 @@ describe('resolveJobs: errors name where the bad value came from', () => {
 jobs:
   - name: a
     source: gcr.io/Bad
-    transport: ftp
     platforms: [linux]
     naming: { template: "{host}" }
     filters: { semver: "nonsense", include: ["(x"] }
@@ -145,14 +144,13 @@ jobs:
     const lines = bad.message.split('\n').slice(1).map((l) => l.trim());
     const expected = [
       /^gcrsync\.yaml:2:11 defaults\.target: invalid reference "Not A Target"/,
-      /^gcrsync\.yaml:6:16 jobs\[0\]\.transport: transport must be "docker" or "registry", got "ftp"/,
-      /^gcrsync\.yaml:7:16 jobs\[0\]\.platforms: platform "linux" is not os\/arch\[\/variant\]/,
-      /^gcrsync\.yaml:8:13 jobs\[0\]\.naming: naming template "\{host\}": unknown variable \{host\}/,
-      /^gcrsync\.yaml:9:14 jobs\[0\]\.filters: filters\.include: "\(x" is not a regular expression/,
-      /^gcrsync\.yaml:11:18 jobs\[0\]\.hooks\.afterPush: the hook command is empty/,
+      /^gcrsync\.yaml:6:16 jobs\[0\]\.platforms: platform "linux" is not os\/arch\[\/variant\]/,
+      /^gcrsync\.yaml:7:13 jobs\[0\]\.naming: naming template "\{host\}": unknown variable \{host\}/,
+      /^gcrsync\.yaml:8:14 jobs\[0\]\.filters: filters\.include: "\(x" is not a regular expression/,
+      /^gcrsync\.yaml:10:18 jobs\[0\]\.hooks\.afterPush: the hook command is empty/,
       /^gcrsync\.yaml:5:13 jobs\[0\]\.source: invalid reference "gcr\.io\/Bad"/,
-      /^gcrsync\.yaml:12:15 jobs\[0\]\.examples: .* names a digest without a tag/,
-      /^gcrsync\.yaml:14:13 jobs\[1\]\.source: source "quay\.io\/calico\/nested": a Quay namespace is one path level/,
+      /^gcrsync\.yaml:11:15 jobs\[0\]\.examples: .* names a digest without a tag/,
+      /^gcrsync\.yaml:13:13 jobs\[1\]\.source: source "quay\.io\/calico\/nested": a Quay namespace is one path level/,
     ];
     assert.equal(lines.length, expected.length, bad.message);
     expected.forEach((pattern, i) => assert.match(lines[i]!, pattern));
