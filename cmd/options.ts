@@ -1,15 +1,16 @@
 import type { Argv } from 'yargs';
+import { settingFlags } from '../src/config/schema.js';
 
-/** The flags sync, compare, monitor, test and copy share (a contract: keep names and defaults). */
+/**
+ * The flags sync, compare, monitor, test and copy share (a contract: keep names and defaults). The flags of
+ * settings that gcrsync.yaml can also hold come from src/config/schema.ts.
+ */
 export function withRunFlags<T>(yargs: Argv<T>) {
-  return yargs
+  const sources = yargs
     .option('source', { type: 'string', describe: 'source REGISTRY/NAMESPACE, e.g. gcr.io/google-containers' })
-    .option('namespace', { type: 'string', describe: 'shorthand for --source gcr.io/NAMESPACE' })
-    .option('target', { type: 'string', describe: 'target REGISTRY[/PREFIX], e.g. docker.io/gcrxio' })
-    .option('metadata-repo', { type: 'string', describe: 'metadata git repo, path or URL (default: the repo of the current directory)' })
-    .option('transport', { type: 'string', choices: ['registry', 'docker'], describe: 'registry: direct, digest-preserving (default); docker: through the Docker daemon' })
-    .option('concurrency', { type: 'number', describe: 'images copied at a time (default 10)' })
-    .option('query-limit', { type: 'number', describe: 'registry listing requests at a time (default 20)' })
+    .option('namespace', { type: 'string', describe: 'shorthand for --source gcr.io/NAMESPACE' });
+  return settingFlags()
+    .reduce((argv, { name, ...option }) => argv.option(name, option), sources)
     .option('dry-run', { type: 'boolean', describe: 'print the plan, copy and commit nothing' })
     .option('json', { type: 'boolean', describe: 'print a machine-readable report on stdout' })
     .option('username', { type: 'string', describe: 'target registry user (or GCRSYNC_USERNAME)' })
@@ -20,7 +21,6 @@ export function withRunFlags<T>(yargs: Argv<T>) {
     .option('checkpoint-every', { type: 'string', describe: 'commit progress every N images and/or duration (50, 10m, 50,10m)' })
     .option('config', { type: 'string', describe: 'config file with jobs (default: GCRSYNC_CONFIG, else ./gcrsync.yaml when present)' })
     .option('job', { type: 'string', describe: 'run only this job of the config file' })
-    .option('platform', { type: 'string', array: true, describe: 'os/arch[/variant] to keep (repeat or comma-separate; default: every platform)' })
     .option('report', { type: 'string', describe: 'also write the JSON report to this file' })
     .option('notify', { type: 'string', describe: 'post the summary to this webhook (Slack-compatible JSON)' })
     .option('notify-on', { type: 'string', choices: ['failure', 'always'], describe: 'when to post (default failure)' })

@@ -123,6 +123,32 @@ export type CommandLineValues = { [K in CommandLineKey as Settings[K] extends { 
 
 export const COMMAND_LINE_KEYS = Object.keys(SETTINGS).filter((key) => 'flag' in SETTINGS[key as keyof Settings]) as CommandLineKey[];
 
+/** A setting's flag for yargs, its type read from the setting's JSON Schema. */
+export interface SettingFlag {
+  name: string;
+  type: 'string' | 'number' | 'boolean';
+  array?: true;
+  choices?: string[];
+  describe: string;
+}
+
+export function settingFlags(): SettingFlag[] {
+  return COMMAND_LINE_KEYS.map((key) => {
+    const setting: Setting = SETTINGS[key];
+    const json = z.toJSONSchema(setting.schema, { io: 'input' }) as { type?: string; enum?: string[]; anyOf?: Array<{ type?: string }>; description?: string };
+    const array = json.anyOf?.some((alternative) => alternative.type === 'array') === true;
+    const type = json.type === 'integer' || json.type === 'number' ? 'number' : json.type === 'boolean' ? 'boolean' : 'string';
+    const notes = [...(array ? ['repeat or comma-separate'] : []), ...(setting.default !== undefined ? [`default ${String(setting.default)}`] : []), `or ${setting.env}`];
+    return {
+      name: setting.flag!,
+      type,
+      ...(array && { array: true as const }),
+      ...(json.enum !== undefined && { choices: json.enum }),
+      describe: `${json.description ?? key} (${notes.join('; ')})`,
+    };
+  });
+}
+
 export const NAMESPACE_APIS = ['google', 'quay', 'docker-hub', 'catalog'] as const;
 const SOURCE_KINDS = ['repositories', 'images', 'imageList'] as const;
 const JOB_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;

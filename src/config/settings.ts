@@ -1,4 +1,5 @@
 import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './file.js';
+import { COMMAND_LINE_KEYS, SETTINGS, type CommandLineKey, type CommandLineValues } from './schema.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { compileTagFilter, type TagFilterRules } from './filters.js';
 import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from '../ref/naming.js';
@@ -6,8 +7,6 @@ import { formatReference, parseLocation, parseReference, type Reference } from '
 import { namespaceOf } from '../sources/image-list.js';
 import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from '../sources/source-spec.js';
 import { parsePlatformFilter } from '../transports/platform-filter.js';
-
-export type TransportName = 'docker' | 'registry';
 
 /** Settings that belong to the whole command rather than to one job, resolved and validated once at the edge. */
 export interface CommandSettings {
@@ -25,15 +24,14 @@ export interface CommandSettings {
   checkpoint?: { images?: number; intervalMs?: number };
 }
 
-/** The raw flags, as yargs hands them over. */
+/**
+ * The raw flags, as yargs hands them over: the flags of the settings in schema.ts (`--query-limit` as
+ * `queryLimit`, checked by the setting's schema like its environment variable and file value), and these.
+ */
 export interface RawFlags {
+  [settingFlag: string]: unknown;
   source?: string;
   namespace?: string;
-  target?: string;
-  metadataRepo?: string;
-  transport?: string;
-  concurrency?: number;
-  queryLimit?: number;
   dryRun?: boolean;
   json?: boolean;
   username?: string;
@@ -51,13 +49,6 @@ export interface RawFlags {
 
 function usage(message: string, ref?: string): GcrsyncError {
   return new GcrsyncError('USAGE', message, ref === undefined ? {} : { ref });
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw usage(`--${name} must be a whole number from 1 to 1000, got ${JSON.stringify(value)}`);
-  return n;
 }
 
 function optionalRunLimits(flags: RawFlags, env: Record<string, string | undefined>): Pick<CommandSettings, 'shard' | 'maxDurationMs' | 'checkpoint'> {
@@ -116,15 +107,14 @@ export type JobSource =
   | { kind: 'images'; references: Reference[] }
   | { kind: 'imageList'; file: string };
 
-/** One job, every value resolved by precedence: flags > GCRSYNC_* environment > the job > the file's defaults. */
-export interface JobOptions {
+/**
+ * One job, every value resolved by precedence: flags > GCRSYNC_* environment > the job > the file's defaults.
+ * The settings the command line can set come as schema.ts describes them (a new one lands here by itself).
+ */
+export interface JobOptions extends Omit<CommandLineValues, 'target' | 'platforms'> {
   name: string;
   sources: JobSource[];
   target: TargetLocation;
-  metadataRepo?: string;
-  transport: TransportName;
-  concurrency: number;
-  queryLimit: number;
   /** `os/arch[/variant]` to keep; empty keeps every platform */
   platforms: string[];
   naming: NamingRules;
@@ -147,7 +137,6 @@ export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
 export interface JobFlags extends RawFlags {
   config?: string;
   job?: string;
-  platform?: string[] | string;
 }
 
 /** A value and where it came from (`--target`, `GCRSYNC_TARGET`, `gcrsync.yaml:4:11 jobs[0].target`). */
@@ -198,6 +187,8 @@ function splitList(value: string[] | string | undefined): string[] | undefined {
     .map((v) => v.trim())
     .filter((v) => v !== '');
 }
+
+const camelCase = (flag: string) => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
 /** Looks the layers up in precedence order; each layer is [value, origin]. */
 function pick<T>(...layers: Array<[T | undefined, string]>): Sourced<T> | undefined {
@@ -274,28 +265,32 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
   const settings = job.settings;
   const before = problems.found;
 
-  const targetText = pick<string>([flags.target, '--target'], [env.GCRSYNC_TARGET, 'GCRSYNC_TARGET'], [settings.target, fileOrigin('target')]);
+  // every setting the command line can set: the first layer that sets it, checked by the setting's schema
+  const chosen: { [K in CommandLineKey]?: Sourced<unknown> } = {};
+  const values: Record<string, unknown> = {};
+  for (const key of COMMAND_LINE_KEYS) {
+    const setting = SETTINGS[key];
+    const layer = pick<unknown>([flags[camelCase(setting.flag)], `--${setting.flag}`], [env[setting.env], setting.env], [settings[key], fileOrigin(key)]);
+    if (layer === undefined) {
+      if ('default' in setting) values[key] = setting.default;
+      continue;
+    }
+    const parsed = setting.schema.safeParse(layer.value);
+    if (!parsed.success) problems.add(layer.origin, parsed.error.issues[0]!.message);
+    else chosen[key] = { value: (values[key] = parsed.data), origin: layer.origin };
+  }
+  const { target: _target, platforms: _platforms, ...resolved } = values as CommandLineValues;
+
+  const targetText = chosen.target as Sourced<string> | undefined;
   let target: TargetLocation | undefined;
   if (targetText === undefined) problems.add(`job ${job.name}`, 'a target is required: --target REGISTRY[/PREFIX] or target: in the config file');
   else {
     const location = problems.check(targetText.origin, () => parseLocationText(targetText.value));
     if (location !== undefined) target = { registry: location.registry, path: location.path };
   }
-
-  const transport = pick<string>([flags.transport, '--transport'], [env.GCRSYNC_TRANSPORT, 'GCRSYNC_TRANSPORT'], [settings.transport, fileOrigin('transport')]);
-  if (transport !== undefined && transport.value !== 'docker' && transport.value !== 'registry') {
-    problems.add(transport.origin, `transport must be "docker" or "registry", got ${JSON.stringify(transport.value)}`);
-  }
-  const number = (flag: 'concurrency' | 'queryLimit', envName: string, fallback: number): number => {
-    const chosen = pick<unknown>([flags[flag], `--${flag === 'queryLimit' ? 'query-limit' : flag}`], [env[envName], envName], [settings[flag], fileOrigin(flag)]);
-    if (chosen === undefined) return fallback;
-    return problems.check(chosen.origin, () => positiveInteger(flag === 'queryLimit' ? 'query-limit' : flag, chosen.value, fallback)) ?? fallback;
-  };
-  const concurrency = number('concurrency', 'GCRSYNC_CONCURRENCY', 10);
-  const queryLimit = number('queryLimit', 'GCRSYNC_QUERY_LIMIT', 20);
-  const platforms = pick<string[]>([splitList(flags.platform), '--platform'], [splitList(env.GCRSYNC_PLATFORMS), 'GCRSYNC_PLATFORMS'], [splitList(settings.platforms), fileOrigin('platforms')]);
-  for (const platform of platforms?.value ?? []) problems.check(platforms!.origin, () => parsePlatformFilter(platform));
-  const metadataRepo = flags.metadataRepo ?? env.GCRSYNC_METADATA_REPO ?? settings.metadataRepo;
+  const platformList = chosen.platforms as Sourced<string[]> | undefined;
+  const platforms = splitList(platformList?.value) ?? [];
+  for (const platform of platforms) problems.check(platformList!.origin, () => parsePlatformFilter(platform));
 
   const naming: NamingRules = {
     template: settings.naming?.template ?? DEFAULT_NAMING.template,
@@ -318,11 +313,8 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
     name: job.name,
     sources: sources as JobSource[],
     target,
-    ...(metadataRepo !== undefined && { metadataRepo }),
-    transport: (transport?.value ?? 'registry') as TransportName,
-    concurrency,
-    queryLimit,
-    platforms: platforms?.value ?? [],
+    ...resolved,
+    platforms,
     naming,
     filters,
     hooks: { ...(beforeRepository !== undefined && { beforeRepository }), ...(afterPush !== undefined && { afterPush }) },
