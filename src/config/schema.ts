@@ -4,7 +4,7 @@ import * as z from 'zod';
  * `gcrsync.yaml` described once. This schema gives the TypeScript types (SettingsBlock, JobOptions' values),
  * the validation of the file (file.ts adds line:column), the parsing of flags and GCRSYNC_* values of the same
  * settings (settings.ts), the yargs flags (cmd/options.ts) and gcrsync.schema.json for editors
- * (`npm run schema`).
+ * (`npm run schema` writes it; a unit test fails when the committed file is stale).
  *
  * Adding a key: one entry in SETTINGS below. With `flag`/`env` it becomes a flag and an environment variable,
  * is resolved by precedence (flags > GCRSYNC_* > job > defaults) and lands in JobOptions under its key, with
@@ -108,7 +108,8 @@ export const SETTINGS = {
 type Settings = typeof SETTINGS;
 type Optionals<T extends Record<string, { schema: z.ZodType }>> = { [K in keyof T]: z.ZodOptional<T[K]['schema']> };
 
-const settingsShape = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.schema.optional()])) as Optionals<Settings>;
+// an id makes each setting one definition in gcrsync.schema.json, shared by `defaults` and every job
+const settingsShape = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.schema.meta({ id: key }).optional()])) as Optionals<Settings>;
 export const settingsSchema = map(settingsShape);
 
 /** What `defaults` and each job may set, as read from the file; a job's value wins, section by section key. */
@@ -216,7 +217,14 @@ export const fileSchema = map({
 }).describe('gcrsync.yaml: defaults, then the jobs `gcrsync sync` runs (docs/targets.md)');
 export type FileValue = z.output<typeof fileSchema>;
 
-/** gcrsync.schema.json: what an editor checks `gcrsync.yaml` against (the file as typed, before gcrsync reads it). */
-export function configJsonSchema(): object {
-  return z.toJSONSchema(fileSchema, { io: 'input', target: 'draft-07' });
+/** The text of gcrsync.schema.json: what an editor checks `gcrsync.yaml` against (the file as typed, before gcrsync reads it). */
+export function configJsonSchemaText(): string {
+  const schema = z.toJSONSchema(fileSchema, { io: 'input', target: 'draft-07' });
+  const definitions = (schema as { definitions?: Record<string, Record<string, unknown>> }).definitions!;
+  // the defaults gcrsync applies after precedence, shown to the editor (they are not defaults of the file's values)
+  for (const key of COMMAND_LINE_KEYS) {
+    const setting: Setting = SETTINGS[key];
+    if (setting.default !== undefined) definitions[key]!.default = setting.default;
+  }
+  return `${JSON.stringify({ ...schema, title: 'gcrsync.yaml' }, null, 2)}\n`;
 }
