@@ -1,6 +1,8 @@
 import { defaultDockerConfigPath, readDockerConfig } from '../auth/docker-config.js';
 import { createKeychain } from '../auth/keychain.js';
-import { jobForImage, parseDuration, resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../config/settings.js';
+import { jobForImage } from '../config/image-job.js';
+import { parseDuration } from '../config/run-limits.js';
+import { resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../config/settings.js';
 import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from '../config/file.js';
 import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
 import { HttpClient } from '../http/client.js';

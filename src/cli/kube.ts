@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ReaderFlags, withMirrors, type Write } from './browse.js';
-import { parseDuration } from '../config/settings.js';
+import { parseDuration } from '../config/run-limits.js';
 import { describeError, GcrsyncError } from '../errors.js';
 import { writeFileAtomic } from '../store/json-file.js';
 import { rewriteManifests } from '../kube/rewrite.js';

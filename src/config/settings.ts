@@ -1,27 +1,21 @@
 import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './file.js';
+import { parseDuration, runLimits, type RunLimits } from './run-limits.js';
 import { COMMAND_LINE_KEYS, SETTINGS, type CommandLineKey, type CommandLineValues } from './schema.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { compileTagFilter, type TagFilterRules } from './filters.js';
 import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from '../ref/naming.js';
 import { formatReference, parseLocation, parseReference, type Reference } from '../ref/reference.js';
-import { namespaceOf } from '../sources/image-list.js';
 import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from '../sources/source-spec.js';
 import { parsePlatformFilter } from '../transports/platform-filter.js';
 
 /** Settings that belong to the whole command rather than to one job, resolved and validated once at the edge. */
-export interface CommandSettings {
+export interface CommandSettings extends RunLimits {
   dryRun: boolean;
   json: boolean;
   /** credentials for the target registry (flags or GCRSYNC_USERNAME / GCRSYNC_PASSWORD) */
   targetCredentials?: { username: string; password: string };
   insecureRegistries: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
-  /** `--shard K/N`: only the K-th (1-based) of N stable slices of the namespace's repositories */
-  shard?: { index: number; count: number };
-  /** `--max-duration`: start no image after this long; finish, commit and exit 0 */
-  maxDurationMs?: number;
-  /** `--checkpoint-every 50,10m`: commit progress every N images and/or every interval */
-  checkpoint?: { images?: number; intervalMs?: number };
 }
 
 /**
@@ -51,46 +45,6 @@ function usage(message: string, ref?: string): GcrsyncError {
   return new GcrsyncError('USAGE', message, ref === undefined ? {} : { ref });
 }
 
-function optionalRunLimits(flags: RawFlags, env: Record<string, string | undefined>): Pick<CommandSettings, 'shard' | 'maxDurationMs' | 'checkpoint'> {
-  const shard = flags.shard ?? env.GCRSYNC_SHARD;
-  const maxDuration = flags.maxDuration ?? env.GCRSYNC_MAX_DURATION;
-  const checkpoint = flags.checkpointEvery ?? env.GCRSYNC_CHECKPOINT_EVERY;
-  return {
-    ...(shard !== undefined && { shard: parseShard(shard) }),
-    ...(maxDuration !== undefined && { maxDurationMs: parseDuration('max-duration', maxDuration) }),
-    ...(checkpoint !== undefined && { checkpoint: parseCheckpoint(checkpoint) }),
-  };
-}
-
-/** `2/3` → the second of three slices. */
-export function parseShard(text: string): { index: number; count: number } {
-  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = Number(match?.[1]);
-  const count = Number(match?.[2]);
-  if (!match || count < 1 || index < 1 || index > count) {
-    throw usage(`--shard must be K/N with 1 <= K <= N (e.g. 2/3), got ${JSON.stringify(text)}`);
-  }
-  return { index, count };
-}
-
-/** `50` images, `10m`, or both: `50,10m`. */
-export function parseCheckpoint(text: string): { images?: number; intervalMs?: number } {
-  const out: { images?: number; intervalMs?: number } = {};
-  for (const part of text.split(',').map((p) => p.trim())) {
-    if (/^\d+$/.test(part) && Number(part) > 0) out.images = Number(part);
-    else if (/^\d/.test(part) && !/^\d+$/.test(part)) out.intervalMs = parseDuration('checkpoint-every', part);
-    else throw usage(`--checkpoint-every takes a number of images and/or a duration (50, 10m, 50,10m), got ${JSON.stringify(text)}`);
-  }
-  return out;
-}
-
-/** `5s`, `2m`, `1h`, `500ms` → milliseconds. */
-export function parseDuration(name: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) throw usage(`--${name} must be a duration like 500ms, 5s, 2m or 1h, got ${JSON.stringify(text)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * unit);
-}
 
 // ---------- jobs: config file + GCRSYNC_* environment + flags ----------
 
@@ -384,7 +338,7 @@ export function resolveJobs(
     // one username/password pair sent to several registries would hand one registry's secret to another
     problems.add('credentials', `--username/--password (or GCRSYNC_USERNAME/GCRSYNC_PASSWORD) are for one registry, but the jobs target ${targetRegistries.join(', ')}; run one --job at a time, or log in with docker login / a credential helper`);
   }
-  const limits = problems.check('run limits', () => optionalRunLimits(flags, env)) ?? {};
+  const limits = problems.check('run limits', () => runLimits(flags, env)) ?? {};
   if (problems.lines.length > 0) {
     const header = file === undefined ? 'invalid command line' : `${file.file} is not valid`;
     const message = `${header} (${problems.lines.length} problem${problems.lines.length === 1 ? '' : 's'}):\n  ${problems.lines.join('\n  ')}`;
@@ -403,45 +357,4 @@ export function resolveJobs(
     logLevel: flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info',
     ...limits,
   };
-}
-
-/**
- * The job of the file whose sources hold `image`, and the namespace it holds it in (the longest match wins,
- * then the first job): so `copy` names and records an image the way that job's sync would. Image list files
- * are not read here; an image only they name falls back to the defaults.
- */
-export function jobForImage(file: ConfigFile, image: Reference, onlyJob?: string): { job: string; namespace: string } | undefined {
-  let best: { job: string; namespace: string } | undefined;
-  const consider = (job: string, namespace: string) => {
-    if (best === undefined || namespace.length > best.namespace.length) best = { job, namespace };
-  };
-  for (const job of file.jobs) {
-    if (onlyJob !== undefined && job.name !== onlyJob) continue;
-    for (const entry of job.sources) {
-      if (entry.kind === 'namespace' || entry.kind === 'repositories') {
-        let location: { registry: string; path: string };
-        try {
-          location = parseLocation(entry.location);
-        } catch {
-          continue;
-        }
-        if (location.registry !== image.registry) continue;
-        const inside = location.path === '' || image.repository.startsWith(`${location.path}/`);
-        if (!inside) continue;
-        const relative = location.path === '' ? image.repository : image.repository.slice(location.path.length + 1);
-        if (entry.kind === 'repositories' && !entry.repositories.includes(relative)) continue;
-        consider(job.name, location.path);
-      } else if (entry.kind === 'images') {
-        for (const text of entry.images) {
-          try {
-            const listed = parseReference(text);
-            if (listed.registry === image.registry && listed.repository === image.repository) consider(job.name, namespaceOf(listed));
-          } catch {
-            continue;
-          }
-        }
-      }
-    }
-  }
-  return best;
 }

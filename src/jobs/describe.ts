@@ -19,17 +19,11 @@ export interface ExampleName {
   illustration?: boolean;
 }
 
-export interface JobDescription {
-  name: string;
+/** A job as `config validate` shows it: its settings as resolved, the rest in words. */
+export interface JobDescription extends Omit<JobOptions, 'sources' | 'target' | 'metadataRepo' | 'hooks' | 'examples'> {
   sources: string[];
   target: string;
   metadataRepo: string;
-  transport: string;
-  concurrency: number;
-  queryLimit: number;
-  platforms: string[];
-  naming: JobOptions['naming'];
-  filters: JobOptions['filters'];
   hooks: { beforeRepository?: string; afterPush?: string };
   examples: ExampleName[];
 }
@@ -136,17 +130,12 @@ export async function describeJobs(options: JobsOptions, deps: ImageListReader, 
     }
     const beforeRepository = describeHook(job.hooks.beforeRepository);
     const afterPush = describeHook(job.hooks.afterPush);
+    const { sources: _sources, target, metadataRepo, hooks: _hooks, examples: _examples, ...settings } = job;
     jobs.push({
-      name: job.name,
+      ...settings,
       sources: runs.map((r) => describeSpec(r.spec)),
-      target: job.target.path === '' ? job.target.registry : `${job.target.registry}/${job.target.path}`,
-      metadataRepo: job.metadataRepo ?? '(the git repository of the working directory)',
-      transport: job.transport,
-      concurrency: job.concurrency,
-      queryLimit: job.queryLimit,
-      platforms: job.platforms,
-      naming: job.naming,
-      filters: job.filters,
+      target: target.path === '' ? target.registry : `${target.registry}/${target.path}`,
+      metadataRepo: metadataRepo ?? '(the git repository of the working directory)',
       hooks: { ...(beforeRepository !== undefined && { beforeRepository }), ...(afterPush !== undefined && { afterPush }) },
       examples,
     });

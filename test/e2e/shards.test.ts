@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { parseCheckpoint, parseDuration, parseShard } from '../../src/config/settings.js';
+import { parseCheckpoint, parseDuration, parseShard } from '../../src/config/run-limits.js';
 import { listRecords, parseMetadata } from '../../src/store/schema.js';
 import { runCli } from '../support/cli.js';
 import { bareRemote, git, type BareRemote } from '../support/git.js';

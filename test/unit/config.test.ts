@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseDuration, resolveJobs, type RawFlags } from '../../src/config/settings.js';
+import { parseDuration } from '../../src/config/run-limits.js';
+import { resolveJobs, type RawFlags } from '../../src/config/settings.js';
 import { isGcrsyncError } from '../../src/errors.js';
 
 /** A command line without a config file: one job with the one source the flags name. */
