@@ -3,14 +3,17 @@ import { safeUrl } from '../http/url-policy.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import type { ListOptions } from './listing-run.js';
-import { answerRecord, hostileAnswer, optionalAnswerString } from './api-answers.js';
-import { listEnumerated, namespaceRepositories, refuseEndlessPaging, type ApiHttp, type RefuseName } from './enumerated.js';
+import * as z from 'zod';
+import { hostile, parseAnswer } from '../registry/answer.js';
+import { cursorText, listEnumerated, namespaceRepositories, refuseEndlessPaging, repositoryEntries, type ApiHttp, type RefuseName } from './enumerated.js';
 
 /** Docker Hub's web API, where namespaces are listed; images themselves come from registry-1.docker.io. */
 export const DOCKER_HUB_WEB_API = 'https://hub.docker.com';
 /** The Hub API's largest page (it silently caps bigger requests; the default is 10). */
 const PAGE_SIZE = 100;
 const MAX_URL_LENGTH = 4096;
+
+const repositoryPage = z.object({ results: repositoryEntries, next: cursorText(MAX_URL_LENGTH) });
 
 /**
  * The repositories of a Docker Hub namespace (`library` for the official images), from
@@ -25,12 +28,12 @@ export async function dockerHubRepositories(http: ApiHttp, api: URL, namespace: 
   let url: URL | undefined = first;
   while (url !== undefined) {
     const where = safeUrl(url);
-    if (seen.has(url.href)) throw hostileAnswer(where, 'next leads back to an earlier page');
+    if (seen.has(url.href)) throw hostile(where, 'next leads back to an earlier page');
     refuseEndlessPaging(seen.size, where);
     seen.add(url.href);
-    const body = answerRecord(await http.getJson(url, { ...(signal !== undefined && { signal }) }), where, 'repository list');
-    repositories.push(...namespaceRepositories(body.results, where, 'results', namespace, refuse));
-    const next = optionalAnswerString(body.next, where, 'next', MAX_URL_LENGTH);
+    const answer = await http.getJson(url, { ...(signal !== undefined && { signal }) });
+    const { results, next } = parseAnswer(repositoryPage, answer, where, 'repository list');
+    repositories.push(...namespaceRepositories(results, namespace, refuse));
     url = next === undefined ? undefined : nextPage(http, url, next);
   }
   return repositories;

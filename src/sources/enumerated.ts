@@ -1,6 +1,7 @@
 import { GcrsyncError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
-import { answerList, answerRecord } from './api-answers.js';
+import * as z from 'zod';
+import { listOf } from '../registry/answer.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import { ListingRun, sourceUnreachable, subjectOf, type ListOptions } from './listing-run.js';
@@ -23,15 +24,25 @@ export function refuseEndlessPaging(pagesRead: number, where: string): void {
   if (pagesRead >= MAX_PAGES) throw new GcrsyncError('HOSTILE_RESPONSE', `${where}: more than ${MAX_PAGES} pages`, { ref: where });
 }
 
+/** A page cursor or next-page URL: absent, null and '' all mean "no more pages" (the last page sends either). */
+export const cursorText = (maxLength: number) =>
+  z
+    .string()
+    .max(maxLength, 'is over-long')
+    .nullish()
+    .transform((v) => (v === '' || v === null ? undefined : v));
+
+/** The entries of one page of a web API's repository list; their names are checked one by one (namespaceRepositories). */
+export const repositoryEntries = listOf(z.looseObject({ name: z.unknown().optional(), namespace: z.unknown().optional() }));
+
 /**
- * The repository paths of one page of a web API's repository list (`items`: entries with `name` and an
- * optional `namespace`). An entry of another namespace, or with a name that makes no valid child path, is
- * refused; the API answer is untrusted, and the rest of the page still counts.
+ * The repository paths of one page of a web API's repository list. An entry of another namespace, or with a
+ * name that makes no valid child path, is refused; the API answer is untrusted, and the rest of the page
+ * still counts.
  */
-export function namespaceRepositories(items: unknown, where: string, what: string, namespace: string, refuse: RefuseName): string[] {
+export function namespaceRepositories(entries: z.output<typeof repositoryEntries>, namespace: string, refuse: RefuseName): string[] {
   const repositories: string[] = [];
-  for (const item of answerList(items, where, what)) {
-    const entry = answerRecord(item, where, 'repository entry');
+  for (const entry of entries) {
     if (entry.namespace !== undefined && entry.namespace !== namespace) {
       refuse(entry.name, `is listed under namespace ${quoteUntrusted(entry.namespace)}, not the one asked for`);
       continue;

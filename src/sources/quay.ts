@@ -2,11 +2,14 @@ import { safeUrl } from '../http/url-policy.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import type { ListOptions } from './listing-run.js';
-import { answerRecord, hostileAnswer, optionalAnswerString } from './api-answers.js';
-import { listEnumerated, namespaceRepositories, refuseEndlessPaging, type ApiHttp, type RefuseName } from './enumerated.js';
+import * as z from 'zod';
+import { hostile, parseAnswer } from '../registry/answer.js';
+import { cursorText, listEnumerated, namespaceRepositories, refuseEndlessPaging, repositoryEntries, type ApiHttp, type RefuseName } from './enumerated.js';
 
 /** Quay's `next_page` is an opaque (encrypted) cursor; a real one is a few hundred characters. */
 const MAX_CURSOR_LENGTH = 4096;
+
+const repositoryPage = z.object({ repositories: repositoryEntries, next_page: cursorText(MAX_CURSOR_LENGTH) });
 
 /**
  * The public repositories of a Quay namespace (organization or user), from Quay's own API at the
@@ -25,11 +28,11 @@ export async function quayRepositories(http: ApiHttp, registry: string, namespac
     if (cursor !== undefined) url.searchParams.set('next_page', cursor);
     const where = safeUrl(url);
     refuseEndlessPaging(page, where);
-    const body = answerRecord(await http.getJson(url, { ...(signal !== undefined && { signal }) }), where, 'repository list');
-    repositories.push(...namespaceRepositories(body.repositories, where, 'repositories', namespace, refuse));
-    cursor = optionalAnswerString(body.next_page, where, 'next_page', MAX_CURSOR_LENGTH);
+    const body = parseAnswer(repositoryPage, await http.getJson(url, { ...(signal !== undefined && { signal }) }), where, 'repository list');
+    repositories.push(...namespaceRepositories(body.repositories, namespace, refuse));
+    cursor = body.next_page;
     if (cursor === undefined) return repositories;
-    if (cursors.has(cursor)) throw hostileAnswer(where, 'next_page leads back to an earlier page');
+    if (cursors.has(cursor)) throw hostile(where, 'next_page leads back to an earlier page');
     cursors.add(cursor);
   }
 }
