@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { GcrsyncError } from '../errors.js';
 import { isValidDigest, isValidRepositoryPath, isValidTag, parseLocation, parseReference } from '../ref/reference.js';
 import { lineColumn, locateJsonSyntaxError } from './json-syntax.js';
@@ -9,18 +10,32 @@ import { lineColumn, locateJsonSyntaxError } from './json-syntax.js';
  * `"name:tag"`) say only that a tag was synced, so their records migrate as
  * `{ digest: "", target: "", syncedAt: "" }`. Test with `isDigestKnown` before comparing digests.
  */
-export interface TagRecord {
-  /** manifest digest at the SOURCE when the tag was synced; "" when unknown */
-  digest: string;
-  /** full target reference the tag was copied to; "" when unknown */
-  target: string;
-  /** ISO 8601 time of the sync; "" when unknown */
-  syncedAt: string;
-  /** platforms of the synced image (`os/arch[/variant]`), sorted */
-  platforms?: string[];
-  /** digest at the target, present only when it differs from `digest` (the transport rewrote the manifest) */
-  targetDigest?: string;
-}
+export type TagRecord = z.output<typeof tagRecord>;
+
+const platformPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){1,2}$/;
+const knownOrEmpty = (test: (text: string) => boolean, message: string) => z.string({ error: message }).refine((text) => text === '' || test(text), message);
+
+const tagRecord = z
+  .strictObject(
+    {
+      /** manifest digest at the SOURCE when the tag was synced; "" when unknown */
+      digest: knownOrEmpty(isValidDigest, 'must be a digest (algorithm:hex) or "" when unknown'),
+      /** full target reference the tag was copied to; "" when unknown */
+      target: knownOrEmpty(isImageReference, 'must be a full image reference with a tag or digest, or "" when unknown'),
+      /** ISO 8601 time of the sync; "" when unknown */
+      syncedAt: knownOrEmpty(isIsoTime, 'must be an ISO 8601 time or "" when unknown'),
+      /** platforms of the synced image (`os/arch[/variant]`), sorted */
+      platforms: z.array(z.string({ error: 'must be os/arch[/variant]' }).regex(platformPattern, 'must be os/arch[/variant]'), { error: 'must be a list of os/arch[/variant]' }).optional(),
+      /** digest at the target, present only when it differs from `digest` (the transport rewrote the manifest) */
+      targetDigest: z.string({ error: 'must be a digest (algorithm:hex)' }).refine(isValidDigest, 'must be a digest (algorithm:hex)').optional(),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? 'is not a known field' : 'must be an object') },
+  )
+  .transform(({ platforms, targetDigest, ...known }) => ({
+    ...known,
+    ...(platforms !== undefined && platforms.length > 0 && { platforms: [...new Set(platforms)].sort() }),
+    ...(targetDigest !== undefined && targetDigest !== known.digest && { targetDigest }),
+  }));
 
 /** The content of one `metadata/<registry>/<namespace>.json`. */
 export interface NamespaceMetadata {
@@ -128,9 +143,7 @@ const refuseToWrite: Fail = (path, why) => {
 };
 
 const headerKeys = new Set(['source', 'target', 'images']);
-const recordKeys = new Set(['digest', 'target', 'syncedAt', 'platforms', 'targetDigest']);
 const isoTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
-const platformPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){1,2}$/;
 
 function validateMetadata(value: unknown, fail: Fail): NamespaceMetadata {
   if (!isObject(value)) fail('$', 'must be an object with source, target and images (or the old list of "name:tag")');
@@ -172,34 +185,13 @@ function checkKeys(repository: string, tag: string, fail: Fail): string {
 }
 
 function validateRecord(value: unknown, path: string, fail: Fail): TagRecord {
-  if (!isObject(value)) fail(path, 'must be an object');
-  for (const key of Object.keys(value)) {
-    // undefined is how an optional field is left out in code; JSON cannot express it
-    if (!recordKeys.has(key) && value[key] !== undefined) fail(member(path, key), 'is not a known field');
-  }
-  const { digest, target, syncedAt, platforms, targetDigest } = value;
-  if (typeof digest !== 'string' || (digest !== '' && !isValidDigest(digest))) {
-    fail(`${path}.digest`, 'must be a digest (algorithm:hex) or "" when unknown');
-  }
-  if (typeof target !== 'string' || (target !== '' && !isImageReference(target))) {
-    fail(`${path}.target`, 'must be a full image reference with a tag or digest, or "" when unknown');
-  }
-  if (typeof syncedAt !== 'string' || (syncedAt !== '' && !isIsoTime(syncedAt))) {
-    fail(`${path}.syncedAt`, 'must be an ISO 8601 time or "" when unknown');
-  }
-  const record: TagRecord = { digest, target, syncedAt };
-  if (platforms !== undefined) {
-    if (!Array.isArray(platforms)) fail(`${path}.platforms`, 'must be a list of os/arch[/variant]');
-    platforms.forEach((platform: unknown, index) => {
-      if (typeof platform !== 'string' || !platformPattern.test(platform)) fail(`${path}.platforms[${index}]`, 'must be os/arch[/variant]');
-    });
-    if (platforms.length > 0) record.platforms = [...new Set(platforms as string[])].sort();
-  }
-  if (targetDigest !== undefined) {
-    if (typeof targetDigest !== 'string' || !isValidDigest(targetDigest)) fail(`${path}.targetDigest`, 'must be a digest (algorithm:hex)');
-    if (targetDigest !== digest) record.targetDigest = targetDigest;
-  }
-  return record;
+  // undefined is how an optional field is left out in code; JSON cannot express it
+  const fields = isObject(value) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) : value;
+  const result = tagRecord.safeParse(fields);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const at = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])];
+  return fail(at.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : member(out, String(key))), path), issue.message);
 }
 
 function migrateLegacyList(list: unknown[], fail: Fail): NamespaceMetadata {
