@@ -24,7 +24,7 @@ describe('resolveJobs from flags alone', () => {
     assert.equal(options.jobs[0]!.target.registry, 'flag.io');
     assert.deepEqual(commandLine({ source: 'gcr.io/ns' }, env).targetCredentials, { username: 'envuser', password: 'envpass' });
   });
-  const bad: Array<[string, object, RegExp]> = [
+  const bad: Array<[string, RawFlags, RegExp]> = [
     ['no source', { target: 'x.io' }, /source is required/],
     ['no target', { source: 'gcr.io/ns' }, /target is required/],
     ['bad transport', { source: 'gcr.io/ns', target: 'x.io', transport: 'ftp' }, /"ftp"/],
