@@ -111,7 +111,10 @@ function report(walk: Walk, data: unknown, issues: readonly z.core.$ZodIssue[], 
     const path = [...prefix, ...issue.path];
     const label = pathText(path);
     const line = (where: string, name: string, message: string) => walk.problems.push(`${where} ${name === '' ? 'top level' : name}: ${message}`);
-    if (issue.code === 'invalid_union') {
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && path.length > 0 && !has(data, path)) {
+      const parent = pathText(path.slice(0, -1));
+      line(at(walk, parent), parent, `${String(path.at(-1))} is required`);
+    } else if (issue.code === 'invalid_union') {
       // the one alternative whose own kind matched (a list for "a string or a list") explains it best
       const fitting = issue.errors.filter((errors) => !errors.some((e) => e.code === 'invalid_type' && e.path.length === 0));
       if (fitting.length === 1) report(walk, data, fitting[0]!, path);
@@ -121,9 +124,6 @@ function report(walk: Walk, data: unknown, issues: readonly z.core.$ZodIssue[], 
         const name = pathText([...path, key]);
         line(position(walk, walk.keys.get(name)), name, issue.message);
       }
-    } else if (issue.code === 'invalid_type' && path.length > 0 && !has(data, path)) {
-      const parent = pathText(path.slice(0, -1));
-      line(at(walk, parent), parent, `${String(path.at(-1))} is required`);
     } else {
       const key = (issue as { params?: { at?: string } }).params?.at;
       line(at(walk, key ? pathText([...path, key]) : label), label, issue.message);

@@ -194,7 +194,8 @@ const jobSchema = map({
   // also when other keys of the job are wrong: every problem at once
   if (typeof job !== 'object' || job === null) return;
   if (job.source !== undefined && job.sources !== undefined) ctx.addIssue({ code: 'custom', message: 'give source or sources, not both', path: [], params: { at: 'sources' } });
-  if (job.source === undefined && (job.sources === undefined || job.sources.length === 0) && typeof job.name === 'string') {
+  const listed = Array.isArray(job.sources) && job.sources.length > 0;
+  if (job.source === undefined && !listed && typeof job.name === 'string') {
     ctx.addIssue({ code: 'custom', message: `job ${JSON.stringify(job.name)} has no source (source or sources)`, path: [] });
   }
 }, always);

@@ -117,6 +117,16 @@ describe('config file: validation errors name the path and line:column', () => {
         'gcrsync.yaml:11:38 jobs[3].sources[2].api: expected one of google, quay, docker-hub, catalog, got "gopher"',
       ],
     },
+    {
+      name: 'empty values and required keys inside a value that may be a string or a mapping',
+      text: 'jobs:\n  - name: a\n    sources:\n  - name: b\n    source: gcr.io/x\n    hooks: { afterPush: { runn: x } }\n',
+      expected: [
+        'gcrsync.yaml:2:5 jobs[0]: job "a" has no source (source or sources)',
+        'gcrsync.yaml:3:13 jobs[0].sources: expected a list, got nothing',
+        'gcrsync.yaml:6:25 jobs[1].hooks.afterPush: run is required',
+        'gcrsync.yaml:6:27 jobs[1].hooks.afterPush.runn: unknown key (known here: run, timeout)',
+      ],
+    },
     { name: 'no jobs', text: 'defaults: {}\n', expected: ['gcrsync.yaml:1:1 top level: jobs is required'] },
     { name: 'an empty job list', text: 'jobs: []\n', expected: ['gcrsync.yaml:1:7 jobs: the list is empty'] },
     { name: 'an unsupported version', text: 'version: 2\njobs: []\n', expected: ['gcrsync.yaml:1:10 version: expected 1, got "2"', 'gcrsync.yaml:2:7 jobs: the list is empty'] },
