@@ -45,7 +45,6 @@ function usage(message: string, ref?: string): GcrsyncError {
   return new GcrsyncError('USAGE', message, ref === undefined ? {} : { ref });
 }
 
-
 // ---------- jobs: config file + GCRSYNC_* environment + flags ----------
 
 /** A hook command with its timeout resolved. */
