@@ -12,6 +12,7 @@ import { webhookCommand } from './webhook.js';
 import { whereCommand } from './where.js';
 import { copyCommand } from './copy.js';
 import { configCommand } from './config.js';
+import { packageInfo } from '../src/package-info.js';
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))
@@ -27,7 +28,8 @@ await yargs(hideBin(process.argv))
   .command(webhookCommand)
   .command(copyCommand)
   .command(configCommand)
-  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, list, where, pull, rewrite, webhook); see --help')
+  .completion('completion', 'print the shell completion script (bash; zsh when $SHELL is zsh)')
+  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, list, where, pull, rewrite, webhook, completion); see --help')
   .strict()
   .fail((message, error) => {
     if (error) throw error;
@@ -35,5 +37,5 @@ await yargs(hideBin(process.argv))
     process.exit(2);
   })
   .help()
-  .version()
+  .version(packageInfo.version)
   .parseAsync();

@@ -22,7 +22,7 @@ import { formatSummary } from '../reconcile/report.js';
 import { RegistryClient } from '../registry/client.js';
 import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
 import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
-import { createDockerTransport } from '../transports/docker.js';
+import { connectDocker, createDockerTransport } from '../transports/docker.js';
 import { createRegistryTransport } from '../transports/registry.js';
 
 /** Ctrl-C stops starting new work; a second Ctrl-C is the default (exit at once). */
@@ -79,7 +79,7 @@ export async function createJobsDeps(
     // dockerode (and the gRPC stack it brings) loads only when a run really copies through the daemon
     createTransport: async (job) =>
       job.transport === 'docker'
-        ? createDockerTransport({ docker: new (await import('dockerode')).default(), keychain, logger })
+        ? createDockerTransport({ docker: await connectDocker(), keychain, logger })
         : createRegistryTransport({ client: registry, logger }),
     // Docker Hub counts pulls: stop starting images while the images in flight still fit in what is left
     stopReasonFor: (spec, job) => (spec.registry === DOCKER_HUB ? rateLimitStop(registry, DOCKER_HUB, job.concurrency) : undefined),

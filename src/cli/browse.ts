@@ -5,6 +5,7 @@ import { parseReference } from '../ref/reference.js';
 import type { MirrorMatch, Resolution } from '../browse/lookup.js';
 import { openMirrorSource, type MirrorSource } from '../browse/mirror-source.js';
 import { planPull, pullCommands, pullThroughDaemon, type Runtime } from '../browse/pull.js';
+import { connectDocker } from '../transports/docker.js';
 
 /** Flags every command that reads the metadata repo takes. */
 export interface ReaderFlags {
@@ -70,7 +71,7 @@ export async function runPull(flags: PullFlags, write: Write = stdout): Promise<
   };
   return withMirrors(flags, validated(flags.images, check), async (source, logger) => {
     // loaded only when the daemon is really used: --print needs none of it
-    const docker = flags.print ? undefined : new (await import('dockerode')).default();
+    const docker = flags.print ? undefined : await connectDocker();
     const keychain = createKeychain();
     let status = 0;
     const results: Array<Record<string, unknown>> = [];

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { Agent as UndiciAgent } from 'undici';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { redactAll, silentLogger, type Logger } from '../log.js';
+import { USER_AGENT } from '../package-info.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
 import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isRetryableError, networkErrorCode, retryDelayForStatus, sleep, type RetryPolicy } from './retry.js';
 import { errorForResponse } from './status-error.js';
@@ -18,6 +19,7 @@ export interface HttpClientOptions {
   retry?: RetryPolicy;
   /** longest wait for response headers, and for each piece of a body */
   timeoutMs?: number;
+  /** default `gcrsync/<version> (+<repository>)` */
   userAgent?: string;
   /** open connections per origin (scheme+host+port); requests beyond queue in the pool */
   connectionsPerOrigin?: number;
@@ -99,7 +101,7 @@ export class HttpClient {
     this.logger = options.logger ?? silentLogger;
     this.insecure = [...(options.insecureRegistries ?? [])];
     this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
-    this.userAgent = options.userAgent ?? 'gcrsync';
+    this.userAgent = options.userAgent ?? USER_AGENT;
   }
 
   /** `http://host` for loopback and insecure registries, `https://host` otherwise. */

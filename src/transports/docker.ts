@@ -38,6 +38,24 @@ const INDEX_MEDIA_TYPES = new Set([
 // Docker Hub credentials are keyed by the legacy index URL, in the daemon as in ~/.docker/config.json.
 const HUB_SERVER_ADDRESS = 'https://index.docker.io/v1/';
 
+/**
+ * A client of the Docker daemon (DOCKER_HOST is honoured). dockerode is an optional dependency, loaded only here:
+ * an install made with `--omit=optional` (the container image) has the registry transport only, and says so.
+ */
+export async function connectDocker(): Promise<Docker> {
+  let Dockerode: typeof Docker;
+  try {
+    Dockerode = (await import('dockerode')).default;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new GcrsyncError(
+      'DOCKER',
+      'the Docker daemon needs the optional package dockerode, which this installation left out (--omit=optional): use --transport registry, or install gcrsync with its optional dependencies',
+    );
+  }
+  return new Dockerode();
+}
+
 export function createDockerTransport(options: DockerTransportOptions): Transport {
   const logger = options.logger ?? silentLogger;
   return {
