@@ -9,10 +9,21 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
 /** Runs the built CLI (npm test builds it first) the way a user would, with a controlled environment. */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [entry, ...args], options);
+}
+
+/** Runs `file` with only PATH, HOME and what `env` adds in its environment; never throws for an exit status. */
+export function runProgram(file: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], {
+    const child = spawn(file, args, {
       cwd: options.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
