@@ -9,6 +9,8 @@ const packageOf = {
   htpasswd: 'apache2-utils',
   git: 'git',
   openssl: 'openssl',
+  zsh: 'zsh',
+  debootstrap: 'debootstrap',
 } as const;
 export type Tool = keyof typeof packageOf;
 
@@ -28,7 +30,8 @@ function findTool(name: string): string | undefined {
   return undefined;
 }
 
-let installed = false;
+// apt-get runs once per package and process: a tool a package did not provide is reported, not reinstalled
+const attempted = new Set<string>();
 
 /**
  * Makes sure the named binaries exist. CI is a fresh Debian machine running as root with only node/npm/git,
@@ -42,12 +45,13 @@ export function ensureTools(names: readonly Tool[]): void {
   if (process.getuid?.() !== 0) {
     throw new Error(`integration tests need ${missing.join(', ')}; install them with: sudo sh -c '${command}'`);
   }
-  if (!installed) {
+  const fresh = packages.filter((name) => !attempted.has(name));
+  if (fresh.length > 0) {
+    for (const name of fresh) attempted.add(name);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-    const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+    const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...fresh], { stdio: 'inherit', env });
     if (result.status !== 0) throw new Error(`"${command}" failed with status ${result.status}`);
-    installed = true;
   }
   const still = names.filter((name) => findTool(name) === undefined);
   if (still.length > 0) throw new Error(`${still.join(', ')} still missing after installing ${packages.join(' ')}`);
