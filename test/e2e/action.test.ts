@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runProgram, type CliResult } from '../support/cli.js';
@@ -69,6 +69,24 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
       const counts = await readFile(join(repositoryRoot, 'action', 'counts.mjs'), 'utf8');
       assert.ok(script.includes(`echo "${name}=`) || counts.includes(`'${name}'`) || counts.includes(`  ${name}:`), `${name} is written`);
     }
+  });
+
+  it('the workflows that use the action (uses: ./ here, gcrsync/gcrsync@ elsewhere) pass only inputs it has', async () => {
+    const action = parse(await readFile(join(repositoryRoot, 'action.yml'), 'utf8')) as ActionYaml;
+    const workflowDir = join(repositoryRoot, '.github', 'workflows');
+    const files = [...(await readdir(workflowDir)).map((f) => join(workflowDir, f)), join(repositoryRoot, 'examples', 'github-workflow.yml')];
+    const users: string[] = [];
+    for (const file of files) {
+      const workflow = parse(await readFile(file, 'utf8')) as { jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }> };
+      for (const job of Object.values(workflow.jobs)) {
+        for (const step of job.steps.filter((s) => s.uses === './' || s.uses?.startsWith('gcrsync/gcrsync@'))) {
+          users.push(file);
+          const unknown = Object.keys(step.with ?? {}).filter((name) => !(name in action.inputs));
+          assert.deepEqual(unknown, [], `${file}: inputs the action does not have`);
+        }
+      }
+    }
+    assert.deepEqual([...new Set(users)].map((f) => f.slice(repositoryRoot.length)).sort(), ['.github/workflows/sync-shards.yml', 'examples/github-workflow.yml']);
   });
 
   it('run.sh: two shards (1/2, 2/2) with source, target, metadata-repo, transport, max-duration and credentials mirror everything', async () => {
