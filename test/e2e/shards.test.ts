@@ -162,12 +162,14 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
         assert.ok(container.env.find((e: { name: string; valueFrom?: unknown }) => e.name === secret)?.valueFrom, `${secret} comes from a Secret`);
       }
 
-      // run the pod's shell script for each completion index, with a stand-in npx that prints its arguments
+      // the image of the repository's Dockerfile, whose PATH has gcrsync
+      assert.match(container.image, /\/gcrsync:\d+\.\d+\.\d+$/);
+      // run the pod's shell script for each completion index, with a stand-in gcrsync that prints its arguments
       const dir = await tempDir('cronjob');
       const bin = join(dir, 'bin');
       await execFileAsync('mkdir', ['-p', bin]);
-      await writeFile(join(bin, 'npx'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
-      await chmod(join(bin, 'npx'), 0o755);
+      await writeFile(join(bin, 'gcrsync'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
+      await chmod(join(bin, 'gcrsync'), 0o755);
       const flags = await knownSyncFlags();
       for (let index = 0; index < shards; index++) {
         const { stdout } = await execFileAsync(container.command[0], [...container.command.slice(1), container.args[0]], {
@@ -183,21 +185,22 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
       assert.doesNotMatch(gitconfig, /cronjob-token-3f9a/, 'the helper reads the token when git asks, it is not stored');
     });
 
-    it('the GitHub Actions workflow runs a matrix of shards 1/N … N/N that end before the job timeout', async () => {
+    it('the GitHub Actions workflow runs the action in a matrix of shards 1/N … N/N that end before the job timeout', async () => {
       const workflow = parseYaml(await readFile(join(repoRoot, '.github/workflows/sync-shards.yml'), 'utf8'));
       const job = workflow.jobs.sync;
       assert.equal(job.strategy['fail-fast'], false);
       const shards = Number(job.env.SHARDS);
       assert.deepEqual(job.strategy.matrix.shard, Array.from({ length: shards }, (_, i) => i + 1));
-      const step = job.steps.find((s: { run?: string }) => s.run?.includes('gcrsync'));
-      assert.equal(step.env.SHARD, '${{ matrix.shard }}');
-      assert.match(step.env.GCRSYNC_PASSWORD, /^\$\{\{ secrets\./);
+      const step = job.steps.find((s: { uses?: string }) => s.uses === './');
+      assert.equal(step.with.shard, '${{ matrix.shard }}/${{ env.SHARDS }}');
+      assert.match(step.with.password, /^\$\{\{ secrets\./);
       const flags = await knownSyncFlags();
       for (let shard = 1; shard <= shards; shard++) {
-        // expand the script's one shell variable the way the runner would, then split the command line
-        const script = step.run.replaceAll('"${SHARD}/${SHARDS}"', `${shard}/${shards}`).replace(/\\\n/g, ' ');
-        const command = script.split('\n').find((line: string) => line.includes('gcrsync.js'))!;
-        const { maxDurationMs } = checkSyncArgs(command.trim().split(/\s+/), flags, `${shard}/${shards}`);
+        // action/run.sh hands each input to the flag of its name (test/e2e/action.test.ts runs it); credentials go by environment
+        const inputs: Record<string, string> = { ...step.with, shard: `${shard}/${shards}` };
+        const argv = ['sync', ...Object.entries(inputs).filter(([name]) => name !== 'username' && name !== 'password').flatMap(([name, value]) => [`--${name}`, value])];
+        argv.push('--checkpoint-every', step.env.GCRSYNC_CHECKPOINT_EVERY);
+        const { maxDurationMs } = checkSyncArgs(argv, flags, `${shard}/${shards}`);
         assert.ok(maxDurationMs < job['timeout-minutes'] * 60_000, '--max-duration ends the run before the job timeout');
       }
     });
