@@ -12,9 +12,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 COPY gcrsync-*.tgz /tmp/
+# into a prefix, not --global: npm ignores --omit with --global and a tarball (npm/cli#8284)
 RUN set -- /tmp/gcrsync-*.tgz \
  && if [ "$#" -ne 1 ]; then echo "the build context needs exactly one gcrsync-*.tgz (npm pack), found: $*" >&2; exit 1; fi \
- && npm install --global --omit=dev --omit=optional --no-audit --no-fund "$1" \
+ && npm install --prefix /opt/gcrsync --omit=dev --omit=optional --no-audit --no-fund "$1" \
+ && ln -s /opt/gcrsync/node_modules/.bin/gcrsync /usr/local/bin/gcrsync \
  && npm cache clean --force \
  && rm "$1"
 
