@@ -9,9 +9,8 @@ import { buildImage, runContainer } from '../support/containers.js';
 import { importDebianBase } from '../support/debian-base.js';
 import { startDockerd } from '../support/dockerd.js';
 import { bareRemote } from '../support/git.js';
-import { headDigest, pushTestImage } from '../support/images.js';
 import { packTarball, repositoryRoot } from '../support/package.js';
-import { useSyncScene } from '../support/sync-scene.js';
+import { useInstallScene } from '../support/install-scene.js';
 import { tempDir } from '../support/temp.js';
 
 const execFileAsync = promisify(execFile);
@@ -27,15 +26,7 @@ const { version } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json')
  */
 describe('container image (Dockerfile, built on a debootstrap base)', function () {
   this.timeout(300_000);
-  const images = [
-    ['ns/app', 'v1'],
-    ['ns/sub/tool', '1.0'],
-  ] as const;
-  const scene = useSyncScene({
-    push: async (upstream) => {
-      for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
-    },
-  });
+  const scene = useInstallScene();
   let docker: Docker;
 
   before(async function () {
@@ -83,7 +74,7 @@ describe('container image (Dockerfile, built on a debootstrap base)', function (
     // the container's user owns what it writes to: the metadata remote (file://) and the report's directory
     await execFileAsync('chown', ['-R', `${USER}:${USER}`, remoteDir, reportDir]);
     try {
-      const args = ['sync', '--source', `${scene.source.host}/ns`, '--target', `${scene.target.host}/boxed`, '--metadata-repo', remote.url, '--report', reportFile];
+      const args = ['sync', '--source', scene.sourceNamespace, '--target', `${scene.target.host}/boxed`, '--metadata-repo', remote.url, '--report', reportFile];
       const run = await runContainer(docker, TAG, args, { binds: [`${remoteDir}:${remoteDir}`, `${reportDir}:${reportDir}`] });
       assert.equal(run.code, 0, run.output);
       assert.equal((await stat(reportFile)).uid, Number(USER), 'written by the image user');
@@ -93,12 +84,7 @@ describe('container image (Dockerfile, built on a debootstrap base)', function (
       // git refuses repositories another user owns: give them back before reading them here
       await execFileAsync('chown', ['-R', '0:0', remoteDir, reportDir]);
     }
-    for (const [repo, tag] of images) {
-      const mirrored = `boxed/${repo.slice('ns/'.length)}`;
-      assert.equal(await headDigest(scene.target, mirrored, tag), await headDigest(scene.upstream, repo, tag), `${mirrored}:${tag}`);
-    }
-    const metadata = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`));
-    assert.deepEqual(Object.keys(metadata.images), ['app', 'sub/tool']);
+    await scene.assertMirrored('boxed', remote);
     await rm(reportDir, { recursive: true, force: true });
     await remote.cleanup();
   });

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { access, readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { runProgram } from '../support/cli.js';
 import { bareRemote } from '../support/git.js';
-import { headDigest, pushTestImage } from '../support/images.js';
 import { installTarball, packTarball, repositoryRoot } from '../support/package.js';
-import { useSyncScene } from '../support/sync-scene.js';
+import { useInstallScene } from '../support/install-scene.js';
 
 const execFileAsync = promisify(execFile);
 
-const pkg = JSON.parse(await readFile(join(repositoryRoot, 'package.json'), 'utf8')) as { version: string; license: string; repository: { url: string } };
+const pkg = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { version: string; license: string; repository: { url: string } };
 const USER_AGENT = `gcrsync/${pkg.version} (+https://github.com/gcrsync/gcrsync)`;
 
 async function builtModules(dir: string): Promise<string[]> {
@@ -30,15 +30,7 @@ function userAgentsIn(log: string): string[] {
  */
 describe('npm package (npm pack, installed into an empty prefix)', function () {
   this.timeout(300_000);
-  const images = [
-    ['ns/app', 'v1'],
-    ['ns/sub/tool', '1.0'],
-  ] as const;
-  const scene = useSyncScene({
-    push: async (upstream) => {
-      for (const [repo, tag] of images) await pushTestImage(upstream, repo, tag);
-    },
-  });
+  const scene = useInstallScene();
   let tarball: string;
 
   before(async () => {
@@ -77,7 +69,7 @@ describe('npm package (npm pack, installed into an empty prefix)', function () {
 
         const remote = await bareRemote();
         const prefix = variant.omitOptional ? 'lean' : 'full';
-        const args = ['sync', '--source', `${scene.source.host}/ns`, '--target', `${scene.target.host}/${prefix}`, '--metadata-repo', remote.url];
+        const args = ['sync', '--source', scene.sourceNamespace, '--target', `${scene.target.host}/${prefix}`, '--metadata-repo', remote.url];
         if (variant.omitOptional) {
           const before = await remote.head();
           const docker = await runProgram(installed.bin, [...args, '--transport', 'docker'], { cwd: installed.prefix });
@@ -94,12 +86,7 @@ describe('npm package (npm pack, installed into an empty prefix)', function () {
         const agents = userAgentsIn(scene.target.log()).slice(agentsBefore);
         assert.ok(agents.length > 0, 'the target logged the requests');
         assert.deepEqual([...new Set(agents)], [USER_AGENT]);
-        for (const [repo, tag] of images) {
-          const mirrored = `${prefix}/${repo.slice('ns/'.length)}`;
-          assert.equal(await headDigest(scene.target, mirrored, tag), await headDigest(scene.upstream, repo, tag), `${mirrored}:${tag}`);
-        }
-        const metadata = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`));
-        assert.deepEqual(Object.keys(metadata.images), ['app', 'sub/tool']);
+        await scene.assertMirrored(prefix, remote);
         await remote.cleanup();
       } finally {
         await installed.remove();
