@@ -37,7 +37,6 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     },
     target: { auth: 'htpasswd' },
   });
-  const targetEndpoint = () => ({ url: scene.target.url, auth: scene.target.credentials! });
 
   /** One step run: the runner's variables, the inputs, a fresh output file. */
   async function runStep(inputs: Record<string, string>, cwd: string): Promise<{ result: CliResult; outputs: Record<string, string> }> {
@@ -116,7 +115,7 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     assert.equal(Number(first.outputs.synced) + Number(second.outputs.synced), images.length, 'the shards split the namespace');
     for (const [repo, tag] of images) {
       const mirrored = `action/${repo.slice('ns/'.length)}`;
-      assert.equal(await headDigest(targetEndpoint(), mirrored, tag), await headDigest({ url: scene.upstream.url }, repo, tag), `${mirrored}:${tag}`);
+      assert.equal(await headDigest(scene.target, mirrored, tag), await headDigest(scene.upstream, repo, tag), `${mirrored}:${tag}`);
     }
     const metadata = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`));
     assert.deepEqual(Object.keys(metadata.images), ['app', 'sub/tool']);
@@ -138,7 +137,7 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     const step = await runStep({ config: join(work, 'gcrsync.yaml'), job: 'wanted', ...auth }, checkout);
     assert.equal(step.result.code, 0, step.result.stderr);
     assert.deepEqual({ ...step.outputs, report: undefined }, { report: undefined, 'exit-code': '0', 'source-tags': '2', 'up-to-date': '0', synced: '2', failed: '0', problems: '0' });
-    assert.equal(await headDigest(targetEndpoint(), 'cfg/app', 'v2'), await headDigest({ url: scene.upstream.url }, 'ns/app', 'v2'));
+    assert.equal(await headDigest(scene.target, 'cfg/app', 'v2'), await headDigest(scene.upstream, 'ns/app', 'v2'));
     const metadata = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`));
     assert.deepEqual(Object.keys(metadata.images.app).sort(), ['v1', 'v2']);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, runProgram } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
-import { ensureTools, toolPath } from '../support/tools.js';
+import { toolPath } from '../support/tools.js';
 
 const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
 
@@ -18,9 +18,7 @@ describe('gcrsync completion (bash and zsh)', function () {
   // yargs answers in the format of $SHELL, as it is in the user's session
   const env = (shell: string) => ({ PATH: `${bin}:${process.env.PATH ?? ''}`, SHELL: shell });
 
-  before(async function () {
-    this.timeout(600_000);
-    ensureTools(['zsh']);
+  before(async () => {
     bin = await tempDir('completion-bin');
     await writeFile(join(bin, 'gcrsync'), `#!/bin/sh\nexec '${process.execPath}' '${entry}' "$@"\n`);
     await chmod(join(bin, 'gcrsync'), 0o755);

@@ -19,7 +19,7 @@ export const mochaHooks = {
   beforeAll(this: Mocha.Context) {
     this.timeout(0);
     const root = this.test?.parent;
-    if (root === undefined || needsRealComponents(root)) ensureTools(['docker-registry', 'dockerd', 'htpasswd', 'git', 'openssl']);
+    if (root === undefined || needsRealComponents(root)) ensureTools(['docker-registry', 'dockerd', 'htpasswd', 'git', 'openssl', 'zsh', 'debootstrap']);
   },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);

@@ -39,7 +39,7 @@ export function useInstallScene(): InstallScene {
     async assertMirrored(prefix: string, remote: BareRemote) {
       for (const [repo, tag] of IMAGES) {
         const mirrored = `${prefix}/${repo.slice('ns/'.length)}`;
-        assert.equal(await headDigest({ url: scene.target.url }, mirrored, tag), await headDigest({ url: scene.upstream.url }, repo, tag), `${mirrored}:${tag}`);
+        assert.equal(await headDigest(scene.target, mirrored, tag), await headDigest(scene.upstream, repo, tag), `${mirrored}:${tag}`);
       }
       const metadata = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`));
       assert.deepEqual(Object.keys(metadata.images), ['app', 'sub/tool']);

@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['src/auth'],
   ['src/http'],
   ['src/ref'],
-  ['src/errors.ts', 'src/log.ts'],
+  ['src/errors.ts', 'src/log.ts', 'src/package-info.ts'],
 ];
 
 type Graph = ReadonlyMap<string, readonly string[]>;
