@@ -37,11 +37,11 @@ describe('npm package (npm pack, installed into an empty prefix)', function () {
     tarball = await packTarball();
   });
 
-  it('ships the built JavaScript, package.json, README and LICENSE, nothing else', async () => {
+  it('ships the built JavaScript, package.json, README, LICENSE and the config schema, nothing else', async () => {
     const { stdout } = await execFileAsync('tar', ['-tzf', tarball]);
     const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
     const js = files.filter((f) => /^dist\/(cmd|src)\/.+\.js$/.test(f));
-    assert.deepEqual(files.filter((f) => !js.includes(f)).sort(), ['LICENSE', 'README.md', 'package.json']);
+    assert.deepEqual(files.filter((f) => !js.includes(f)).sort(), ['LICENSE', 'README.md', 'gcrsync.schema.json', 'package.json']);
     // every module the build made is in it: nothing the CLI imports is left out
     assert.deepEqual(js.sort(), [...(await builtModules('dist/cmd')), ...(await builtModules('dist/src'))].sort());
     assert.equal(pkg.license, 'MIT');
