@@ -12,7 +12,7 @@ report="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/gcrsync-report.json"
 
 # A release checkout has no build: install (npm ci builds dist/ through `prepare`) once; a built one is used as is.
 if [ ! -f "$action_dir/dist/cmd/gcrsync.js" ] || [ ! -d "$action_dir/node_modules" ]; then
-  (cd "$action_dir" && npm ci --no-audit --no-fund) >&2
+  (cd "$action_dir" && npm ci --prefer-offline --no-audit --no-fund) >&2
 fi
 
 args=(sync --report "$report")

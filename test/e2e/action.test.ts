@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runProgram, type CliResult } from '../support/cli.js';
@@ -38,14 +39,16 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     target: { auth: 'htpasswd' },
   });
 
-  /** One step run: the runner's variables, the inputs, a fresh output file. */
-  async function runStep(inputs: Record<string, string>, cwd: string): Promise<{ result: CliResult; outputs: Record<string, string> }> {
+  /** One step run: the runner's variables, the inputs, a fresh output file; the action's checkout is this one unless named. */
+  async function runStep(inputs: Record<string, string>, cwd: string, actionDir = repositoryRoot): Promise<{ result: CliResult; outputs: Record<string, string> }> {
     const runnerTemp = await tempDir('runner-temp');
     const outputFile = join(runnerTemp, 'github-output');
     await writeFile(outputFile, '');
     const env: Record<string, string> = { GITHUB_OUTPUT: outputFile, RUNNER_TEMP: runnerTemp };
+    // npm ci of a fresh action checkout trusts what this machine's node is told to (an egress proxy's CA)
+    if (process.env.NODE_EXTRA_CA_CERTS !== undefined) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
     for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase().replaceAll('-', '_')}`] = value;
-    const result = await runProgram(join(repositoryRoot, 'action', 'run.sh'), [], { cwd, env });
+    const result = await runProgram(join(actionDir, 'action', 'run.sh'), [], { cwd, env, timeoutMs: 300_000 });
     return { result, outputs: outputsOf(await readFile(outputFile, 'utf8')) };
   }
 
@@ -122,9 +125,13 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     await remote.cleanup();
   });
 
-  it('run.sh: config and job in a checkout of the metadata repo (no metadata-repo input) commit and push in place; exit 1 and outputs on failure', async () => {
+  it('run.sh from a fresh checkout of the action (npm ci builds it): config and job in a checkout of the metadata repo (no metadata-repo input) commit and push in place; exit 1 and outputs on failure', async () => {
     const remote = await bareRemote();
     const work = await tempDir('action-checkout');
+    // what `uses: gcrsync/gcrsync@ref` checks out: the tracked files, no node_modules, no dist/
+    const action = join(work, 'action');
+    const tracked = (await git(repositoryRoot, 'ls-files', '-z')).split('\0').filter((f) => f !== '' && existsSync(join(repositoryRoot, f)));
+    for (const file of tracked) await cp(join(repositoryRoot, file), join(action, file), { recursive: true });
     await git(work, 'clone', '--quiet', remote.url, 'repo');
     const checkout = join(work, 'repo');
     const config =
@@ -134,8 +141,9 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     await writeFile(join(work, 'gcrsync.yaml'), config);
     const auth = { username: scene.target.credentials!.username, password: scene.target.credentials!.password };
 
-    const step = await runStep({ config: join(work, 'gcrsync.yaml'), job: 'wanted', ...auth }, checkout);
+    const step = await runStep({ config: join(work, 'gcrsync.yaml'), job: 'wanted', ...auth }, checkout, action);
     assert.equal(step.result.code, 0, step.result.stderr);
+    assert.ok(existsSync(join(action, 'dist', 'cmd', 'gcrsync.js')), 'the step built the action');
     assert.deepEqual({ ...step.outputs, report: undefined }, { report: undefined, 'exit-code': '0', 'source-tags': '2', 'up-to-date': '0', synced: '2', failed: '0', problems: '0' });
     assert.equal(await headDigest(scene.target, 'cfg/app', 'v2'), await headDigest(scene.upstream, 'ns/app', 'v2'));
     const metadata = JSON.parse(await remote.show(`metadata/${scene.source.host.replace(':', '_')}/ns.json`));
@@ -144,7 +152,7 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
     // wrong credentials: every copy fails, the step fails with gcrsync's status, and the outputs still say why
     const elsewhere = await bareRemote();
     const untouched = await elsewhere.head();
-    const failing = await runStep({ config: join(work, 'gcrsync.yaml'), job: 'wanted', 'metadata-repo': elsewhere.url, username: auth.username, password: 'wrong' }, checkout);
+    const failing = await runStep({ config: join(work, 'gcrsync.yaml'), job: 'wanted', 'metadata-repo': elsewhere.url, username: auth.username, password: 'wrong' }, checkout, action);
     assert.equal(failing.result.code, 1, failing.result.stderr);
     assert.equal(failing.outputs['exit-code'], '1');
     assert.equal(failing.outputs.failed, '2');
