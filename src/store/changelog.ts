@@ -1,3 +1,5 @@
+import { UTCDate } from '@date-fns/utc';
+import { format } from 'date-fns/format';
 /**
  * CHANGELOG.md of the metadata repo: a fixed header, then one section per run, newest first. Rendering is
  * pure; older sections are never re-rendered, so whatever a past run (or the old gcrsync) wrote stays as it was.
@@ -53,7 +55,7 @@ export function prependChangelog(existing: string | undefined, section: string):
 
 /** `yyyy-MM-dd HH:mm:ss UTC`, whatever the machine's time zone (a CI runner's is rarely UTC). */
 function formatUtc(time: Date): string {
-  return `${time.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  return format(new UTCDate(time), "yyyy-MM-dd HH:mm:ss 'UTC'");
 }
 
 /** A heading must stay on one line. */

@@ -1,3 +1,5 @@
+import { UTCDate } from '@date-fns/utc';
+import { format } from 'date-fns/format';
 import { formatRepository, parseReference } from '../ref/reference.js';
 import { METADATA_DIR, parseMetadataFilePath } from './layout.js';
 import type { NamespaceMetadata, TagRecord } from './schema.js';
@@ -182,7 +184,7 @@ function shortDigest(digest: string): string {
 function showTime(iso: string): string {
   if (iso === '') return '—';
   const time = new Date(iso);
-  return Number.isNaN(time.getTime()) ? escapeText(iso) : `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(time.getTime()) ? escapeText(iso) : format(new UTCDate(time), "yyyy-MM-dd HH:mm 'UTC'");
 }
 
 /** Link from one generated page to another, relative so it works on any git host and in a checkout. */

@@ -50,8 +50,8 @@ describe('npm package (npm pack, installed into an empty prefix)', function () {
   });
 
   const variants = [
-    { name: 'with its optional dependencies (npx, npm install -g)', omitOptional: false, maxMegabytes: 45 },
-    { name: 'with --omit=optional (the container image): registry transport only', omitOptional: true, maxMegabytes: 20 },
+    { name: 'with its optional dependencies (npx, npm install -g)', omitOptional: false, maxMegabytes: 70 },
+    { name: 'with --omit=optional (the container image): registry transport only', omitOptional: true, maxMegabytes: 50 },
   ];
   for (const variant of variants) {
     it(`installs ${variant.name}, prints its version and syncs real registries with User-Agent ${USER_AGENT}`, async () => {
