@@ -13,6 +13,7 @@ import { whereCommand } from './where.js';
 import { copyCommand } from './copy.js';
 import { configCommand } from './config.js';
 import { packageInfo } from '../src/package-info.js';
+import { siteCommand } from './site.js';
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))
@@ -28,8 +29,9 @@ await yargs(hideBin(process.argv))
   .command(webhookCommand)
   .command(copyCommand)
   .command(configCommand)
+  .command(siteCommand)
   .completion('completion', 'print the shell completion script (bash; zsh when $SHELL is zsh)')
-  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, list, where, pull, rewrite, webhook, completion); see --help')
+  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, list, where, pull, rewrite, webhook, site, completion); see --help')
   .strict()
   .fail((message, error) => {
     if (error) throw error;

@@ -15,6 +15,10 @@ export interface MirrorSourceOptions {
 /** A metadata repo opened for reading, with the lookup index built from it. */
 export interface MirrorSource {
   index: MirrorIndex;
+  /** the metadata files `index` was built from */
+  files: IndexInput[];
+  /** the metadata repo's work tree */
+  path: string;
   /** fetches the remote again and rebuilds `index` (long-running readers: the webhook) */
   reload(signal?: AbortSignal): Promise<MirrorIndex>;
   close(): Promise<void>;
@@ -29,11 +33,15 @@ export async function openMirrorSource(options: MirrorSourceOptions = {}): Promi
     ...(options.signal !== undefined && { signal: options.signal }),
   });
   try {
+    const files = await readMetadataFiles(repo, logger, options.signal);
     const source: MirrorSource = {
-      index: new MirrorIndex(await readMetadataFiles(repo, logger, options.signal)),
+      index: new MirrorIndex(files),
+      files,
+      path: repo.path,
       reload: async (signal) => {
         await repo.refresh(signal);
-        source.index = new MirrorIndex(await readMetadataFiles(repo, logger, signal));
+        source.files = await readMetadataFiles(repo, logger, signal);
+        source.index = new MirrorIndex(source.files);
         return source.index;
       },
       close: () => repo.close(),

@@ -1,5 +1,7 @@
 import { UTCDate } from '@date-fns/utc';
 import { format } from 'date-fns/format';
+import { formatRepository, parseReference } from '../ref/reference.js';
+
 /**
  * CHANGELOG.md of the metadata repo: a fixed header, then one section per run, newest first. Rendering is
  * pure; older sections are never re-rendered, so whatever a past run (or the old gcrsync) wrote stays as it was.
@@ -21,24 +23,79 @@ export interface ChangelogSectionInput {
   entries: readonly ChangelogEntry[];
 }
 
-/** One markdown section: `## <UTC time>[ - title]`, then the new and the updated images, each `source → target`. */
+/** Past this many images a section counts them per repository: a first sync of 50 000 tags would otherwise add megabytes. */
+export const CHANGELOG_DETAIL_LIMIT = 500;
+
+/** The catalog's change page, relative to the metadata repo's root (where CHANGELOG.md is). */
+export const SITE_CHANGES_PAGE = 'site/changes.html';
+
+/**
+ * One markdown section: `## <UTC time>[ - title]`, then the new and the updated images, each `source → target`;
+ * past `CHANGELOG_DETAIL_LIMIT` images, each repository once with its count of tags, and a link to the
+ * catalog's change page, whose repository pages list every tag.
+ */
 export function renderChangelogSection(input: ChangelogSectionInput): string {
   const title = input.title === undefined ? '' : inline(input.title);
   const lines = [`## ${formatUtc(input.time)}${title === '' ? '' : ` - ${title}`}`, ''];
+  const summarized = input.entries.length > CHANGELOG_DETAIL_LIMIT;
+  if (summarized) {
+    lines.push(
+      `${input.entries.length} images changed, counted per repository here; [the catalog's change page](${SITE_CHANGES_PAGE}#${changeAnchor(input.time)}) ` +
+        'links the page of each repository, which lists its tags.',
+      '',
+    );
+  }
   const groups = [
     { heading: 'New', kind: 'new' },
     { heading: 'Updated', kind: 'updated' },
   ] as const;
   for (const { heading, kind } of groups) {
-    const entries = input.entries
-      .filter((entry) => entry.kind === kind)
-      .map((entry) => `- \`${code(entry.source)}\` → \`${code(entry.target)}\``)
-      .sort();
+    const entries = input.entries.filter((entry) => entry.kind === kind);
     if (entries.length === 0) continue;
-    lines.push(`### ${heading} (${entries.length})`, '', ...entries, '');
+    const items = summarized
+      ? countByRepository(entries).map((repository) => `- \`${code(repository.source)}\` → \`${code(repository.target)}\`: ${tagCount(repository.tags)}`)
+      : entries.map((entry) => `- \`${code(entry.source)}\` → \`${code(entry.target)}\``).sort();
+    lines.push(`### ${heading} (${entries.length})`, '', ...items, '');
   }
   if (input.entries.length === 0) lines.push('No image changed.', '');
   return lines.join('\n');
+}
+
+export interface RepositoryCount {
+  /** source repository, without tag or digest */
+  source: string;
+  target: string;
+  tags: number;
+}
+
+/** Entries grouped by source repository, sorted by it; the target is the first entry's repository. */
+export function countByRepository(entries: ReadonlyArray<Pick<ChangelogEntry, 'source' | 'target'>>): RepositoryCount[] {
+  const counts = new Map<string, RepositoryCount>();
+  for (const entry of entries) {
+    const source = repositoryOf(entry.source);
+    const known = counts.get(source);
+    if (known === undefined) counts.set(source, { source, target: repositoryOf(entry.target), tags: 1 });
+    else known.tags++;
+  }
+  return [...counts.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+}
+
+export function tagCount(tags: number): string {
+  return `${tags} ${tags === 1 ? 'tag' : 'tags'}`;
+}
+
+/** The id of a run's section on the catalog's change page, from its time (the heading shows it to the second). */
+export function changeAnchor(time: Date): string {
+  return `c-${format(new UTCDate(time), "yyyyMMdd'-'HHmmss")}`;
+}
+
+function repositoryOf(reference: string): string {
+  try {
+    return formatRepository(parseReference(reference));
+  } catch {
+    // a changelog entry is whatever the run recorded; an unparseable one still counts, under its own name
+    return reference;
+  }
 }
 
 /**

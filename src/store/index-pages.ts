@@ -37,16 +37,21 @@ export function namespacePagePath(file: string): string {
 
 /** `metadata/README.md` and one page per namespace, sorted by path. Files whose path is not a metadata path are ignored. */
 export function renderIndex(files: readonly IndexInput[]): IndexPage[] {
-  const namespaces = files
-    .map((input) => describeNamespace(input))
-    .filter((namespace): namespace is NamespaceView => namespace !== undefined)
-    .sort((a, b) => compareText(a.file, b.file));
+  const namespaces = describeNamespaces(files);
   const pages: IndexPage[] = [{ path: INDEX_PAGE, text: renderOverview(namespaces) }];
   for (const namespace of namespaces) pages.push({ path: namespace.page, text: renderNamespacePage(namespace) });
   return pages;
 }
 
-interface RepositoryView {
+/** What the pages show of each namespace (Markdown here, the HTML catalog in src/site/), sorted by file; non-metadata paths are left out. */
+export function describeNamespaces(files: readonly IndexInput[]): NamespaceView[] {
+  return files
+    .map((input) => describeNamespace(input))
+    .filter((namespace): namespace is NamespaceView => namespace !== undefined)
+    .sort((a, b) => compareText(a.file, b.file));
+}
+
+export interface RepositoryView {
   /** path under the namespace (the JSON key) */
   key: string;
   source: string;
@@ -56,7 +61,7 @@ interface RepositoryView {
   lastSync: string;
 }
 
-interface NamespaceView {
+export interface NamespaceView {
   file: string;
   page: string;
   source: string;
@@ -171,24 +176,24 @@ function anchorOf(key: string): string {
   return `repo-${key}`;
 }
 
-function latest(times: readonly string[]): string {
+export function latest(times: readonly string[]): string {
   return times.reduce((max, time) => (time > max ? time : max), '');
 }
 
 /** `sha256:` and the first 12 hex digits, like `docker images`; the JSON has the full digest. */
-function shortDigest(digest: string): string {
+export function shortDigest(digest: string): string {
   const match = /^([a-z0-9+._-]+):([0-9a-f]{12})[0-9a-f]*$/.exec(digest);
   return match === null ? digest : `${match[1]}:${match[2]}`;
 }
 
-function showTime(iso: string): string {
+export function showTime(iso: string): string {
   if (iso === '') return '—';
   const time = new Date(iso);
   return Number.isNaN(time.getTime()) ? escapeText(iso) : format(new UTCDate(time), "yyyy-MM-dd HH:mm 'UTC'");
 }
 
 /** Link from one generated page to another, relative so it works on any git host and in a checkout. */
-function relativeLink(from: string, to: string): string {
+export function relativeLink(from: string, to: string): string {
   const fromDir = from.split('/').slice(0, -1);
   const toParts = to.split('/');
   let common = 0;
@@ -196,7 +201,7 @@ function relativeLink(from: string, to: string): string {
   return [...fromDir.slice(common).map(() => '..'), ...toParts.slice(common)].join('/');
 }
 
-function count(n: number, singular: string, plural = `${singular}s`): string {
+export function count(n: number, singular: string, plural = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : plural}`;
 }
 
@@ -213,6 +218,6 @@ function escapeText(text: string): string {
   return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }
 
-function compareText(a: string, b: string): number {
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

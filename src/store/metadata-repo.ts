@@ -10,6 +10,9 @@ import { readTextIfExists, writeFileAtomic } from './json-file.js';
 import { CHANGELOG_FILE, METADATA_DIR, type MetadataLocation, metadataFilePath, parseMetadataFilePath } from './layout.js';
 import { type OpenMetadataRepoOptions, type RepoState, combineSignals, gitFor, openRepoState } from './repo-open.js';
 import { type NamespaceMetadata, parseMetadata, serializeMetadata } from './schema.js';
+import { SITE_DIR } from '../site/paths.js';
+import { renderSite } from '../site/render.js';
+import { writeSiteFiles } from '../site/write.js';
 
 export type { OpenMetadataRepoOptions } from './repo-open.js';
 
@@ -138,13 +141,14 @@ class GitMetadataRepo implements MetadataRepo {
         logger.debug('metadata unchanged, nothing to commit', { attempts });
         return { committed: false, pushed: false, attempts };
       }
-      // the readable pages go into the same commit, re-rendered from the files as they now are (after a rebase too)
-      const paths = [...changed, ...(await this.writeIndexPages(changed, signal))];
+      const paths = [...changed];
       if (request.changelogSection !== undefined) {
         const existing = await readTextIfExists(changelog, signal);
         await writeFileAtomic(changelog, prependChangelog(existing, request.changelogSection), signal);
         paths.push(CHANGELOG_FILE);
       }
+      // the readable pages and the catalog go into the same commit, re-rendered from the files as they now are (after a rebase too)
+      paths.push(...(await this.writeIndexPages(changed, signal)));
       await git.run(['add', '--verbose', '--', ...paths]);
       // naming the paths commits only them, whatever else a user's checkout has staged
       await git.run(['commit', '-m', request.message, '--', ...paths]);
@@ -232,7 +236,7 @@ class GitMetadataRepo implements MetadataRepo {
   }
 
   /**
-   * Renders `metadata/README.md` and the namespace pages from every metadata file in the work tree (the
+   * Renders `metadata/README.md`, the namespace pages and the site (`site/`, with the CHANGELOG as written) from every metadata file in the work tree (the
    * committed ones plus `written`) and writes the pages whose text changed; returns their paths. A corrupt
    * file of another namespace is left out of the pages rather than blocking this commit, and a page someone
    * wrote by hand (no generated marker) is never overwritten.
@@ -249,7 +253,9 @@ class GitMetadataRepo implements MetadataRepo {
         this.state.logger.warn('left out of the index pages: the file cannot be read', { file, error: error.message });
       }
     }
-    const changed: string[] = [];
+    const site = await writeSiteFiles(await this.locateInside(SITE_DIR, SITE_DIR), renderSite(inputs, await readTextIfExists(await this.locateInside(CHANGELOG_FILE, CHANGELOG_FILE), signal)), signal);
+    // the directory, not its files: a first sync of a big namespace writes more site files than a command line holds
+    const changed: string[] = site.length > 0 ? [SITE_DIR] : [];
     for (const page of renderIndex(inputs)) {
       const path = await this.locateInside(page.path, page.path);
       const before = await readTextIfExists(path, signal);
@@ -305,7 +311,7 @@ async function headCommit(git: Git): Promise<string | undefined> {
 
 async function discardLocalEdits(git: Git): Promise<void> {
   if ((await headCommit(git)) !== undefined) await git.run(['reset', '--hard', 'HEAD']);
-  await git.run(['clean', '-fdq', '--', METADATA_DIR, CHANGELOG_FILE]);
+  await git.run(['clean', '-fdq', '--', METADATA_DIR, CHANGELOG_FILE, SITE_DIR]);
 }
 
 /**

@@ -1,0 +1,31 @@
+import { join, resolve } from 'node:path';
+import { readTextIfExists } from '../store/json-file.js';
+import { CHANGELOG_FILE } from '../store/layout.js';
+import { SITE_DIR } from '../site/paths.js';
+import { renderSite } from '../site/render.js';
+import { writeSiteFiles } from '../site/write.js';
+import { type ReaderFlags, type Write, withMirrors } from './browse.js';
+
+export interface SiteFlags extends ReaderFlags {
+  out?: string;
+}
+
+/**
+ * `gcrsync site [--out DIR]`: (re)generates the catalog. Default DIR: `site/` of the metadata repo when it is
+ * the current directory's repository (what a sync commits), else `./site` (a clone is temporary).
+ */
+export async function runSite(flags: SiteFlags, write: Write = (text) => process.stdout.write(text)): Promise<number> {
+  const cloned = flags.metadataRepo !== undefined || (process.env.GCRSYNC_METADATA_REPO ?? '').trim() !== '';
+  return withMirrors(flags, () => undefined, async (source, logger) => {
+    const out = resolve(flags.out ?? (cloned ? SITE_DIR : join(source.path, SITE_DIR)));
+    const started = performance.now();
+    const files = renderSite(source.files, await readTextIfExists(join(source.path, CHANGELOG_FILE)));
+    const changed = await writeSiteFiles(out, files);
+    const bytes = [...files.values()].reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+    const summary = { dir: out, start: join(out, 'index.html'), files: files.size, changed: changed.length, bytes };
+    logger.debug('site generated', { ms: Math.round(performance.now() - started) });
+    if (flags.json) write(JSON.stringify(summary, null, 2) + '\n');
+    else write(`${summary.start}: ${summary.files} files, ${summary.changed} changed, ${(bytes / 1024 / 1024).toFixed(1)} MB\n`);
+    return 0;
+  });
+}

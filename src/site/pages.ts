@@ -1,0 +1,109 @@
+import { pullCommands, planPull, type Runtime } from '../browse/pull.js';
+import { count as plural, relativeLink, shortDigest, showTime, type NamespaceView, type RepositoryView } from '../store/index-pages.js';
+import { tagCount } from '../store/changelog.js';
+import { copyable, html, type Html, renderPage } from './html.js';
+import { namespacePage, repositoryPage } from './paths.js';
+
+export const START_PAGE = 'index.html';
+
+/** The start page: the search box (its index loads on first use) and every namespace with its counts. */
+export function renderStartPage(namespaces: readonly NamespaceView[], shards: readonly string[]): string {
+  const repositories = namespaces.reduce((sum, namespace) => sum + namespace.repositories.length, 0);
+  const tags = namespaces.reduce((sum, namespace) => sum + namespace.tagCount, 0);
+  const lastSync = namespaces.reduce((max, namespace) => (namespace.lastSync > max ? namespace.lastSync : max), '');
+  const body = html`<h1>Mirrored images</h1>
+<p>${plural(namespaces.length, 'namespace')}, ${plural(repositories, 'repository', 'repositories')}, ${plural(tags, 'tag')}. Last sync: ${timeOf(lastSync)}.</p>
+<form id="search" role="search" action="index.html" method="get" data-base="search/" data-shards="${shards.map((shard) => shard.slice('search/'.length)).join(' ')}">
+<label for="q">Find an image</label>
+<input id="q" name="q" type="search" autocomplete="off" spellcheck="false" placeholder="any part of the source or mirror name, e.g. coredns" aria-describedby="search-help" aria-controls="results">
+<p id="search-help" class="muted">Press <kbd>/</kbd> to search, <kbd>↓</kbd> and <kbd>↑</kbd> to move through the results.</p>
+</form>
+<noscript><p>Searching needs JavaScript; every image is reachable from the namespaces below.</p></noscript>
+<p id="search-status" role="status"></p>
+<ul id="results" aria-label="Search results"></ul>
+<h2>Namespaces</h2>
+${namespaces.length === 0 ? html`<p>Nothing is mirrored yet.</p>` : namespaceTable(namespaces)}`;
+  return renderPage({ path: START_PAGE, title: 'Mirrored images', body, scripts: ['assets/search.js'] });
+}
+
+function namespaceTable(namespaces: readonly NamespaceView[]): Html {
+  return html`<table>
+<thead><tr><th scope="col">Source</th><th scope="col">Mirror</th><th scope="col" class="n">Repositories</th><th scope="col" class="n">Tags</th><th scope="col">Last sync</th></tr></thead>
+<tbody>
+${namespaces.map(
+  (namespace) =>
+    html`<tr><th scope="row"><a href="${namespacePage(namespace.file)}">${namespace.source}</a></th><td>${codeOrDash(namespace.target)}</td><td class="n">${namespace.repositories.length}</td><td class="n">${namespace.tagCount}</td><td>${timeOf(namespace.lastSync)}</td></tr>\n`,
+)}</tbody>
+</table>`;
+}
+
+/** A namespace: its repositories with tag counts, the newest tag and the last sync. */
+export function renderNamespacePage(namespace: NamespaceView): string {
+  const path = namespacePage(namespace.file);
+  const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a></nav>
+<h1>${namespace.source}</h1>
+<p>Mirrored to ${codeOrDash(namespace.target)}: ${plural(namespace.repositories.length, 'repository', 'repositories')}, ${plural(namespace.tagCount, 'tag')}. Last sync: ${timeOf(namespace.lastSync)}.</p>
+<table>
+<thead><tr><th scope="col">Repository</th><th scope="col" class="n">Tags</th><th scope="col">Newest tag</th><th scope="col">Last sync</th></tr></thead>
+<tbody>
+${namespace.repositories.map(
+  (repository) =>
+    html`<tr><th scope="row"><a href="${relativeLink(path, repositoryPage(namespace.file, repository.key))}">${repository.key}</a></th><td class="n">${repository.tags.length}</td><td><code>${repository.tags[0]!.tag}</code></td><td>${timeOf(repository.lastSync)}</td></tr>\n`,
+)}</tbody>
+</table>`;
+  return renderPage({ path, title: `${namespace.source} · mirrored images`, body });
+}
+
+const RUNTIMES: ReadonlyArray<{ runtime: Runtime; label: string }> = [
+  { runtime: 'docker', label: 'Docker' },
+  { runtime: 'ctr', label: 'containerd (ctr)' },
+  { runtime: 'crictl', label: 'Kubernetes node (crictl)' },
+];
+
+/** A repository: the rewrite mapping, pull commands for the newest tag, and every tag newest first. */
+export function renderRepositoryPage(namespace: NamespaceView, repository: RepositoryView): string {
+  const path = repositoryPage(namespace.file, repository.key);
+  const newest = repository.tags.find((tag) => tag.record.target !== '');
+  const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a> › <a href="${relativeLink(path, namespacePage(namespace.file))}">${namespace.source}</a></nav>
+<h1>${repository.source}</h1>
+<dl>
+<dt>Source</dt><dd>${copyable(repository.source)}</dd>
+<dt>Mirror</dt><dd>${repository.mirror === undefined ? '—' : copyable(repository.mirror)}</dd>
+<dt>Tags</dt><dd>${repository.tags.length}</dd>
+<dt>Last sync</dt><dd>${timeOf(repository.lastSync)}</dd>
+</dl>
+${newest === undefined ? html`` : pullSection(repository, newest.tag, newest.record.target)}<h2>Rewrite mapping</h2>
+<p>What <code>gcrsync rewrite</code> and the admission webhook change an image name to (original → mirror):</p>
+<p>${copyable(`${repository.source} → ${repository.mirror ?? '(mirror unknown)'}`)}</p>
+<h2 id="tags">Tags</h2>
+<table>
+<caption>${tagCount(repository.tags.length)}, newest first (versions by version, then by sync time)</caption>
+<thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Platforms</th><th scope="col">Synced at</th><th scope="col">Pull from the mirror</th></tr></thead>
+<tbody>
+${repository.tags.map(({ tag, record }) => {
+  const digest = record.digest === '' ? html`—` : html`<code title="${record.digest}">${shortDigest(record.digest)}</code>`;
+  const rewritten = record.targetDigest === undefined ? html`` : html`<br><span class="muted">mirror <code title="${record.targetDigest}">${shortDigest(record.targetDigest)}</code></span>`;
+  const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.join(', ');
+  const pull = record.target === '' ? html`—` : copyable(`docker pull ${record.target}`);
+  return html`<tr id="tag-${tag}"><th scope="row"><code>${tag}</code></th><td>${digest}${rewritten}</td><td>${platforms}</td><td>${timeOf(record.syncedAt)}</td><td>${pull}</td></tr>\n`;
+})}</tbody>
+</table>`;
+  return renderPage({ path, title: `${repository.source} · mirrored images`, body });
+}
+
+function pullSection(repository: RepositoryView, tag: string, target: string): Html {
+  const plan = planPull(`${repository.source}:${tag}`, target);
+  return html`<h2>Pull the newest tag (<code>${tag}</code>)</h2>
+<ul class="commands">
+${RUNTIMES.map(({ runtime, label }) => html`<li>${label}: ${copyable(pullCommands(plan, runtime)[0]!)}</li>\n`)}<li>Pull and keep the original name: ${copyable(`gcrsync pull ${repository.source}:${tag}`)}</li>
+</ul>
+`;
+}
+
+function timeOf(iso: string): Html {
+  return iso === '' ? html`—` : html`<time datetime="${iso}">${showTime(iso)}</time>`;
+}
+
+function codeOrDash(text: string): Html {
+  return text === '' ? html`—` : html`<code>${text}</code>`;
+}

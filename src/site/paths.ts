@@ -1,0 +1,23 @@
+import { METADATA_DIR } from '../store/layout.js';
+
+/** Where the catalog lives in the metadata repo; `gcrsync site --out` can put it anywhere else. */
+export const SITE_DIR = 'site';
+
+/**
+ * `metadata/gcr.io/google-containers.json` → `r/gcr.io/google-containers/-/`. Repository pages go below the
+ * `-` directory: no repository or namespace component can be `-`, so a namespace's pages never collide with
+ * those of a namespace nested in it (`google-containers/sub`).
+ */
+export function namespaceDir(file: string): string {
+  return `r/${file.slice(`${METADATA_DIR}/`.length, -'.json'.length)}/-/`;
+}
+
+/** `_index`: a repository may be called `index`, but no repository name starts with `_`. */
+export function namespacePage(file: string): string {
+  return `${namespaceDir(file)}_index.html`;
+}
+
+/** Repository paths are lowercase letters, digits and separators (validated when the JSON is read): safe as file names. */
+export function repositoryPage(file: string, key: string): string {
+  return `${namespaceDir(file)}${key}.html`;
+}
