@@ -11,6 +11,8 @@ const packageOf = {
   openssl: 'openssl',
   zsh: 'zsh',
   debootstrap: 'debootstrap',
+  // only the browser tests (site) need it, and it is big: installed on demand, never with ALL_PACKAGES
+  chromium: 'chromium',
 } as const;
 export type Tool = keyof typeof packageOf;
 
@@ -47,9 +49,9 @@ export function ensureTools(names: readonly Tool[]): void {
   }
   const fresh = packages.filter((name) => !attempted.has(name));
   if (fresh.length > 0) {
-    for (const name of fresh) attempted.add(name);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    if (attempted.size === 0) execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    for (const name of fresh) attempted.add(name);
     const result = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...fresh], { stdio: 'inherit', env });
     if (result.status !== 0) throw new Error(`"${command}" failed with status ${result.status}`);
   }
