@@ -39,7 +39,7 @@ export function namespacePagePath(file: string): string {
 export function renderIndex(files: readonly IndexInput[]): IndexPage[] {
   const namespaces = describeNamespaces(files);
   const pages: IndexPage[] = [{ path: INDEX_PAGE, text: renderOverview(namespaces) }];
-  for (const namespace of namespaces) pages.push({ path: namespace.page, text: renderNamespacePage(namespace) });
+  for (const namespace of namespaces) pages.push(...renderNamespacePages(namespace));
   return pages;
 }
 
@@ -129,39 +129,89 @@ function renderOverview(namespaces: readonly NamespaceView[]): string {
   return lines.join('\n');
 }
 
-function renderNamespacePage(namespace: NamespaceView): string {
-  const lines = [GENERATED_MARKER, '', `# ${escapeText(namespace.source)}`, ''];
-  lines.push(
+/** GitHub stops rendering a Markdown file somewhere past 500 KB; every page stays under this. */
+export const PAGE_BUDGET = 400 * 1024;
+
+/**
+ * A namespace's page, whole while it fits `PAGE_BUDGET`. A bigger one becomes a list of repositories linking one
+ * page per repository (`<namespace>/_repositories/<repository>.md`: no repository or namespace starts with `_`), and
+ * a list or a repository that still does not fit continues on numbered pages (`…~2.md`; `~` is in no name).
+ */
+function renderNamespacePages(namespace: NamespaceView): IndexPage[] {
+  const intro = namespaceIntro(namespace);
+  if (namespace.repositories.length === 0) return [{ path: namespace.page, text: [...intro, 'Nothing is mirrored yet.', ''].join('\n') }];
+  const whole = [...intro, ...repositoryTable(namespace, (repository) => `#${anchorOf(repository.key)}`), ''];
+  for (const repository of namespace.repositories) whole.push(`<a id="${anchorOf(repository.key)}"></a>`, '', `## ${escapeText(repository.key)}`, '', ...repositoryLines(repository), '');
+  const text = whole.join('\n');
+  if (Buffer.byteLength(text) <= PAGE_BUDGET) return [{ path: namespace.page, text }];
+
+  const pages: IndexPage[] = [];
+  const first = new Map<string, string>();
+  for (const repository of namespace.repositories) {
+    const path = `${namespace.page.slice(0, -'.md'.length)}/_repositories/${repository.key}.md`;
+    const [mapping, ...table] = repositoryLines(repository);
+    const head = [GENERATED_MARKER, '', `# ${escapeText(repository.source)}`, '', `[${escapeText(namespace.source)}](${relativeLink(path, namespace.page)})`, '', mapping!, ''];
+    pages.push(...paginate(path, head, table.slice(0, 2), table.slice(2)));
+    first.set(repository.key, path);
+  }
+  const [header, rule, ...rows] = repositoryTable(namespace, (repository) => relativeLink(namespace.page, first.get(repository.key)!));
+  return [...paginate(namespace.page, intro, [header!, rule!], rows), ...pages];
+}
+
+function namespaceIntro(namespace: NamespaceView): string[] {
+  return [
+    GENERATED_MARKER,
+    '',
+    `# ${escapeText(namespace.source)}`,
+    '',
     `Mirrored to ${codeOrDash(namespace.target)}: ${count(namespace.repositories.length, 'repository', 'repositories')}, ` +
       `${count(namespace.tagCount, 'tag')}. Last sync: ${showTime(namespace.lastSync)}. ` +
       `[All namespaces](${relativeLink(namespace.page, INDEX_PAGE)})`,
     '',
-  );
-  if (namespace.repositories.length === 0) {
-    lines.push('Nothing is mirrored yet.', '');
-    return lines.join('\n');
-  }
-  lines.push('| repository | tags | newest tag | last sync |', '|---|--:|---|---|');
+  ];
+}
+
+function repositoryTable(namespace: NamespaceView, link: (repository: RepositoryView) => string): string[] {
+  const lines = ['| repository | tags | newest tag | last sync |', '|---|--:|---|---|'];
   for (const repository of namespace.repositories) {
-    lines.push(
-      `| [${escapeText(repository.key)}](#${anchorOf(repository.key)}) | ${repository.tags.length} | ` +
-        `${code(repository.tags[0]!.tag)} | ${showTime(repository.lastSync)} |`,
-    );
+    lines.push(`| [${escapeText(repository.key)}](${link(repository)}) | ${repository.tags.length} | ${code(repository.tags[0]!.tag)} | ${showTime(repository.lastSync)} |`);
   }
-  lines.push('');
-  for (const repository of namespace.repositories) {
-    lines.push(`<a id="${anchorOf(repository.key)}"></a>`, '', `## ${escapeText(repository.key)}`, '');
-    lines.push(`${code(repository.source)} → ${codeOrDash(repository.mirror)}`, '');
-    lines.push('| tag | digest | platforms | synced at | pull from the mirror |', '|---|---|---|---|---|');
-    for (const { tag, record } of repository.tags) {
-      const digest = record.targetDigest === undefined ? codeOrDash(shortDigest(record.digest)) : `${codeOrDash(shortDigest(record.digest))} (mirror ${code(shortDigest(record.targetDigest))})`;
-      const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.map(escapeText).join(', ');
-      const pull = record.target === '' ? '—' : code(`docker pull ${record.target}`);
-      lines.push(`| ${code(tag)} | ${digest} | ${platforms} | ${showTime(record.syncedAt)} | ${pull} |`);
+  return lines;
+}
+
+/** The mapping line, a blank line, then the tag table (header, rule, one row per tag). */
+function repositoryLines(repository: RepositoryView): string[] {
+  const lines = [`${code(repository.source)} → ${codeOrDash(repository.mirror)}`, ''];
+  lines.push('| tag | digest | platforms | synced at | pull from the mirror |', '|---|---|---|---|---|');
+  for (const { tag, record } of repository.tags) {
+    const digest = record.targetDigest === undefined ? codeOrDash(shortDigest(record.digest)) : `${codeOrDash(shortDigest(record.digest))} (mirror ${code(shortDigest(record.targetDigest))})`;
+    const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.map(escapeText).join(', ');
+    const pull = record.target === '' ? '—' : code(`docker pull ${record.target}`);
+    lines.push(`| ${code(tag)} | ${digest} | ${platforms} | ${showTime(record.syncedAt)} | ${pull} |`);
+  }
+  return lines;
+}
+
+/** `head`, then `tableHead` and as many `rows` as fit the budget, per page; page 2 on is `<path>~2.md`, linked from each page. */
+function paginate(path: string, head: readonly string[], tableHead: readonly string[], rows: readonly string[]): IndexPage[] {
+  const fixed = Buffer.byteLength([...head, ...tableHead].join('\n')) + 512;
+  const chunks: string[][] = [[]];
+  let size = fixed;
+  for (const row of rows) {
+    const bytes = Buffer.byteLength(row) + 1;
+    if (size + bytes > PAGE_BUDGET && chunks.at(-1)!.length > 0) {
+      chunks.push([]);
+      size = fixed;
     }
-    lines.push('');
+    chunks.at(-1)!.push(row);
+    size += bytes;
   }
-  return lines.join('\n');
+  const paths = chunks.map((_, index) => (index === 0 ? path : path.replace(/\.md$/, `~${index + 1}.md`)));
+  return chunks.map((chunk, index) => {
+    const nav = paths.map((other, at) => (at === index ? `**${at + 1}**` : `[${at + 1}](${relativeLink(paths[index]!, other)})`));
+    const pager = chunks.length === 1 ? [] : [`Page ${index + 1} of ${chunks.length}: ${nav.join(' · ')}`, ''];
+    return { path: paths[index]!, text: [...head, ...pager, ...tableHead, ...chunk, ''].join('\n') };
+  });
 }
 
 /** The mirror repository of a repository's tags: the target reference without its tag or digest. */

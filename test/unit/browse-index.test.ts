@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { GENERATED_MARKER, INDEX_PAGE, namespacePagePath, renderIndex, type IndexInput } from '../../src/store/index-pages.js';
+import { GENERATED_MARKER, INDEX_PAGE, PAGE_BUDGET, namespacePagePath, renderIndex, type IndexInput } from '../../src/store/index-pages.js';
 import { sortTagsNewestFirst } from '../../src/ref/tag-order.js';
 import { applyUpdates, type MetadataUpdate, type TagRecord } from '../../src/store/schema.js';
 
@@ -161,4 +161,41 @@ describe('browse: sortTagsNewestFirst', () => {
       assert.deepEqual(sorted.map(([tag]) => tag), c.expected);
     });
   }
+});
+
+describe('browse: renderIndex past the size GitHub renders', () => {
+  /** 1 200 repositories × 25 tags: as one page it would be several megabytes */
+  function hugeNamespace(): IndexInput {
+    const updates: MetadataUpdate[] = [];
+    for (let r = 0; r < 1200; r++) for (let t = 0; t < 25; t++) updates.push(record(`team-${r}/app`, `1.${t}.0`, `docker.io/gcrxio/team-${r}_app`, r * 25 + t));
+    // one repository alone too big for a page
+    for (let t = 0; t < 6000; t++) updates.push(record('giant', `0.0.${t}`, 'docker.io/gcrxio/giant', t));
+    return { file: 'metadata/gcr.io/huge.json', metadata: applyUpdates(undefined, { source: 'gcr.io/huge', target: 'docker.io/gcrxio' }, updates) };
+  }
+  const pages = renderIndex([hugeNamespace(), smallRegistry()]);
+  const byPath = new Map(pages.map((p) => [p.path, p.text]));
+
+  it('keeps every page under PAGE_BUDGET, and a small namespace on one page as before', () => {
+    for (const p of pages) assert.ok(Buffer.byteLength(p.text) <= PAGE_BUDGET, `${p.path} is ${Buffer.byteLength(p.text)} bytes`);
+    assert.ok(byPath.has('metadata/127.0.0.1_5000/_root.md'));
+    assert.ok(![...byPath.keys()].some((path) => path.startsWith('metadata/127.0.0.1_5000/_root/')));
+  });
+
+  it('splits a big namespace into a repository list linking one page per repository, each tag on exactly one page', () => {
+    const list = byPath.get('metadata/gcr.io/huge.md')!;
+    assert.ok(list.startsWith(GENERATED_MARKER));
+    assert.match(list, /\| \[team-7\/app\]\(huge\/_repositories\/team-7\/app\.md\) \| 25 \| `1\.24\.0` \|/);
+    assert.doesNotMatch(list, /docker pull/);
+    const repositoryPage = byPath.get('metadata/gcr.io/huge/_repositories/team-7/app.md')!;
+    assert.match(repositoryPage, /^# gcr\.io\/huge\/team-7\/app$/m);
+    assert.ok(repositoryPage.includes('[gcr.io/huge](../../../huge.md)'));
+    assert.equal(repositoryPage.match(/`docker pull docker\.io\/gcrxio\/team-7_app:/g)!.length, 25);
+    const giant = pages.filter((p) => p.path.startsWith('metadata/gcr.io/huge/_repositories/giant'));
+    assert.deepEqual(giant.map((p) => p.path).slice(0, 2), ['metadata/gcr.io/huge/_repositories/giant.md', 'metadata/gcr.io/huge/_repositories/giant~2.md']);
+    assert.match(giant[0]!.text, new RegExp(`^Page 1 of ${giant.length}: \\*\\*1\\*\\* · \\[2\\]\\(giant~2\\.md\\)`, 'm'));
+    const rows = giant.flatMap((p) => p.text.match(/^\| `0\.0\.\d+` \|/gm) ?? []);
+    assert.equal(rows.length, 6000);
+    assert.equal(new Set(rows).size, 6000);
+    assert.equal(rows[0], '| `0.0.5999` |', 'newest first across pages');
+  });
 });

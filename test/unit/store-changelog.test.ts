@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CHANGELOG_HEADER, prependChangelog, renderChangelogSection } from '../../src/store/changelog.js';
+import { CHANGELOG_DETAIL_LIMIT, CHANGELOG_HEADER, prependChangelog, renderChangelogSection } from '../../src/store/changelog.js';
 
 const time = new Date('2026-11-23T12:34:56.789Z');
 
@@ -81,5 +81,35 @@ describe('store changelog: prependChangelog', () => {
 
   it('ends the new section with exactly one newline', () => {
     assert.equal(prependChangelog(undefined, '## x\n\n\n'), `${CHANGELOG_HEADER}\n## x\n`);
+  });
+});
+
+describe('store changelog: large runs', () => {
+  const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ source: `gcr.io/ns/r${i % 3}:${i}`, target: `m.example/x/r${i % 3}:${i}`, kind: 'new' as const }));
+
+  it(`lists every image up to ${CHANGELOG_DETAIL_LIMIT}, and past it counts them per repository with a link to the catalog`, () => {
+    const full = renderChangelogSection({ time, entries: entries(CHANGELOG_DETAIL_LIMIT) });
+    assert.equal(full.split('\n').filter((line) => line.startsWith('- ')).length, CHANGELOG_DETAIL_LIMIT);
+    assert.doesNotMatch(full, /site\/changes\.html/);
+    const counted = renderChangelogSection({ time, entries: [...entries(CHANGELOG_DETAIL_LIMIT + 1), { source: 'quay.io/a/b:1', target: 'm.example/x/b:1', kind: 'updated' }] });
+    assert.equal(
+      counted,
+      [
+        '## 2026-11-23 12:34:56 UTC',
+        '',
+        `${CHANGELOG_DETAIL_LIMIT + 2} images changed, counted per repository here; [the catalog's change page](site/changes.html#c-20261123-123456) links the page of each repository, which lists its tags.`,
+        '',
+        `### New (${CHANGELOG_DETAIL_LIMIT + 1})`,
+        '',
+        '- `gcr.io/ns/r0` → `m.example/x/r0`: 167 tags',
+        '- `gcr.io/ns/r1` → `m.example/x/r1`: 167 tags',
+        '- `gcr.io/ns/r2` → `m.example/x/r2`: 167 tags',
+        '',
+        '### Updated (1)',
+        '',
+        '- `quay.io/a/b` → `m.example/x/b`: 1 tag',
+        '',
+      ].join('\n'),
+    );
   });
 });
