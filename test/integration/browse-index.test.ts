@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/store/index-pages.js';
 import { createLogger } from '../../src/log.js';
+import { renderSite } from '../../src/site/render.js';
+import { SITE_MANIFEST } from '../../src/site/write.js';
 import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';
 import { type BareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
@@ -25,7 +27,12 @@ async function filesIn(remote: BareRemote, ref = 'main'): Promise<string[]> {
   return (await git(remote.path, 'ls-tree', '-r', '--name-only', ref, '--', 'metadata')).split('\n').filter(Boolean);
 }
 
+/** The files a commit changed, the site left out (`assertPagesMatchJson` checks it whole). */
 async function changedIn(remote: BareRemote, ref = 'main'): Promise<string[]> {
+  return (await changedWithSite(remote, ref)).filter((file) => !file.startsWith('site/'));
+}
+
+async function changedWithSite(remote: BareRemote, ref = 'main'): Promise<string[]> {
   return (await git(remote.path, 'show', '--format=', '--name-only', ref)).split('\n').filter(Boolean).sort();
 }
 
@@ -35,6 +42,12 @@ async function assertPagesMatchJson(remote: BareRemote): Promise<void> {
   const inputs = [];
   for (const file of files.filter((f) => f.endsWith('.json'))) inputs.push({ file, metadata: parseMetadata(await showExact(remote, file), file) });
   for (const page of renderIndex(inputs)) assert.equal(await showExact(remote, page.path), page.text, `${page.path} matches the JSON`);
+  // the catalog too: exactly the files the renderer makes of the JSON and the CHANGELOG, plus its manifest
+  const changelog = (await git(remote.path, 'ls-tree', '--name-only', 'main', '--', 'CHANGELOG.md')) === '' ? undefined : await showExact(remote, 'CHANGELOG.md');
+  const site = renderSite(inputs, changelog);
+  const committed = (await git(remote.path, 'ls-tree', '-r', '--name-only', 'main', '--', 'site')).split('\n').filter(Boolean);
+  assert.deepEqual(committed, [...site.keys(), SITE_MANIFEST].map((path) => `site/${path}`).sort());
+  for (const [path, text] of site) assert.equal(await showExact(remote, `site/${path}`), text, `site/${path} matches the JSON`);
 }
 
 describe('browse: index pages committed with the metadata (real git)', function () {
@@ -51,6 +64,10 @@ describe('browse: index pages committed with the metadata (real git)', function 
     });
     assert.equal(result.pushed, true);
     assert.deepEqual(await changedIn(remote), ['CHANGELOG.md', INDEX_PAGE, GCR, GCR_PAGE].sort());
+    const site = (await changedWithSite(remote)).filter((file) => file.startsWith('site/'));
+    for (const page of ['site/index.html', 'site/changes.html', 'site/feed.atom', 'site/r/gcr.io/google-containers/-/pause.html', 'site/r/gcr.io/google-containers/-/sub/app.html']) {
+      assert.ok(site.includes(page), `${page} is in the commit`);
+    }
     await assertPagesMatchJson(remote);
     const page = await showExact(remote, GCR_PAGE);
     assert.ok(page.startsWith(GENERATED_MARKER));
@@ -62,6 +79,14 @@ describe('browse: index pages committed with the metadata (real git)', function 
     const again = await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'no-op' });
     assert.equal(again.committed, false);
     assert.equal(await remote.head(), head);
+
+    // a new tag rewrites its repository's page and what counts it, not the other repositories' pages
+    await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.3', 4]])], message: 'one more' });
+    const touched = (await changedWithSite(remote)).filter((file) => file.startsWith('site/'));
+    assert.ok(touched.includes('site/r/gcr.io/google-containers/-/pause.html'));
+    assert.ok(!touched.includes('site/r/gcr.io/google-containers/-/sub/app.html'));
+    assert.ok(!touched.includes('site/assets/site.css'));
+    await assertPagesMatchJson(remote);
   });
 
   it('re-renders the pages after a rejected push is re-applied, so they match the merged JSON', async () => {
