@@ -2,8 +2,13 @@
  * `npm run demo`: the daily job on a local default. Starts a gcr.io-style source registry seeded with sample
  * images (nested repositories, a multi-platform index), a target registry with a password, and a temp bare git
  * remote as the metadata repo; runs `gcrsync compare` then `gcrsync sync` through the built CLI and prints the
- * new CHANGELOG section. Everything runs on 127.0.0.1 and is removed at the end.
+ * new CHANGELOG section, then writes the catalog the sync committed under site/ to a directory that is kept and
+ * prints where to open it. Everything else runs on 127.0.0.1 and is removed at the end.
  */
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runCli } from './support/cli.js';
 import { gcrFront } from './support/gcr-front.js';
 import { bareRemote } from './support/git.js';
@@ -52,6 +57,14 @@ async function main(): Promise<number> {
   step('the new CHANGELOG section');
   const changelog = await remote.show('CHANGELOG.md');
   process.stdout.write((changelog.split(/^(?=## )/m)[1] ?? changelog) + '\n');
+  // the sync committed the catalog under site/; a copy outside the (temporary) remote stays for people to open
+  const site = join(tmpdir(), 'gcrsync-demo-site');
+  await rm(site, { recursive: true, force: true });
+  step(`gcrsync site --metadata-repo ${remote.url} --out ${site}`);
+  const generated = await runCli(['site', '--metadata-repo', remote.url, '--out', site]);
+  process.stderr.write(generated.stderr);
+  if (generated.code !== 0) return generated.code;
+  process.stdout.write(`the catalog (also under site/ in the metadata repo): ${pathToFileURL(join(site, 'index.html')).href}\n`);
   await remote.cleanup();
   return 0;
 }

@@ -59,7 +59,10 @@ describe('browse and find (CLI, end to end)', function () {
 
   it('sync committed readable pages with the JSON: overview, namespace page with every tag and its pull line', async () => {
     const changed = (await git(remote.path, 'show', '--format=', '--name-only', 'main')).split('\n').sort();
-    assert.deepEqual(changed, ['CHANGELOG.md', 'metadata/README.md', `${nsFile()}.json`, `${nsFile()}.md`].sort());
+    assert.deepEqual(changed.filter((file) => !file.startsWith('site/')), ['CHANGELOG.md', 'metadata/README.md', `${nsFile()}.json`, `${nsFile()}.md`].sort());
+    // and the catalog, with a page per repository (its content is the site tests' business)
+    const site = `site/r/${nsFile().slice('metadata/'.length)}/-/`;
+    for (const page of ['site/index.html', `${site}_index.html`, `${site}pause.html`, `${site}sub/app.html`]) assert.ok(changed.includes(page), `${page} committed`);
     const overview = await remote.show('metadata/README.md');
     assert.match(overview, /1 namespace, 2 repositories, 3 tags\. Last sync: \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
     assert.ok(overview.includes(`| [${scene.source.host}/ns](${scene.source.host.replace(':', '_')}/ns.md) | \`${scene.target.host}/mirror\` | 2 | 3 |`), overview);

@@ -69,7 +69,11 @@ describe('hostile and bad input (CLI, end to end)', function () {
     const namespaceDir = `metadata/${scene.source.host.replace(':', '_')}/`;
     assert.ok(files.includes(`${namespaceDir}names.json`));
     for (const file of files) {
-      assert.match(file, /^(README\.md|CHANGELOG\.md|metadata\/README\.md|metadata\/[a-z0-9._-]+\/names\.(json|md))$/, `unexpected file ${JSON.stringify(file)}`);
+      assert.match(
+        file,
+        /^(README\.md|CHANGELOG\.md|metadata\/README\.md|metadata\/[a-z0-9._-]+\/names\.(json|md)|site\/(\.gcrsync-files|index\.html|changes\.html|feed\.atom|assets\/(site\.css|site\.js|search\.js)|search\/[0-9a-f]{8}-\d+\.js|r\/[a-z0-9._-]+\/names\/-\/(_index|good|tagged)\.html))$/,
+        `unexpected file ${JSON.stringify(file)}`,
+      );
     }
     const everything = await git(remote.path, 'log', '--all', '-p');
     for (const name of ['../../etc', 'a/../b', 'ünïcode', 'ümlaut', 'semi;rm', 'has space', 'tag with space', 'dash-first', 'hidden', 'Upper']) {
