@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { renderSite } from '../src/site/render.js';
-import { writeSiteFiles } from '../src/site/write.js';
+import { writeSiteFiles } from '../src/store/site-files.js';
 import { serveDirectory, startChromium } from '../test/support/browser.js';
 import { BIG_MIRROR, generateMirror } from '../test/support/site-mirror.js';
 import { tempDir } from '../test/support/temp.js';

@@ -23,6 +23,7 @@ import { RegistryClient } from '../registry/client.js';
 import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
 import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
 import { connectDocker, createDockerTransport } from '../transports/docker.js';
+import { renderSite } from '../site/render.js';
 import { createRegistryTransport } from '../transports/registry.js';
 
 /** Ctrl-C stops starting new work; a second Ctrl-C is the default (exit at once). */
@@ -67,7 +68,8 @@ export async function createJobsDeps(
       const key = location ?? '';
       let repo = repos.get(key);
       if (repo === undefined) {
-        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal });
+        // every commit carries the catalog, re-rendered from the metadata it commits
+        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal, site: renderSite });
         repos.set(key, repo);
       }
       return repo;

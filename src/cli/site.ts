@@ -1,9 +1,8 @@
 import { join, resolve } from 'node:path';
 import { readTextIfExists } from '../store/json-file.js';
-import { CHANGELOG_FILE } from '../store/layout.js';
-import { SITE_DIR } from '../site/paths.js';
+import { CHANGELOG_FILE, SITE_DIR } from '../store/layout.js';
 import { renderSite } from '../site/render.js';
-import { writeSiteFiles } from '../site/write.js';
+import { writeSiteFiles } from '../store/site-files.js';
 import { type ReaderFlags, type Write, withMirrors } from './browse.js';
 
 export interface SiteFlags extends ReaderFlags {

@@ -1,8 +1,5 @@
 import { METADATA_DIR } from '../store/layout.js';
 
-/** Where the catalog lives in the metadata repo; `gcrsync site --out` can put it anywhere else. */
-export const SITE_DIR = 'site';
-
 /**
  * `metadata/gcr.io/google-containers.json` → `r/gcr.io/google-containers/-/`. Repository pages go below the
  * `-` directory: no repository or namespace component can be `-`, so a namespace's pages never collide with

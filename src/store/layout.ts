@@ -9,6 +9,8 @@ import { isValidRegistryHost, isValidRepositoryPath } from '../ref/reference.js'
  */
 export const METADATA_DIR = 'metadata';
 export const CHANGELOG_FILE = 'CHANGELOG.md';
+/** The catalog (src/site/); `gcrsync site --out` can put it anywhere else. */
+export const SITE_DIR = 'site';
 const ROOT_NAME = '_root';
 
 export interface MetadataLocation {

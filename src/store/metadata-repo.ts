@@ -7,12 +7,10 @@ import { prependChangelog } from './changelog.js';
 import { type Git, withoutHints } from './git.js';
 import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js';
 import { readTextIfExists, writeFileAtomic } from './json-file.js';
-import { CHANGELOG_FILE, METADATA_DIR, type MetadataLocation, metadataFilePath, parseMetadataFilePath } from './layout.js';
+import { CHANGELOG_FILE, METADATA_DIR, type MetadataLocation, SITE_DIR, metadataFilePath, parseMetadataFilePath } from './layout.js';
 import { type OpenMetadataRepoOptions, type RepoState, combineSignals, gitFor, openRepoState } from './repo-open.js';
 import { type NamespaceMetadata, parseMetadata, serializeMetadata } from './schema.js';
-import { SITE_DIR } from '../site/paths.js';
-import { renderSite } from '../site/render.js';
-import { writeSiteFiles } from '../site/write.js';
+import { writeSiteFiles } from './site-files.js';
 
 export type { OpenMetadataRepoOptions } from './repo-open.js';
 
@@ -253,9 +251,13 @@ class GitMetadataRepo implements MetadataRepo {
         this.state.logger.warn('left out of the index pages: the file cannot be read', { file, error: error.message });
       }
     }
-    const site = await writeSiteFiles(await this.locateInside(SITE_DIR, SITE_DIR), renderSite(inputs, await readTextIfExists(await this.locateInside(CHANGELOG_FILE, CHANGELOG_FILE), signal)), signal);
-    // the directory, not its files: a first sync of a big namespace writes more site files than a command line holds
-    const changed: string[] = site.length > 0 ? [SITE_DIR] : [];
+    const changed: string[] = [];
+    if (this.state.site !== undefined) {
+      const changelog = await readTextIfExists(await this.locateInside(CHANGELOG_FILE, CHANGELOG_FILE), signal);
+      const site = await writeSiteFiles(await this.locateInside(SITE_DIR, SITE_DIR), this.state.site(inputs, changelog), signal);
+      // the directory, not its files: a first sync of a big namespace writes more site files than a command line holds
+      if (site.length > 0) changed.push(SITE_DIR);
+    }
     for (const page of renderIndex(inputs)) {
       const path = await this.locateInside(page.path, page.path);
       const before = await readTextIfExists(path, signal);

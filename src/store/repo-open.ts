@@ -5,6 +5,7 @@ import { GcrsyncError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { throwIfAborted } from './abort.js';
 import { type Git, createGit } from './git.js';
+import type { SiteRenderer } from './site-files.js';
 import { type Remote, TRACKING_REMOTE, cloneLocation, upstreamOf } from './repo-remote.js';
 
 export interface OpenMetadataRepoOptions {
@@ -26,6 +27,8 @@ export interface OpenMetadataRepoOptions {
   logger?: Logger;
   /** cancels opening, and every later operation on the repo */
   signal?: AbortSignal;
+  /** renders `site/` into every commit; without it commits leave `site/` alone */
+  site?: SiteRenderer;
 }
 
 const IDENTITY = { name: 'gcrsync', email: 'gcrsync@localhost' };
@@ -45,6 +48,7 @@ export interface RepoState {
   signal: AbortSignal | undefined;
   maxPushAttempts: number;
   retryDelayMs: number;
+  site?: SiteRenderer;
 }
 
 /** Clones `location`, or finds the repository around `cwd`; then settles the commit identity. */
@@ -53,6 +57,7 @@ export async function openRepoState(options: OpenMetadataRepoOptions): Promise<R
   const state = options.location === undefined ? await openInPlace(options) : await openClone(options.location, options);
   try {
     state.identity = await commitIdentity(gitFor(state));
+    if (options.site !== undefined) state.site = options.site;
   } catch (error) {
     if (state.ownsDir) await rm(state.dir, { recursive: true, force: true });
     throw error;

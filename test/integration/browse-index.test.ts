@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { GENERATED_MARKER, INDEX_PAGE, renderIndex } from '../../src/store/index-pages.js';
 import { createLogger } from '../../src/log.js';
 import { renderSite } from '../../src/site/render.js';
-import { SITE_MANIFEST } from '../../src/site/write.js';
+import { SITE_MANIFEST } from '../../src/store/site-files.js';
 import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';
 import { type BareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
@@ -52,7 +52,10 @@ async function assertPagesMatchJson(remote: BareRemote): Promise<void> {
 
 describe('browse: index pages committed with the metadata (real git)', function () {
   this.timeout(60_000);
-  const { cleanups, remoteFor, open } = metadataRepoFixtures();
+  const fixtures = metadataRepoFixtures();
+  const { cleanups, remoteFor } = fixtures;
+  // what the commands that commit do: the catalog is rendered into every commit
+  const open: typeof fixtures.open = (remote, options = {}) => fixtures.open(remote, { site: renderSite, ...options });
 
   it('puts metadata/README.md and the namespace page into the same commit as the JSON', async () => {
     const remote = await remoteFor();
@@ -127,12 +130,19 @@ describe('browse: index pages committed with the metadata (real git)', function 
     await first.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'first' });
     const checkout = await cloneWithIdentity(remote.url);
     cleanups.push(() => checkout.cleanup());
-    const inPlace = await openMetadataRepo({ cwd: checkout.dir });
+    const inPlace = await openMetadataRepo({ cwd: checkout.dir, site: renderSite });
     cleanups.push(() => inPlace.close());
     const result = await inPlace.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.2', 2]])], message: 'second' });
     assert.equal(result.pushed, true);
     assert.deepEqual(await changedIn(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
     await assertPagesMatchJson(remote);
     assert.match(await showExact(remote, GCR_PAGE), /\| \[pause\]\(#repo-pause\) \| 2 \| `3\.2` \|/);
+  });
+
+  it('leaves site/ alone when the repo is opened without a site renderer (readers, library use)', async () => {
+    const remote = await remoteFor();
+    const repo = await fixtures.open(remote);
+    await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'no site' });
+    assert.deepEqual(await changedWithSite(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
   });
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const LAYERS: readonly (readonly string[])[] = [
   ['cmd'],
   ['src/cli'],
-  ['src/jobs', 'src/reconcile', 'src/config', 'src/report', 'src/browse', 'src/kube'],
+  ['src/jobs', 'src/reconcile', 'src/config', 'src/report', 'src/browse', 'src/site', 'src/kube'],
   ['src/sources', 'src/transports', 'src/store'],
   ['src/registry'],
   ['src/auth'],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseChangelog } from '../../src/site/changes.js';
 import { escapeHtml } from '../../src/site/html.js';
 import { renderSite } from '../../src/site/render.js';
-import { SITE_MANIFEST, writeSiteFiles } from '../../src/site/write.js';
+import { SITE_MANIFEST, writeSiteFiles } from '../../src/store/site-files.js';
 import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
 import type { IndexInput } from '../../src/store/index-pages.js';
 import type { TagRecord } from '../../src/store/schema.js';

@@ -1,8 +1,16 @@
 import { mkdir, realpath, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { GcrsyncError } from '../errors.js';
-import { throwIfAborted } from '../store/abort.js';
-import { readTextIfExists } from '../store/json-file.js';
+import { throwIfAborted } from './abort.js';
+import type { IndexInput } from './index-pages.js';
+import { readTextIfExists } from './json-file.js';
+
+/**
+ * Renders the catalog (src/site/) of the metadata: path inside `site/` → content. Handed in by the commands that
+ * commit (the store renders no HTML itself), and called with every readable metadata file and the CHANGELOG as
+ * written for the commit.
+ */
+export type SiteRenderer = (inputs: readonly IndexInput[], changelog: string | undefined) => ReadonlyMap<string, string>;
 
 /** The list of files gcrsync wrote last time: only those are ever deleted, so a CNAME or a page added by hand stays. */
 export const SITE_MANIFEST = '.gcrsync-files';
