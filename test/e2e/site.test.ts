@@ -78,7 +78,7 @@ describe('site: the catalog in headless chromium (end to end)', function () {
     // keyboard: ↓ from the box reaches the first result, Enter opens it
     await page.locator('#q').focus();
     await page.keyboard.press('ArrowDown');
-    const first = await page.evaluate(() => document.activeElement?.textContent);
+    const first = await page.locator('#results a:focus').textContent();
     await page.keyboard.press('Enter');
     await page.waitForURL(/\.html$/);
     const repository = repositories.find((candidate) => candidate.source === first)!;
@@ -138,16 +138,16 @@ describe('site: the catalog in headless chromium (end to end)', function () {
     const page = await browser.context.newPage();
     await page.goto(pathToFileURL(join(out, 'changes.html')).href);
     assert.ok((await page.locator('h2').allInnerTexts()).some((heading) => heading.includes(HOSTILE_TITLE)));
-    assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+    assert.equal(await page.evaluate('typeof window.pwned'), 'undefined');
     assert.equal(await page.locator('main img').count(), 0);
     const feed = await readFile(join(out, 'feed.atom'), 'utf8');
     assert.ok(feed.includes('&#60;img src=x onerror=&#34;window.pwned=1&#34;&#62; &#38; &#34;quotes&#34;'));
     assert.ok(!feed.includes('<img'));
 
     await page.emulateMedia({ colorScheme: 'light' });
-    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     await page.emulateMedia({ colorScheme: 'dark' });
-    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     assert.equal(light, 'rgb(255, 255, 255)');
     assert.equal(dark, 'rgb(13, 17, 23)');
     await page.close();

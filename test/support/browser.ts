@@ -29,7 +29,8 @@ export async function startChromium(): Promise<{ context: BrowserContext; stop: 
     await context.close().catch(() => undefined);
     await rm(profile, { recursive: true, force: true });
   };
-  const untrack = track({ name: 'chromium', stop, kill: () => context.browser()?.process?.()?.kill('SIGKILL') });
+  // playwright-core kills the browsers it launched when node exits, so the exit hook has nothing left to do
+  const untrack = track({ name: 'chromium', stop, kill: () => undefined });
   return { context, stop };
 }
 
