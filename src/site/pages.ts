@@ -60,10 +60,20 @@ const RUNTIMES: ReadonlyArray<{ runtime: Runtime; label: string }> = [
   { runtime: 'crictl', label: 'Kubernetes node (crictl)' },
 ];
 
+/** cosign keeps signatures, attestations and SBOMs as tags named after the signed digest; a mirror that copied them carries them. */
+const COSIGN_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/;
+const COSIGN_KIND: Record<string, string> = { sig: 'signature', att: 'attestation', sbom: 'SBOM' };
+
+function cosignNote(tag: string): Html {
+  const match = COSIGN_TAG.exec(tag);
+  return match === null ? html`` : html`<br><span class="muted">${COSIGN_KIND[match[2]!]!} of <code>${shortDigest(`sha256:${match[1]!}`)}</code></span>`;
+}
+
 /** A repository: the rewrite mapping, pull commands for the newest tag, and every tag newest first. */
 export function renderRepositoryPage(namespace: NamespaceView, repository: RepositoryView): string {
   const path = repositoryPage(namespace.file, repository.key);
-  const newest = repository.tags.find((tag) => tag.record.target !== '');
+  const newest = repository.tags.find((tag) => tag.record.target !== '' && !COSIGN_TAG.test(tag.tag));
+  const signatures = repository.tags.filter((tag) => COSIGN_TAG.test(tag.tag)).length;
   const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a> › <a href="${relativeLink(path, namespacePage(namespace.file))}">${namespace.source}</a></nav>
 <h1>${repository.source}</h1>
 <dl>
@@ -71,7 +81,8 @@ export function renderRepositoryPage(namespace: NamespaceView, repository: Repos
 <dt>Mirror</dt><dd>${repository.mirror === undefined ? '—' : copyable(repository.mirror)}</dd>
 <dt>Tags</dt><dd>${repository.tags.length}</dd>
 <dt>Last sync</dt><dd>${timeOf(repository.lastSync)}</dd>
-</dl>
+${signatures === 0 ? html`` : html`<dt>Signatures</dt><dd>${signatures} cosign signature, attestation or SBOM tags carried</dd>
+`}</dl>
 ${newest === undefined ? html`` : pullSection(repository, newest.tag, newest.record.target)}<h2>Rewrite mapping</h2>
 <p>What <code>gcrsync rewrite</code> and the admission webhook change an image name to (original → mirror):</p>
 <p>${copyable(`${repository.source} → ${repository.mirror ?? '(mirror unknown)'}`)}</p>
@@ -85,7 +96,7 @@ ${repository.tags.map(({ tag, record }) => {
   const rewritten = record.targetDigest === undefined ? html`` : html`<br><span class="muted">mirror <code title="${record.targetDigest}">${shortDigest(record.targetDigest)}</code></span>`;
   const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.join(', ');
   const pull = record.target === '' ? html`—` : copyable(`docker pull ${record.target}`);
-  return html`<tr id="tag-${tag}"><th scope="row"><code>${tag}</code></th><td>${digest}${rewritten}</td><td>${platforms}</td><td>${timeOf(record.syncedAt)}</td><td>${pull}</td></tr>\n`;
+  return html`<tr id="tag-${tag}"><th scope="row"><code>${tag}</code>${cosignNote(tag)}</th><td>${digest}${rewritten}</td><td>${platforms}</td><td>${timeOf(record.syncedAt)}</td><td>${pull}</td></tr>\n`;
 })}</tbody>
 </table>`;
   return renderPage({ path, title: `${repository.source} · mirrored images`, body });

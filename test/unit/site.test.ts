@@ -69,6 +69,18 @@ describe('site: renderSite', () => {
     assert.equal(escapeHtml('a\u0000b\u001fc'), 'abc', 'control characters, which XML forbids, are dropped');
   });
 
+  it('marks cosign signature tags on the repository page and pulls the newest image tag, not a signature', () => {
+    const signed = structuredClone(mirror.inputs.slice(0, 1));
+    const repository = Object.keys(signed[0]!.metadata.images).sort()[0]!;
+    const tags = signed[0]!.metadata.images[repository]!;
+    const sig = `sha256-${'b'.repeat(64)}.sig`;
+    tags[sig] = { ...tags['latest']!, target: `mirror.example/x/${repository}:${sig}`, syncedAt: '2027-01-01T00:00:00Z' };
+    const page = renderSite(signed, undefined).get(`r/gcr.io/google-containers/-/${repository}.html`)!;
+    assert.ok(page.includes(`<code>${sig}</code><br><span class="muted">signature of <code>sha256:bbbbbbbbbbbb</code></span>`));
+    assert.ok(page.includes('<dt>Signatures</dt><dd>1 cosign signature, attestation or SBOM tags carried</dd>'));
+    assert.match(page, /<h2>Pull the newest tag \(<code>v1\.0\.3<\/code>\)<\/h2>/);
+  });
+
   it('shows an empty mirror and an empty changelog as such', () => {
     const files = renderSite([], undefined);
     assert.match(files.get('index.html')!, /0 namespaces, 0 repositories, 0 tags\. Last sync: —\./);
