@@ -8,7 +8,7 @@ import { describeNamespaces } from '../../src/store/index-pages.js';
 import { serializeMetadata } from '../../src/store/schema.js';
 import { artifactPath, serveDirectory, startChromium } from '../support/browser.js';
 import { runCli } from '../support/cli.js';
-import { bareRemote, pushByHand, type BareRemote } from '../support/git.js';
+import { bareRemote, cloneWithIdentity, pushByHand, type BareRemote } from '../support/git.js';
 import { generateMirror } from '../support/site-mirror.js';
 import { tempDir } from '../support/temp.js';
 
@@ -151,6 +151,18 @@ describe('site: the catalog in headless chromium (end to end)', function () {
     assert.equal(light, 'rgb(255, 255, 255)');
     assert.equal(dark, 'rgb(13, 17, 23)');
     await page.close();
+  });
+
+  it('without --metadata-repo it writes site/ of the checkout it runs in', async () => {
+    const checkout = await cloneWithIdentity(remote.url);
+    try {
+      const result = await runCli(['site'], { cwd: checkout.dir });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`^${join(checkout.dir, 'site', 'index.html').replaceAll('.', '\\.')}: ${6 + namespaces.length * 2 + repositories.length} files, ${6 + namespaces.length * 2 + repositories.length + 1} changed, `));
+      assert.equal(await readFile(join(checkout.dir, 'site', 'index.html'), 'utf8'), await readFile(join(out, 'index.html'), 'utf8'), 'the same metadata, the same bytes');
+    } finally {
+      await checkout.cleanup();
+    }
   });
 
   it('regenerating unchanged metadata rewrites nothing; a removed repository loses its page', async () => {
