@@ -31,6 +31,8 @@ input[type=search] { width: 100%; max-width: 40rem; font: inherit; padding: .5re
 button.copy { margin-left: .5rem; font: inherit; font-size: .8rem; padding: .05rem .5rem; color: var(--fg); background: var(--code); border: 1px solid var(--line); border-radius: 4px; cursor: pointer; }
 ul.commands { list-style: none; padding: 0; }
 ul.commands li { margin: .4rem 0; }
+nav.pages a { padding: 0 .25rem; }
+nav.pages a[aria-current] { font-weight: 700; }
 `;
 
 /** Every page: a copy button after each `<code class="copy">` (without JavaScript the code stays selectable text). */

@@ -37,21 +37,39 @@ ${namespaces.map(
 </table>`;
 }
 
-/** A namespace: its repositories with tag counts, the newest tag and the last sync. */
-export function renderNamespacePage(namespace: NamespaceView): string {
-  const path = namespacePage(namespace.file);
-  const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a></nav>
+/** Rows per page of a namespace's repositories or a repository's tags: a page stays well under a megabyte. */
+export const ROWS_PER_PAGE = 1000;
+
+/** A namespace: its repositories with tag counts, the newest tag and the last sync, `ROWS_PER_PAGE` a page. */
+export function renderNamespacePages(namespace: NamespaceView): Array<[string, string]> {
+  return paged(namespace.repositories, (page) => namespacePage(namespace.file, page), (path, rows, pager) => {
+    const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a></nav>
 <h1>${namespace.source}</h1>
 <p>Mirrored to ${codeOrDash(namespace.target)}: ${plural(namespace.repositories.length, 'repository', 'repositories')}, ${plural(namespace.tagCount, 'tag')}. Last sync: ${timeOf(namespace.lastSync)}.</p>
-<table>
+${pager}<table>
 <thead><tr><th scope="col">Repository</th><th scope="col" class="n">Tags</th><th scope="col">Newest tag</th><th scope="col">Last sync</th></tr></thead>
 <tbody>
-${namespace.repositories.map(
+${rows.map(
   (repository) =>
     html`<tr><th scope="row"><a href="${relativeLink(path, repositoryPage(namespace.file, repository.key))}">${repository.key}</a></th><td class="n">${repository.tags.length}</td><td><code>${repository.tags[0]!.tag}</code></td><td>${timeOf(repository.lastSync)}</td></tr>\n`,
 )}</tbody>
-</table>`;
-  return renderPage({ path, title: `${namespace.source} · mirrored images`, body });
+</table>
+${pager}`;
+    return renderPage({ path, title: `${namespace.source} · mirrored images`, body });
+  });
+}
+
+/** `items` in pages of `ROWS_PER_PAGE`, each rendered with the navigation between them (none for one page). */
+function paged<T>(items: readonly T[], pathOf: (page: number) => string, render: (path: string, rows: readonly T[], pager: Html) => string): Array<[string, string]> {
+  const count = Math.max(1, Math.ceil(items.length / ROWS_PER_PAGE));
+  return Array.from({ length: count }, (_, index): [string, string] => {
+    const path = pathOf(index + 1);
+    const links = Array.from({ length: count }, (_, at) =>
+      at === index ? html`<a aria-current="page">${at + 1}</a> ` : html`<a href="${relativeLink(path, pathOf(at + 1))}">${at + 1}</a> `,
+    );
+    const pager = count === 1 ? html`` : html`<nav class="pages" aria-label="Pages">Page ${index + 1} of ${count}: ${links}</nav>\n`;
+    return [path, render(path, items.slice(index * ROWS_PER_PAGE, (index + 1) * ROWS_PER_PAGE), pager)];
+  });
 }
 
 const RUNTIMES: ReadonlyArray<{ runtime: Runtime; label: string }> = [
@@ -69,9 +87,14 @@ function cosignNote(tag: string): Html {
   return match === null ? html`` : html`<br><span class="muted">${COSIGN_KIND[match[2]!]!} of <code>${shortDigest(`sha256:${match[1]!}`)}</code></span>`;
 }
 
-/** A repository: the rewrite mapping, pull commands for the newest tag, and every tag newest first. */
-export function renderRepositoryPage(namespace: NamespaceView, repository: RepositoryView): string {
-  const path = repositoryPage(namespace.file, repository.key);
+/** A repository: the rewrite mapping, pull commands for the newest tag, and every tag newest first, `ROWS_PER_PAGE` a page. */
+export function renderRepositoryPages(namespace: NamespaceView, repository: RepositoryView): Array<[string, string]> {
+  return paged(repository.tags, (page) => repositoryPage(namespace.file, repository.key, page), (path, rows, pager) =>
+    renderRepositoryPage(namespace, repository, path, rows, pager),
+  );
+}
+
+function renderRepositoryPage(namespace: NamespaceView, repository: RepositoryView, path: string, rows: Readonly<RepositoryView['tags']>, pager: Html): string {
   const newest = repository.tags.find((tag) => tag.record.target !== '' && !COSIGN_TAG.test(tag.tag));
   const signatures = repository.tags.filter((tag) => COSIGN_TAG.test(tag.tag)).length;
   const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a> › <a href="${relativeLink(path, namespacePage(namespace.file))}">${namespace.source}</a></nav>
@@ -87,18 +110,19 @@ ${newest === undefined ? html`` : pullSection(repository, newest.tag, newest.rec
 <p>What <code>gcrsync rewrite</code> and the admission webhook change an image name to (original → mirror):</p>
 <p>${copyable(`${repository.source} → ${repository.mirror ?? '(mirror unknown)'}`)}</p>
 <h2 id="tags">Tags</h2>
-<table>
+${pager}<table>
 <caption>${tagCount(repository.tags.length)}, newest first (versions by version, then by sync time)</caption>
 <thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Platforms</th><th scope="col">Synced at</th><th scope="col">Pull from the mirror</th></tr></thead>
 <tbody>
-${repository.tags.map(({ tag, record }) => {
+${rows.map(({ tag, record }) => {
   const digest = record.digest === '' ? html`—` : html`<code title="${record.digest}">${shortDigest(record.digest)}</code>`;
   const rewritten = record.targetDigest === undefined ? html`` : html`<br><span class="muted">mirror <code title="${record.targetDigest}">${shortDigest(record.targetDigest)}</code></span>`;
   const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.join(', ');
   const pull = record.target === '' ? html`—` : copyable(`docker pull ${record.target}`);
   return html`<tr id="tag-${tag}"><th scope="row"><code>${tag}</code>${cosignNote(tag)}</th><td>${digest}${rewritten}</td><td>${platforms}</td><td>${timeOf(record.syncedAt)}</td><td>${pull}</td></tr>\n`;
 })}</tbody>
-</table>`;
+</table>
+${pager}`;
   return renderPage({ path, title: `${repository.source} · mirrored images`, body });
 }
 

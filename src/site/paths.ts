@@ -10,11 +10,16 @@ export function namespaceDir(file: string): string {
 }
 
 /** `_index`: a repository may be called `index`, but no repository name starts with `_`. */
-export function namespacePage(file: string): string {
-  return `${namespaceDir(file)}_index.html`;
+export function namespacePage(file: string, page = 1): string {
+  return `${namespaceDir(file)}_index${pageSuffix(page)}.html`;
 }
 
 /** Repository paths are lowercase letters, digits and separators (validated when the JSON is read): safe as file names. */
-export function repositoryPage(file: string, key: string): string {
-  return `${namespaceDir(file)}${key}.html`;
+export function repositoryPage(file: string, key: string, page = 1): string {
+  return `${namespaceDir(file)}${key}${pageSuffix(page)}.html`;
+}
+
+/** Page 2 on of a long list: `pause~2.html` (no name holds a `~`). */
+function pageSuffix(page: number): string {
+  return page === 1 ? '' : `~${page}`;
 }

@@ -1,8 +1,8 @@
 import { describeNamespaces, type IndexInput } from '../store/index-pages.js';
 import { SEARCH_JS, SITE_CSS, SITE_JS } from './assets.js';
 import { parseChangelog, renderChangesPage, renderFeed } from './changes.js';
-import { renderNamespacePage, renderRepositoryPage, renderStartPage, START_PAGE } from './pages.js';
-import { namespacePage, repositoryPage } from './paths.js';
+import { renderNamespacePages, renderRepositoryPages, renderStartPage, START_PAGE } from './pages.js';
+import { repositoryPage } from './paths.js';
 import { renderSearchShards } from './search-index.js';
 
 /**
@@ -20,11 +20,11 @@ export function renderSite(inputs: readonly IndexInput[], changelog: string | un
   ]);
   const pages = new Map<string, string>();
   for (const namespace of namespaces) {
-    files.set(namespacePage(namespace.file), renderNamespacePage(namespace));
+    for (const [path, text] of renderNamespacePages(namespace)) files.set(path, text);
     for (const repository of namespace.repositories) {
       // the first namespace that mirrors a source repository owns its link on the change page
       if (!pages.has(repository.source)) pages.set(repository.source, repositoryPage(namespace.file, repository.key));
-      files.set(repositoryPage(namespace.file, repository.key), renderRepositoryPage(namespace, repository));
+      for (const [path, text] of renderRepositoryPages(namespace, repository)) files.set(path, text);
     }
   }
   for (const [path, text] of shards) files.set(path, text);

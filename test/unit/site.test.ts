@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseChangelog } from '../../src/site/changes.js';
 import { escapeHtml } from '../../src/site/html.js';
+import { ROWS_PER_PAGE } from '../../src/site/pages.js';
 import { renderSite } from '../../src/site/render.js';
 import { SITE_MANIFEST, writeSiteFiles } from '../../src/store/site-files.js';
 import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
@@ -151,5 +152,27 @@ describe('site: writeSiteFiles', () => {
     await writeFile(join(out, SITE_MANIFEST), '../victim\n');
     await writeSiteFiles(out, new Map([['a.html', 'A']]));
     assert.equal(await readFile(join(dir, 'victim'), 'utf8'), 'keep');
+  });
+});
+
+describe('site: long lists', () => {
+  it(`pages a repository's tags and a namespace's repositories by ${ROWS_PER_PAGE}, each page linking the others, every row once`, () => {
+    const { inputs } = generateMirror({ namespaces: 1, repositoriesPerNamespace: ROWS_PER_PAGE + 1, tagsPerRepository: 1 });
+    const images = inputs[0]!.metadata.images;
+    const [first] = Object.keys(images).sort();
+    const record = Object.values(images[first!]!)[0]!;
+    for (let t = 0; t < 2 * ROWS_PER_PAGE + 5; t++) images[first!]![`9.${t}.0`] = { ...record, target: `mirror.example/x/${first}:9.${t}.0` };
+    const files = renderSite(inputs, undefined);
+    const dir = 'r/gcr.io/google-containers/-/';
+    const tagPages = [`${dir}${first}.html`, `${dir}${first}~2.html`, `${dir}${first}~3.html`];
+    assert.ok(tagPages.every((path) => files.has(path)) && !files.has(`${dir}${first}~4.html`));
+    const rows = tagPages.flatMap((path) => files.get(path)!.match(/<tr id="tag-[^"]+">/g) ?? []);
+    assert.equal(rows.length, 2 * ROWS_PER_PAGE + 6);
+    assert.equal(new Set(rows).size, rows.length);
+    assert.equal(rows[0], `<tr id="tag-9.${2 * ROWS_PER_PAGE + 4}.0">`, 'newest first across pages');
+    assert.ok(files.get(tagPages[1]!)!.includes(`Page 2 of 3: <a href="${first}.html">1</a> <a aria-current="page">2</a> <a href="${first}~3.html">3</a>`));
+    assert.ok(files.has(`${dir}_index.html`) && files.has(`${dir}_index~2.html`) && !files.has(`${dir}_index~3.html`));
+    const listed = [`${dir}_index.html`, `${dir}_index~2.html`].flatMap((path) => files.get(path)!.match(/<tr><th scope="row">/g) ?? []);
+    assert.equal(listed.length, ROWS_PER_PAGE + 1);
   });
 });
