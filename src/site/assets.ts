@@ -83,7 +83,9 @@ export const SEARCH_JS = `(function () {
     for (var i = 0; i < items.length; i++) { var e = items[i]; entries.push({ source: e[0], mirror: e[1], href: e[2], tags: e[3], newest: e[4], hay: (e[0] + ' ' + e[1]).toLowerCase() }); }
     arrived();
   } };
-  function arrived() { loaded++; schedule(); }
+  // until something is listed, each shard is searched as it arrives: from file:// all shards arrive at once, and
+  // waiting for a timer would wait for all of them
+  function arrived() { loaded++; if (list.childElementCount === 0) run(); else schedule(); }
   function load() {
     if (requested) return;
     requested = true;

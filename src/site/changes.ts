@@ -89,7 +89,9 @@ ${section.groups.length === 0 ? html`<p>No image changed.</p>\n` : section.group
 
 function renderGroup(group: ChangeGroup, link: RepositoryLink): Html {
   // a section written before the CHANGELOG counted large runs is counted here, so the page stays small
-  const items = group.items.length > CHANGELOG_DETAIL_LIMIT ? countByRepository(group.items) : group.items;
+  const items = group.items.length > CHANGELOG_DETAIL_LIMIT ? countByRepository(group.items).slice(0, CHANGELOG_DETAIL_LIMIT) : group.items;
+  const rest = group.total - items.reduce((sum, item) => sum + (item.tags ?? 1), 0);
+  const more = rest > 0 ? html`<li>… and ${rest} more ${rest === 1 ? 'image' : 'images'}</li>\n` : html``;
   return html`<h3>${group.heading} (${group.total})</h3>
 <ul>
 ${items.map((item) => {
@@ -98,7 +100,7 @@ ${items.map((item) => {
   const name = href === undefined ? html`<code>${item.source}</code>` : html`<a href="${href}"><code>${item.source}</code></a>`;
   const count = 'tags' in item && item.tags !== undefined ? `: ${tagCount(item.tags)}` : '';
   return html`<li>${name} → <code>${item.target}</code>${count}</li>\n`;
-})}</ul>
+})}${more}</ul>
 `;
 }
 

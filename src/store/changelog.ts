@@ -55,7 +55,10 @@ export function renderChangelogSection(input: ChangelogSectionInput): string {
     const items = summarized
       ? countByRepository(entries).map((repository) => `- \`${code(repository.source)}\` → \`${code(repository.target)}\`: ${tagCount(repository.tags)}`)
       : entries.map((entry) => `- \`${code(entry.source)}\` → \`${code(entry.target)}\``).sort();
-    lines.push(`### ${heading} (${entries.length})`, '', ...items, '');
+    const listed = summarized ? items.slice(0, CHANGELOG_DETAIL_LIMIT) : items;
+    // 50 000 repositories of one tag each would still be 50 000 lines: the catalog has the rest
+    if (listed.length < items.length) listed.push(`- … and ${items.length - listed.length} more repositories`);
+    lines.push(`### ${heading} (${entries.length})`, '', ...listed, '');
   }
   if (input.entries.length === 0) lines.push('No image changed.', '');
   return lines.join('\n');

@@ -114,6 +114,13 @@ describe('site: change page from the CHANGELOG', () => {
     assert.ok(site.get('changes.html')!.includes('<li><code>gcr.io/ns/a</code> → <code>m.example/x/a</code>: 400 tags</li>'));
   });
 
+  it('a run over more repositories than the CHANGELOG lists says how many images the page leaves out', () => {
+    const many = Array.from({ length: 1200 }, (_, i) => ({ source: `gcr.io/ns/r${i}:1`, target: `m.example/x/r${i}:1`, kind: 'new' as const }));
+    const page = renderSite([], renderChangelogSection({ time: new Date('2026-11-23T12:00:00Z'), entries: many })).get('changes.html')!;
+    assert.equal(page.match(/<li><code>gcr\.io\/ns\/r\d+<\/code>/g)!.length, 500);
+    assert.ok(page.includes('<li>… and 700 more images</li>'));
+  });
+
   it('two runs in the same second get distinct ids, the older keeping the plain one', () => {
     const time = new Date('2026-11-23T12:00:00Z');
     const one = renderChangelogSection({ time, entries: entries(1, 'a') });

@@ -113,3 +113,13 @@ describe('store changelog: large runs', () => {
     );
   });
 });
+
+describe('store changelog: a run over very many repositories', () => {
+  it(`lists ${CHANGELOG_DETAIL_LIMIT} repositories and counts the rest`, () => {
+    const entries = Array.from({ length: 2 * CHANGELOG_DETAIL_LIMIT }, (_, i) => ({ source: `gcr.io/ns/r${String(i).padStart(4, '0')}:1`, target: `m.example/x/r${i}:1`, kind: 'new' as const }));
+    const lines = renderChangelogSection({ time, entries }).split('\n');
+    assert.equal(lines.filter((line) => line.startsWith('- `')).length, CHANGELOG_DETAIL_LIMIT);
+    assert.equal(lines.at(-3), '- `gcr.io/ns/r0499` → `m.example/x/r499`: 1 tag');
+    assert.equal(lines.at(-2), `- … and ${CHANGELOG_DETAIL_LIMIT} more repositories`);
+  });
+});
