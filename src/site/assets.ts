@@ -79,8 +79,13 @@ export const SEARCH_JS = `(function () {
   var loaded = 0;
   var requested = false;
   var queued = false;
-  window.gcrsyncSearch = { add: function (items) {
-    for (var i = 0; i < items.length; i++) { var e = items[i]; entries.push({ source: e[0], mirror: e[1], href: e[2], tags: e[3], newest: e[4], hay: (e[0] + ' ' + e[1]).toLowerCase() }); }
+  window.gcrsyncSearch = { add: function (namespace, items) {
+    for (var i = 0; i < items.length; i++) {
+      var e = items[i];
+      var source = namespace.source + '/' + e[0];
+      var mirror = e[1] === 0 ? namespace.target + '/' + e[0] : e[1];
+      entries.push({ source: source, mirror: mirror, href: namespace.pages + e[0] + '.html', tags: e[2], newest: e[3], hay: (source + ' ' + mirror).toLowerCase() });
+    }
     arrived();
   } };
   // until something is listed, each shard is searched as it arrives: from file:// all shards arrive at once, and

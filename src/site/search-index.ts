@@ -1,13 +1,16 @@
 import type { NamespaceView } from '../store/index-pages.js';
-import { repositoryPage } from './paths.js';
+import { namespaceDir } from './paths.js';
 
 /** Entries per shard the index aims at: a shard is ~100 KB, and only a namespace's own shards change when it syncs. */
 const SHARD_TARGET = 600;
 
 /**
- * The search index as script shards: `search/<namespace hash>-<bucket>.js`, each calling `gcrsyncSearch.add`
- * with `[source, mirror, page, tags, newest tag]` per repository. A namespace's repositories are spread over a
- * power of two of buckets by a hash of their name, so a sync rewrites only the shards whose entries changed.
+ * The search index as script shards: `search/<namespace hash>-<bucket>.js`, each calling
+ * `gcrsyncSearch.add({ source, target, pages }, [[repository, mirror, tags, newest tag], …])`. The namespace's
+ * names are said once: `mirror` is 0 when it is `<target>/<repository>`, and a repository's page is
+ * `<pages><repository>.html`, which keeps the index of 50 000 repositories near 2 MB. A namespace's repositories
+ * are spread over a power of two of buckets by a hash of their name, so a sync rewrites only the shards whose
+ * entries changed.
  */
 export function renderSearchShards(namespaces: readonly NamespaceView[]): Map<string, string> {
   const shards = new Map<string, string>();
@@ -15,17 +18,13 @@ export function renderSearchShards(namespaces: readonly NamespaceView[]): Map<st
     const buckets = bucketCount(namespace.repositories.length);
     const entries: unknown[][][] = Array.from({ length: buckets }, () => []);
     for (const repository of namespace.repositories) {
-      entries[fnv1a(repository.key) % buckets]!.push([
-        repository.source,
-        repository.mirror ?? '',
-        repositoryPage(namespace.file, repository.key),
-        repository.tags.length,
-        repository.tags[0]!.tag,
-      ]);
+      const mirror = repository.mirror === `${namespace.target}/${repository.key}` ? 0 : (repository.mirror ?? '');
+      entries[fnv1a(repository.key) % buckets]!.push([repository.key, mirror, repository.tags.length, repository.tags[0]!.tag]);
     }
+    const header = JSON.stringify({ source: namespace.source, target: namespace.target, pages: namespaceDir(namespace.file) });
     const id = fnv1a(namespace.file).toString(16).padStart(8, '0');
     entries.forEach((bucket, index) => {
-      if (bucket.length > 0) shards.set(`search/${id}-${index}.js`, `gcrsyncSearch.add(${JSON.stringify(bucket)});\n`);
+      if (bucket.length > 0) shards.set(`search/${id}-${index}.js`, `gcrsyncSearch.add(${header}, ${JSON.stringify(bucket)});\n`);
     });
   }
   return shards;

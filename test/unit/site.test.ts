@@ -47,7 +47,7 @@ describe('site: renderSite', () => {
     assert.deepEqual(differ.filter((path) => !path.startsWith('search/')), ['index.html', `${page}${repository}.html`, `${page}_index.html`].sort());
     const shards = differ.filter((path) => path.startsWith('search/'));
     assert.equal(shards.length, 1);
-    assert.match(after.get(shards[0]!)!, /"v9\.0\.0"\]/);
+    assert.match(after.get(shards[0]!)!, new RegExp(`\\["${repository}","mirror\\.example/x/${repository}",5,"v9\\.0\\.0"\\]`));
   });
 
   it('escapes every name from the metadata in pages and the feed; the search index keeps them as JSON data', () => {
@@ -55,8 +55,11 @@ describe('site: renderSite', () => {
     for (const [path, text] of files) {
       if (path.startsWith('search/')) {
         const added: unknown[] = [];
-        new Function('gcrsyncSearch', text)({ add: (items: unknown[]) => added.push(...items) });
-        assert.equal((added[0] as string[])[0], `gcr.io/${HOSTILE}/evil${HOSTILE}`, 'the shard is a script that hands over the name as data');
+        new Function('gcrsyncSearch', text)({ add: (namespace: unknown, items: unknown[]) => added.push(namespace, ...items) });
+        assert.deepEqual(added, [
+          { source: `gcr.io/${HOSTILE}`, target: `mirror.example/${HOSTILE}`, pages: 'r/gcr.io/evil/-/' },
+          [`evil${HOSTILE}`, '', 1, HOSTILE],
+        ], 'the shard is a script that hands over the names as data');
         continue;
       }
       if (path.startsWith('assets/')) continue;
