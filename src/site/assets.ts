@@ -132,7 +132,8 @@ export const SEARCH_JS = `(function () {
   }
   function links() { return Array.prototype.slice.call(list.querySelectorAll('a')); }
   input.addEventListener('focus', load);
-  input.addEventListener('input', function () { load(); schedule(); });
+  // at once, not after a timer: from file:// the timer would wait behind every shard still being parsed
+  input.addEventListener('input', function () { load(); run(); });
   form.addEventListener('submit', function (event) { event.preventDefault(); load(); schedule(); });
   input.addEventListener('keydown', function (event) {
     if (event.key === 'ArrowDown' && links().length > 0) { event.preventDefault(); links()[0].focus(); }

@@ -1,8 +1,8 @@
 import type { NamespaceView } from '../store/index-pages.js';
 import { namespaceDir } from './paths.js';
 
-/** Entries per shard the index aims at: a shard is ~100 KB, and only a namespace's own shards change when it syncs. */
-const SHARD_TARGET = 600;
+/** Entries per shard the index aims at (a shard is some 60 KB); only a namespace's own shards change when it syncs. */
+const SHARD_TARGET = 2000;
 
 /**
  * The search index as script shards: `search/<namespace hash>-<bucket>.js`, each calling

@@ -12,6 +12,9 @@ export interface MirrorShape {
 /** The mirror the site is measured with: 4 namespaces × 500 repositories × 25 tags = 50 000 tags. */
 export const BIG_MIRROR: MirrorShape = { namespaces: 4, repositoriesPerNamespace: 500, tagsPerRepository: 25 };
 
+/** The same 50 000 tags as 50 000 repositories of one tag in one namespace: the most pages and the biggest index. */
+export const WIDE_MIRROR: MirrorShape = { namespaces: 1, repositoriesPerNamespace: 50_000, tagsPerRepository: 1 };
+
 const NAMESPACES = ['gcr.io/google-containers', 'registry.k8s.io', 'quay.io/coreos', 'ghcr.io/fluxcd', 'docker.io/bitnami', 'gcr.io/distroless'];
 const WORDS = ['kube', 'core', 'dns', 'etcd', 'proxy', 'node', 'metrics', 'server', 'pause', 'ingress', 'nginx', 'cert', 'manager', 'csi', 'driver', 'flux', 'helm', 'agent'];
 
