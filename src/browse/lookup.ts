@@ -10,7 +10,7 @@ import { findRecord, type NamespaceMetadata, type TagRecord } from '../store/sch
 export interface MirrorMatch {
   /** the source image, fully qualified (`registry.k8s.io/pause:3.9`) */
   source: string;
-  /** the reference to pull from the mirror (with the digest at the mirror when the lookup named a digest) */
+  /** the reference to pull from the mirror (pinned to the same digest when the lookup named one) */
   mirror: string;
   /** source manifest digest recorded at the sync; "" when unknown (old-format record) */
   digest: string;
@@ -67,7 +67,8 @@ export class MirrorIndex {
 
   /**
    * The mirror of one image. A name without tag or digest means `:latest`, as for `docker pull`. A digest
-   * matches the recorded source digest (or the mirror's own digest); the answer then pins the mirror's digest.
+   * matches only when the mirror holds exactly that digest, and the answer pins the same digest: a pin never
+   * turns into a pin of other content (a rewritten or platform-filtered mirror, a record of a moved tag).
    * Bad references answer `mirrored: false` with the parser's reason rather than throwing.
    */
   resolve(image: string | Reference): Resolution {
@@ -90,7 +91,8 @@ export class MirrorIndex {
       return { mirrored: true, image: label, match: matchOf(entry, key, tag, record, wanted) };
     }
     const what = wanted.digest !== undefined && wanted.tag === undefined ? 'that digest' : wanted.digest !== undefined ? 'that tag and digest' : 'that tag';
-    return { mirrored: false, image: label, reason: known ? `the repository is mirrored, but not ${what}` : 'no metadata file mirrors it' };
+    const rebuilt = wanted.digest !== undefined ? rebuiltNote(this.candidates(wanted), wanted.digest) : '';
+    return { mirrored: false, image: label, reason: known ? `the repository is mirrored, but not ${what}${rebuilt}` : 'no metadata file mirrors it' };
   }
 
   /**
@@ -126,7 +128,7 @@ export class MirrorIndex {
           const repository = formatRepository(target);
           let known = digests.get(repository);
           if (known === undefined) digests.set(repository, (known = new Set()));
-          const digest = record.targetDigest ?? record.digest;
+          const digest = mirrorDigest(record);
           if (digest !== '') known.add(digest);
         }
       }
@@ -160,32 +162,50 @@ function namespaceKey(registry: string, namespace: string): string {
   return `${registry}/${namespace}`;
 }
 
+/** The manifest digest the mirror holds under the record's tag. */
+function mirrorDigest(record: TagRecord): string {
+  return record.targetDigest ?? record.digest;
+}
+
 function tagMatch(entry: NamespaceEntry, key: string, wanted: Reference): { tag: string; record: TagRecord } | undefined {
   const record = findRecord(entry.metadata, key, wanted.tag!);
   if (record === undefined) return undefined;
-  // a pinned digest must be what was mirrored under that tag, or the mirror holds a different image
-  if (wanted.digest !== undefined && wanted.digest !== record.digest && wanted.digest !== record.targetDigest) return undefined;
+  // a pinned digest must be exactly what the mirror holds under that tag, or the pin would name other content
+  if (wanted.digest !== undefined && wanted.digest !== mirrorDigest(record)) return undefined;
   return { tag: wanted.tag!, record };
 }
 
 function digestMatch(tags: Record<string, TagRecord>, digest: string): { tag: string; record: TagRecord } | undefined {
   for (const tag of Object.keys(tags).sort()) {
     const record = tags[tag]!;
-    if (record.target !== '' && (record.digest === digest || record.targetDigest === digest)) return { tag, record };
+    if (record.target !== '' && mirrorDigest(record) === digest) return { tag, record };
   }
   return undefined;
 }
 
-/** `wanted` with a digest pins the answer to the mirror's digest (keeping the tag only when `wanted` named one). */
+/** Why a pinned source digest has no mirror when the mirror holds a rebuilt copy of it (so users are not puzzled). */
+function rebuiltNote(candidates: Iterable<{ entry: NamespaceEntry; key: string }>, digest: string): string {
+  for (const { entry, key } of candidates) {
+    const tags = Object.hasOwn(entry.metadata.images, key) ? entry.metadata.images[key]! : {};
+    for (const record of Object.values(tags)) {
+      if (record.digest === digest && record.targetDigest !== undefined) {
+        return ` (the mirror holds a rebuilt copy, ${record.targetDigest}, which is other content)`;
+      }
+    }
+  }
+  return '';
+}
+
+/** `wanted` with a digest pins the answer to that same digest (keeping the tag only when `wanted` named one). */
 function matchOf(entry: NamespaceEntry, key: string, tag: string, record: TagRecord, wanted: Reference | undefined): MirrorMatch {
   const repository = entry.namespace === '' ? key : `${entry.namespace}/${key}`;
   const source = formatReference({ registry: entry.registry, repository, tag });
   let mirror = record.target;
   if (wanted?.digest !== undefined) {
-    // the schema only accepts parseable targets; the mirror's digest differs when the docker transport rebuilt it
+    // the schema only accepts parseable targets; a match means the mirror holds exactly wanted.digest
     const target = parseReference(record.target);
     const tagPart = wanted.tag === undefined || target.tag === undefined ? '' : `:${target.tag}`;
-    mirror = `${formatRepository(target)}${tagPart}@${record.targetDigest ?? record.digest}`;
+    mirror = `${formatRepository(target)}${tagPart}@${wanted.digest}`;
   }
   return {
     source,

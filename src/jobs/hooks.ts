@@ -153,7 +153,7 @@ export function createPushHooks(
             GCRSYNC_SOURCE: formatReference(item.source),
             GCRSYNC_SOURCE_REGISTRY: item.source.registry,
             GCRSYNC_SOURCE_REPOSITORY: item.source.repository,
-            GCRSYNC_SOURCE_DIGEST: item.sourceDigest,
+            GCRSYNC_SOURCE_DIGEST: result.sourceDigest,
             GCRSYNC_TAG: item.tag,
             GCRSYNC_TARGET: formatReference(item.target),
             GCRSYNC_TARGET_REGISTRY: item.target.registry,

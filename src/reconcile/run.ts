@@ -152,7 +152,7 @@ function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
     source: formatReference(outcome.item.source),
     target: formatReference(outcome.item.target),
     status: outcome.status,
-    digest: outcome.item.sourceDigest,
+    digest: copiedDigest(outcome),
     ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
     ...(outcome.result !== undefined && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
     seconds: outcome.seconds,
@@ -160,13 +160,18 @@ function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
   };
 }
 
-function recordFor(item: PlanItem, syncedAt: string, targetDigest: string, platforms?: string[]): TagRecord {
+/** The source digest the image was copied at: the tag may have moved after the listing saw `item.sourceDigest`. */
+function copiedDigest(outcome: Pick<ItemOutcome, 'item' | 'result'>): string {
+  return outcome.result?.sourceDigest ?? outcome.item.sourceDigest;
+}
+
+function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDigest: string, platforms?: string[]): TagRecord {
   return {
-    digest: item.sourceDigest,
+    digest,
     target: formatReference(item.target),
     syncedAt,
     ...(platforms !== undefined && platforms.length > 0 && { platforms }),
-    ...(targetDigest !== item.sourceDigest && { targetDigest }),
+    ...(targetDigest !== digest && { targetDigest }),
   };
 }
 
@@ -236,7 +241,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
       pending.push({
         item: outcome.item,
-        record: recordFor(outcome.item, now().toISOString(), outcome.targetDigest, outcome.result?.platforms),
+        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), outcome.targetDigest, outcome.result?.platforms),
         logged: outcome.status === 'synced',
       });
       if (checkpointDue()) await flush();
@@ -283,7 +288,7 @@ export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<
             return;
           }
           report.outcomes.push(outcomeLine({ item, status: 'already-present', targetDigest: present.digest, seconds: seconds() }));
-          records.push({ item, record: recordFor(item, syncedAt, present.digest), logged: false });
+          records.push({ item, record: recordFor(item, item.sourceDigest, syncedAt, present.digest), logged: false });
         } catch (error) {
           report.outcomes.push(outcomeLine({ item, status: 'failed', error: error as Error, seconds: seconds() }));
         }

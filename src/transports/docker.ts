@@ -288,10 +288,13 @@ async function copyThroughDaemon(
     const targetDigest = pushEvents.find((e) => typeof e.aux?.Digest === 'string')?.aux?.Digest;
     if (targetDigest === undefined) throw dockerError('push', targetImage, 'the daemon reported no digest for the pushed image');
 
+    // without the daemon's "Digest:" line nothing says which content was pulled, and the listing may be stale
+    if (resolved === undefined) throw dockerError('pull', sourceImage, 'the daemon reported no digest for the pulled image');
     return {
+      sourceDigest: resolved,
       targetDigest,
       platforms: [platform],
-      digestPreserved: targetDigest === request.sourceDigest,
+      digestPreserved: targetDigest === resolved,
       bytesUploaded: pushedBytes(pushEvents),
       warnings,
     };

@@ -188,7 +188,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     filters: Platform[],
     tag: string,
     signal?: AbortSignal,
-  ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded'>> {
+  ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded' | 'sourceDigest'>> {
     const kept = selectChildren(manifests, filters);
     if (kept.length === 0) {
       throw new GcrsyncError(
@@ -211,7 +211,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     filters: Platform[],
     tag: string,
     signal?: AbortSignal,
-  ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded'>> {
+  ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded' | 'sourceDigest'>> {
     let platform: Platform | undefined;
     if (filters.length > 0) {
       // Decide before sending anything: a single-platform image outside the filter is not wanted at all.
@@ -264,6 +264,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
       const targetDigest = await putManifest(job, targetTag, existing.bytes, existing.mediaType, signal);
       logger.debug('tagged manifest already at the target', { image, digest: targetDigest });
       return {
+        sourceDigest: head.digest,
         targetDigest,
         platforms: await publishedPlatforms(job.target, content, signal),
         digestPreserved: targetDigest === head.digest,
@@ -280,7 +281,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
         ? await copyIndex(job, top, content.manifests, filters, targetTag, signal)
         : await copyImage(job, top, content, filters, targetTag, signal);
     logger.debug('copied image', { image, target: formatReference(request.target), digest: copied.targetDigest });
-    return { ...copied, bytesUploaded: job.bytesUploaded, warnings };
+    return { ...copied, sourceDigest: head.digest, bytesUploaded: job.bytesUploaded, warnings };
   }
 
   return {

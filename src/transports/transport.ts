@@ -14,6 +14,8 @@ export interface CopyRequest {
 }
 
 export interface CopyResult {
+  /** source manifest digest actually copied (the tag may have moved since the listing): what gets recorded */
+  sourceDigest: string;
   /** manifest digest now at the target under the tag */
   targetDigest: string;
   /** platforms published at the target, `os/arch[/variant]` */

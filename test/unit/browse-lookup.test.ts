@@ -16,8 +16,8 @@ describe('browse: MirrorIndex.resolve', () => {
     ['REGISTRY.K8S.IO/pause:3.9', 'REGISTRY.K8S.IO/pause:3.9', 'mirror.example/k8s/pause:3.9'],
     [`registry.k8s.io/pause:3.9@${digest('pause:3.9')}`, `registry.k8s.io/pause:3.9@${digest('pause:3.9')}`, `mirror.example/k8s/pause:3.9@${digest('pause:3.9')}`],
     [`registry.k8s.io/pause@${digest('pause:3.9')}`, `registry.k8s.io/pause@${digest('pause:3.9')}`, `mirror.example/k8s/pause@${digest('pause:3.9')}`],
-    // a rewritten manifest: a pin of the source digest becomes a pin of the mirror's own digest
-    [`registry.k8s.io/etcd@${digest('etcd:3.5.9-0')}`, `registry.k8s.io/etcd@${digest('etcd:3.5.9-0')}`, `mirror.example/k8s/etcd@${digest('rebuilt etcd')}`],
+    // a rewritten manifest: only a pin of the digest the mirror holds resolves, to that same digest
+    [`registry.k8s.io/etcd@${digest('rebuilt etcd')}`, `registry.k8s.io/etcd@${digest('rebuilt etcd')}`, `mirror.example/k8s/etcd@${digest('rebuilt etcd')}`],
   ];
   for (const [image, normalized, mirror] of mirrored) {
     it(`${image} → ${mirror}`, () => {
@@ -35,6 +35,9 @@ describe('browse: MirrorIndex.resolve', () => {
     ['nginx:1.25', /not that tag/],
     [`registry.k8s.io/pause:3.9@${digest('something else')}`, /not that tag and digest/],
     [`registry.k8s.io/pause@${digest('something else')}`, /not that digest/],
+    // a pin of the source digest never becomes a pin of the rebuilt mirror (other content)
+    [`registry.k8s.io/etcd@${digest('etcd:3.5.9-0')}`, /not that digest \(the mirror holds a rebuilt copy, sha256:[0-9a-f]{64}, which is other content\)/],
+    [`registry.k8s.io/etcd:3.5.9-0@${digest('etcd:3.5.9-0')}`, /not that tag and digest \(the mirror holds a rebuilt copy/],
     ['quay.io/old/legacy:v1', /old format/],
     ['Not A Reference', /invalid reference/],
   ];

@@ -25,7 +25,7 @@ function scripted(answers: Record<string, Array<Error | 'ok'>>): Transport & { c
       calls.push(request.source.repository);
       const next = answers[request.source.repository]!.shift();
       if (next instanceof Error) throw next;
-      return { targetDigest: digest, platforms: ['linux/amd64'], digestPreserved: true, bytesUploaded: 1, warnings: [] };
+      return { sourceDigest: request.sourceDigest, targetDigest: digest, platforms: ['linux/amd64'], digestPreserved: true, bytesUploaded: 1, warnings: [] };
     },
     async close() {},
   };

@@ -23,7 +23,7 @@ function outcome(n: number, status: ItemOutcome['status'], bytes = 0, error?: Er
   return {
     item: { key: `app${n}`, tag: 'v1', source, target: { registry: 'mirror.example', repository: `m/app${n}`, tag: 'v1' }, sourceDigest: `sha256:${'a'.repeat(64)}`, reason: 'new' },
     status,
-    ...(status === 'synced' && { result: { targetDigest: `sha256:${'a'.repeat(64)}`, platforms: ['linux/amd64'], digestPreserved: true, bytesUploaded: bytes, warnings: [] } }),
+    ...(status === 'synced' && { result: { sourceDigest: `sha256:${'a'.repeat(64)}`, targetDigest: `sha256:${'a'.repeat(64)}`, platforms: ['linux/amd64'], digestPreserved: true, bytesUploaded: bytes, warnings: [] } }),
     ...(error !== undefined && { error }),
     seconds: 1,
   };
