@@ -32,9 +32,14 @@ const secretPatterns: RegExp[] = [
   /\b(access_token|refresh_token|token|password|secret|identitytoken)=([^\s&"']+)/gi,
   // "password":"..." and friends in JSON
   /"(password|secret|token|access_token|refresh_token|identitytoken|auth)"\s*:\s*"[^"]*"/gi,
+  // a bare JWT (`{"` in base64url starts every one), also cut short; Google OAuth access tokens
+  /\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)*|\bya29\.[A-Za-z0-9_-]+/g,
 ];
 
-/** Removes credentials from any text: Authorization values, URL userinfo, token-ish query parameters and known secrets. */
+/**
+ * Removes credentials from any text: Authorization values, URL userinfo, token-ish query parameters, bare bearer
+ * tokens (JWTs, Google access tokens: an error body may echo the token it refused) and known secrets.
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
@@ -42,7 +47,32 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   out = out.replace(secretPatterns[1]!, '$1***@');
   out = out.replace(secretPatterns[2]!, '$1=***');
   out = out.replace(secretPatterns[3]!, '"$1":"***"');
+  out = out.replace(secretPatterns[4]!, '***');
   return out;
+}
+
+const secretKeys = /^(password|secret|token|access_token|refresh_token|identitytoken|auth)$/i;
+
+/**
+ * `value` with every string redacted, keys named like secrets masked, walked BEFORE it is serialized: once
+ * `JSON.stringify` has escaped a secret holding `"` or `\`, the text no longer contains the secret as written.
+ */
+export function redactValue<T>(value: T, secrets: readonly string[] = [...globalSecrets]): T {
+  const seen = new WeakSet<object>();
+  const walk = (item: unknown): unknown => {
+    if (typeof item === 'string') return redact(item, secrets);
+    if (item instanceof Error) return redact(item.message, secrets);
+    if (item === null || typeof item !== 'object') return item;
+    if (seen.has(item)) return '[circular]';
+    seen.add(item);
+    if (Array.isArray(item)) return item.map(walk);
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(item)) {
+      out[redact(key, secrets)] = secretKeys.test(key) && typeof inner === 'string' ? '***' : walk(inner);
+    }
+    return out;
+  };
+  return walk(value) as T;
 }
 
 const globalSecrets = new Set<string>();
@@ -60,12 +90,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (order[level] < threshold) return;
     const secrets = [...globalSecrets, ...(options.secrets ?? [])];
+    const safe = fields === undefined ? undefined : redactValue(fields, secrets);
     let line: string;
     if (options.json) {
-      line = JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields });
+      line = JSON.stringify({ level, time: new Date().toISOString(), msg: redact(message, secrets), ...safe });
     } else {
-      const rendered = fields
-        ? Object.entries(fields)
+      const rendered = safe
+        ? Object.entries(safe)
             .filter(([, v]) => v !== undefined)
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
             .join(' ')

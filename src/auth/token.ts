@@ -129,6 +129,8 @@ export class TokenCache {
           url: request.realm,
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
           body: form.toString(),
+          // a redirect would re-send the refresh token in the body to wherever it points
+          followRedirects: false,
         },
         signal,
       );
@@ -146,7 +148,15 @@ export class TokenCache {
       if (credentials && 'identityToken' in credentials) {
         headers.authorization = basic(credentials.username ?? '<token>', credentials.identityToken);
       }
-      response = await this.http.request({ method: 'GET', url, headers }, signal);
+      response = await this.http.request({ method: 'GET', url, headers, followRedirects: false }, signal);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.discard();
+      // the realm came from the registry's challenge and was checked; where it redirects to was not
+      throw new GcrsyncError('HOSTILE_RESPONSE', `token server ${where} answered HTTP ${response.status} (a redirect); credentials are not sent on to another URL`, {
+        ref: where,
+        status: response.status,
+      });
     }
     this.logger.debug('token exchange', { realm: where, service: request.service, scopes, status: response.status });
     if (response.status === 401 || response.status === 403) {

@@ -6,7 +6,7 @@ import { resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../
 import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from '../config/file.js';
 import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
-import { createLogger, redactAll, registerSecret, type Logger } from '../log.js';
+import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
 import { createProgress, formatRunTable, type Progress } from '../report/progress.js';
 import type { InvocationReport, JobsReport } from '../report/types.js';
@@ -116,13 +116,13 @@ function invocationReport(options: JobsOptions, report: JobsReport): InvocationR
 function printJobsReport(options: JobsOptions, report: JobsReport): number {
   const shown = invocationReport(options, report);
   if (!('runs' in shown)) return printRunReport(options, shown);
-  process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatJobsSummary(report)) + '\n');
+  process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue(report), null, 2) : formatJobsSummary(report)) + '\n');
   return jobsExitCode(report);
 }
 
 /** One run's report on stdout (the summary, or the JSON with --json); returns its exit status. */
 function printRunReport(options: Pick<JobsOptions, 'json'>, report: RunReport): number {
-  process.stdout.write(redactAll(options.json ? JSON.stringify(report, null, 2) : formatSummary(report)) + '\n');
+  process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue(report), null, 2) : formatSummary(report)) + '\n');
   return runExitCode(report);
 }
 
@@ -262,7 +262,7 @@ export async function runConfigValidate(flags: JobFlags): Promise<number> {
     const options = resolveJobs(file, flags, process.env);
     logger = createLogger({ level: options.logLevel });
     const described = await describeJobs(options, { loadImageList: (path, signal) => loadImageList(path, signal) });
-    process.stdout.write(redactAll(options.json ? JSON.stringify({ file: file.file, ...described }, null, 2) : formatJobDescriptions(file.file, described)) + '\n');
+    process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue({ file: file.file, ...described }), null, 2) : formatJobDescriptions(file.file, described)) + '\n');
     if (described.conflicts.length > 0) {
       logger.error(`${described.conflicts.length} mirror name conflict(s) among the named images; sync would copy nothing`);
       return 2;

@@ -41,7 +41,8 @@ export function describeErrorBody(text: string): string | undefined {
 export async function errorForResponse(response: HttpResponse, what: string): Promise<GcrsyncError> {
   let detail: string | undefined;
   try {
-    detail = describeErrorBody(await response.text(ERROR_BODY_LIMIT));
+    // redacted before it is cut to length: half a secret would no longer match it
+    detail = describeErrorBody(redactAll(await response.text(ERROR_BODY_LIMIT)));
   } catch {
     await response.discard();
   }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describeError, GcrsyncError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
-import { type Logger, redactAll, registerSecret } from '../log.js';
+import { type Logger, redactAll, redactValue, registerSecret } from '../log.js';
 import { type InvocationReport, runsOf } from './types.js';
 import { writeFileAtomic } from '../store/json-file.js';
 
@@ -14,7 +14,7 @@ export type NotifyWhen = 'failure' | 'always';
 
 /** Writes the report as indented JSON, atomically (a reader never sees half a report). */
 export async function saveReport(file: string, report: InvocationReport, signal?: AbortSignal): Promise<void> {
-  await writeFileAtomic(resolve(file), JSON.stringify(report, null, 2) + '\n', signal);
+  await writeFileAtomic(resolve(file), redactAll(JSON.stringify(redactValue(report), null, 2)) + '\n', signal);
 }
 
 /**
@@ -91,7 +91,8 @@ export function slackMessage(report: InvocationReport): { text: string } {
     if (r.commit?.committed) lines.push(`metadata: ${r.commit.commit?.slice(0, 12) ?? 'committed'}${r.commit.pushed ? ', pushed' : ', not pushed'}`);
   }
   if (unlisted > 0) lines.push(`…and ${unlisted} more`);
-  return { text: redactAll(lines.map(escapeSlack).join('\n')) };
+  // redacted before escaping: an escaped `<` or `&` inside a secret would no longer match it
+  return { text: lines.map((line) => escapeSlack(redactAll(line))).join('\n') };
 }
 
 export interface NotifyResult {
