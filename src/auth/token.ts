@@ -28,6 +28,8 @@ export interface TokenCacheOptions {
   /** sent as `client_id` in OAuth2 refresh-token requests */
   clientId?: string;
   now?: () => number;
+  /** one bounded wait for a token exchange, retries included (default 30 s) */
+  deadlineMs?: number;
 }
 
 const TOKEN_BODY_LIMIT = 1024 * 1024;
@@ -35,6 +37,8 @@ const TOKEN_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_EXPIRES_IN_S = 60;
 // refresh ahead of expiry so a request never carries a token that dies in flight (ggcr/Docker use ~30 s)
 const REFRESH_MARGIN_MS = 30_000;
+// a token endpoint that never answers must not cost the HTTP client's full retries of 60 s header waits each
+const TOKEN_DEADLINE_MS = 30_000;
 
 /** Keys cached tokens by who asked, without keeping the secret itself in the key. */
 export function credentialIdentity(credentials: Credentials | undefined): string {
@@ -68,6 +72,7 @@ export class TokenCache {
   private readonly logger: Logger;
   private readonly clientId: string;
   private readonly now: () => number;
+  private readonly deadlineMs: number;
 
   constructor(
     private readonly http: HttpClient,
@@ -76,6 +81,7 @@ export class TokenCache {
     this.logger = options.logger ?? silentLogger;
     this.clientId = options.clientId ?? 'gcrsync';
     this.now = options.now ?? Date.now;
+    this.deadlineMs = options.deadlineMs ?? TOKEN_DEADLINE_MS;
   }
 
   async token(request: TokenRequest, signal?: AbortSignal): Promise<string> {
@@ -131,6 +137,7 @@ export class TokenCache {
           body: form.toString(),
           // a redirect would re-send the refresh token in the body to wherever it points
           followRedirects: false,
+          deadlineMs: this.deadlineMs,
         },
         signal,
       );
@@ -148,7 +155,7 @@ export class TokenCache {
       if (credentials && 'identityToken' in credentials) {
         headers.authorization = basic(credentials.username ?? '<token>', credentials.identityToken);
       }
-      response = await this.http.request({ method: 'GET', url, headers, followRedirects: false }, signal);
+      response = await this.http.request({ method: 'GET', url, headers, followRedirects: false, deadlineMs: this.deadlineMs }, signal);
     }
     if (response.status >= 300 && response.status < 400) {
       await response.discard();

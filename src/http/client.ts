@@ -19,6 +19,11 @@ export interface HttpClientOptions {
   retry?: RetryPolicy;
   /** longest wait for response headers, and for each piece of a body */
   timeoutMs?: number;
+  /**
+   * longest a whole request may take, retries, redirects and reading the body included (default 15 min): a body
+   * trickled a byte at a time never trips the per-piece timeout, so only a total deadline ends it
+   */
+  deadlineMs?: number;
   /** default `gcrsync/<version> (+<repository>)` */
   userAgent?: string;
   /** open connections per origin (scheme+host+port); requests beyond queue in the pool */
@@ -38,6 +43,8 @@ export interface HttpRequest {
   followRedirects?: boolean;
   /** retry network errors and 408/429/5xx (default true); a stream body is never retried */
   retry?: boolean;
+  /** this request's total deadline instead of the client's (a token exchange waits less, a big blob more) */
+  deadlineMs?: number;
   /**
    * Called when a host reached through a redirect answers 401: returns an Authorization value (typically an
    * anonymous Bearer token for that host's challenge) to try once more with, or undefined to give up.
@@ -65,6 +72,7 @@ function loadUndiciAgent(): typeof UndiciAgent {
 const Agent = loadUndiciAgent();
 
 const MAX_REDIRECTS = 10;
+export const DEFAULT_DEADLINE_MS = 15 * 60_000;
 const DEFAULT_JSON_LIMIT = 16 * 1024 * 1024;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
@@ -88,6 +96,7 @@ export class HttpClient {
   private readonly insecure: InsecureHosts;
   private readonly retryPolicy: RetryPolicy;
   private readonly userAgent: string;
+  private readonly deadlineMs: number;
   private closed = false;
 
   constructor(options: HttpClientOptions = {}) {
@@ -102,6 +111,7 @@ export class HttpClient {
     this.insecure = [...(options.insecureRegistries ?? [])];
     this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
     this.userAgent = options.userAgent ?? USER_AGENT;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   }
 
   /** `http://host` for loopback and insecure registries, `https://host` otherwise. */
@@ -122,6 +132,27 @@ export class HttpClient {
   async request(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
     const first = typeof req.url === 'string' ? new URL(req.url) : req.url;
     assertRequestable(first, this.insecure);
+    const deadlineMs = req.deadlineMs ?? this.deadlineMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      deadline.abort(new GcrsyncError('REGISTRY', `${req.method} ${safeUrl(first)} took longer than ${deadlineMs} ms (the whole request, body included)`, { ref: safeUrl(first), temporary: true }));
+    }, deadlineMs);
+    timer.unref();
+    const bounded = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+    try {
+      const response = await this.requestWithin(req, first, bounded);
+      // the deadline keeps running while the caller reads the body; it ends with the body (a HEAD has none)
+      if (req.method === 'HEAD') clearTimeout(timer);
+      else response.body.once('close', () => clearTimeout(timer));
+      return response;
+    } catch (error) {
+      clearTimeout(timer);
+      if (deadline.signal.aborted && !signal?.aborted) throw deadline.signal.reason;
+      throw error;
+    }
+  }
+
+  private async requestWithin(req: HttpRequest, first: URL, signal: AbortSignal): Promise<HttpResponse> {
     const baseHeaders = lowerCaseHeaders(req.headers);
     if (!baseHeaders['user-agent']) baseHeaders['user-agent'] = this.userAgent;
     let url = first;

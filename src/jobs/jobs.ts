@@ -5,7 +5,7 @@ import { conflictError, findConflicts, planRuns, sourceName, type ImageListReade
 import type { Logger } from '../log.js';
 import type { PushHooks } from '../reconcile/execute.js';
 import { formatSummary } from '../reconcile/report.js';
-import { readStatus, runCompare, runExitCode, runSync, type MirrorStatus, type RunDeps, type RunObserver, type RunSettings } from '../reconcile/run.js';
+import { readStatus, runCompare, runExitCode, runSync, stoppedRun, type MirrorStatus, type RunDeps, type RunObserver, type RunSettings } from '../reconcile/run.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import { sourceLocation, type SourceSpec } from '../sources/index.js';
 import type { Listing } from '../sources/source.js';
@@ -65,21 +65,37 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
     report.runs.push({ job: run.job.name, source: sourceName(run.spec), error: describeError(error) });
   };
 
+  // --max-duration counts from here, listing included: a listing still going at the deadline is cut off
+  const deadline = options.maxDurationMs === undefined ? undefined : Date.now() + options.maxDurationMs;
+  const listingTime = deadlineSignal(deadline, options.signal);
   // Clone the metadata repos while the sources are listed: a no-op run is mostly these two waits. A clone that
   // fails is reported when its run needs it; the catch here only keeps the early start from going unhandled.
   for (const run of runs) deps.metadataFor(run.job.metadataRepo).catch(() => undefined);
   const listed: Array<{ run: JobRun; listing: Listing }> = [];
-  for (const run of runs) {
-    try {
-      listed.push({ run, listing: await deps.listSource(run.spec, run.job, options.signal) });
-    } catch (error) {
-      failed(run, error);
+  const unlisted: JobRun[] = [];
+  try {
+    for (const run of runs) {
+      try {
+        listed.push({ run, listing: await deps.listSource(run.spec, run.job, listingTime.signal) });
+      } catch (error) {
+        if (listingTime.expired()) unlisted.push(run);
+        else failed(run, error);
+      }
     }
+  } finally {
+    listingTime.dispose();
   }
   const conflicts = findConflicts(listed);
   if (conflicts.length > 0) throw conflictError(conflicts);
 
-  const deadline = options.maxDurationMs === undefined ? undefined : Date.now() + options.maxDurationMs;
+  for (const run of unlisted) {
+    try {
+      const runDeps = { logger: deps.logger, metadata: await deps.metadataFor(run.job.metadataRepo) };
+      report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: stoppedRun(options.command, runDeps, settingsFor(run, deps, options, deadline), STOPPED_WHILE_LISTING) });
+    } catch (error) {
+      failed(run, error);
+    }
+  }
   for (const { run, listing } of listed) {
     if (options.signal?.aborted) break;
     try {
@@ -91,6 +107,22 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
     }
   }
   return report;
+}
+
+const STOPPED_WHILE_LISTING = '--max-duration reached while listing';
+
+/** A signal that fires at `deadline` (or with `signal`); `expired` tells the deadline apart from an interrupt. */
+function deadlineSignal(deadline: number | undefined, signal: AbortSignal | undefined): { signal?: AbortSignal; expired(): boolean; dispose(): void } {
+  if (deadline === undefined) return { ...(signal !== undefined && { signal }), expired: () => false, dispose: () => undefined };
+  const timer = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  let disposed = false;
+  return {
+    signal: signal === undefined ? timer : AbortSignal.any([signal, timer]),
+    expired: () => !disposed && timer.aborted && !signal?.aborted,
+    dispose: () => {
+      disposed = true;
+    },
+  };
 }
 
 /** What one run talks to; `list` answers for its source (a listing made earlier, or a fresh one). */

@@ -211,15 +211,23 @@ async function commitRecords(
   }
 }
 
+/** A run that never got to its plan (the deadline passed while listing): nothing changed, and why. */
+export function stoppedRun(command: RunReport['command'], deps: Pick<RunDeps, 'logger' | 'metadata'>, settings: RunSettings, reason: string): RunReport {
+  const report = emptyReport(command, settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  deps.logger.warn(`${report.source}: nothing started: ${reason}`);
+  return { ...report, stoppedBecause: reason };
+}
+
 /** The daily job: list, diff against the metadata, copy what is missing or moved, record only what is verified. */
 export async function runSync(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
+  // the deadline counts from the start of the run: reading the metadata and listing use it up too
+  const startedAt = Date.now();
   const { report, listing, plan } = await prepareRun('sync', deps, settings);
   deps.logger.info(`${report.source}: ${listing.tags.length} tags, ${plan.upToDate} up to date, ${plan.items.length} to copy`);
   if (settings.dryRun || plan.items.length === 0) return report;
   settings.observer?.planned(plan.items.length);
 
   const now = deps.now ?? (() => new Date());
-  const startedAt = Date.now();
   const deadline = settings.maxDurationMs === undefined ? undefined : startedAt + settings.maxDurationMs;
   const pending: RecordToCommit[] = [];
   let lastCheckpoint = Date.now();

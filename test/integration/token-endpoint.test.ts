@@ -45,4 +45,15 @@ describe('token endpoint: hostile answers', function () {
       assert.deepEqual(trap.requests, [], 'nothing reached the redirect target');
     });
   }
+
+  it('a realm that never answers is one bounded wait, not the HTTP retries of a full timeout each', async () => {
+    const silent = await hostileFront(undefined, () => true);
+    servers.push(silent);
+    const tokens = new TokenCache(http, { deadlineMs: 1_000 });
+    await assert.rejects(
+      tokens.token({ realm: new URL(`${silent.url}/token`), service: 'registry', scopes: ['repository:ns/app:pull'], credentials: { username: 'user', password: PASSWORD } }),
+      (error: unknown) => isGcrsyncError(error, 'REGISTRY') && /took longer than 1000 ms/.test(error.message),
+    );
+    assert.equal(silent.requests.length, 1, 'asked once');
+  });
 });
