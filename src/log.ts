@@ -84,6 +84,30 @@ export function redactAll(text: string): string {
   return redact(text, [...globalSecrets]);
 }
 
+// C0/C1 controls, DEL, and the Unicode line and paragraph separators
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const escapeControl = (c: string): string =>
+  c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * A log record never forges another: a field value taken from a request or a registry answer
+ * (`web\nERROR forged`) has its line breaks and other control characters written as escapes.
+ */
+function printable(text: string): string {
+  return text.replace(CONTROL, escapeControl);
+}
+
+/** Messages may span lines (a configuration's problems), but every further line is indented, never a record. */
+function printableMessage(text: string): string {
+  return text
+    .split('\n')
+    .map((line, index) => {
+      const clean = line.replace(CONTROL, escapeControl);
+      return index === 0 || /^\s/.test(line) ? clean : `  ${clean}`;
+    })
+    .join('\n');
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = order[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -98,10 +122,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       const rendered = safe
         ? Object.entries(safe)
             .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .map(([k, v]) => `${printable(k)}=${typeof v === 'string' ? printable(v) : JSON.stringify(v)}`)
             .join(' ')
         : '';
-      line = `${level.toUpperCase().padEnd(5)} ${message}${rendered ? ' ' + rendered : ''}`;
+      line = `${level.toUpperCase().padEnd(5)} ${printableMessage(message)}${rendered ? ' ' + rendered : ''}`;
     }
     write(redact(line, secrets));
   };

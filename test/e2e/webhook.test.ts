@@ -143,6 +143,18 @@ describe('gcrsync webhook (CLI over TLS, end to end)', function () {
     assert.notEqual(plain, 200);
   });
 
+  it('logs a request name with a line break as one escaped value: it cannot forge a log line', async () => {
+    const review = JSON.parse(fixture('pod-create.json'));
+    review.request.name = 'web\nERROR forged by the request name';
+    review.request.namespace = 'default\r\u2028WARN  forged too';
+    const { patch } = patchOf(await post(`${base}/mutate`, tls.cert, JSON.stringify(review)));
+    assert.ok(patch !== undefined, 'the mirrored image was rewritten, so the request was logged');
+    await waitFor(async () => stderr.includes('forged by the request name'), 10_000, () => stderr);
+    const lines = stderr.split(/\r\n|\r|\n|\u2028/);
+    assert.ok(!lines.some((line) => /^(ERROR|WARN)\s+forged/.test(line)), stderr);
+    assert.match(stderr, /pod=default\\r\\u2028WARN {2}forged too\/web\\nERROR forged by the request name/);
+  });
+
   it('answers bad requests with 4xx (the API server then applies failurePolicy: Ignore) and /healthz with ok', async () => {
     assert.equal((await post(`${base}/mutate`, tls.cert, '{not json')).status, 400);
     assert.equal((await post(`${base}/mutate`, tls.cert, JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }))).status, 400);
