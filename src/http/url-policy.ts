@@ -39,12 +39,17 @@ function bareHostname(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
-/** IPv4-mapped IPv6 (`::ffff:a00:1`, as the URL parser writes it) → the IPv4 address it stands for. */
+/**
+ * IPv6 forms that carry an IPv4 address in their last 32 bits → that IPv4 address: IPv4-mapped (`::ffff:a00:1`, as
+ * the URL parser writes it), IPv4-compatible (`::a00:1`, from `[::10.0.0.1]`) and NAT64 (`64:ff9b::a00:1`), so
+ * `[64:ff9b::10.0.0.1]` is judged as 10.0.0.1. Anything else is returned as it is.
+ */
 function unmapIpv4(address: string): string {
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (!mapped) return address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
-  const high = parseInt(mapped[1]!, 16);
-  const low = parseInt(mapped[2]!, 16);
+  const embedded = /^(?:::ffff:|::|64:ff9b::)(?:([0-9a-f]{1,4}):([0-9a-f]{1,4})|(\d+\.\d+\.\d+\.\d+))$/i.exec(address);
+  if (!embedded) return address;
+  if (embedded[3] !== undefined) return embedded[3];
+  const high = parseInt(embedded[1]!, 16);
+  const low = parseInt(embedded[2]!, 16);
   return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 

@@ -138,5 +138,6 @@ export function isLoopbackHost(registry: string): boolean {
   // `[::1]:5000` and `[::1]` carry brackets; a bare `::1` has no port to strip
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(registry);
   const host = bracketed ? bracketed[1]! : registry.split(':').length > 2 ? registry : registry.replace(/:\d+$/, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  // RFC 6761: `localhost`, with a trailing dot too, and every name under it resolve to loopback
+  return /^(?:[^.]+\.)*localhost\.?$/i.test(host) || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
