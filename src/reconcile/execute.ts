@@ -3,6 +3,8 @@ import { describeError, GcrsyncError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatReference, formatRepository } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
+import { quoteUntrusted } from '../sources/untrusted.js';
+import { isRecordablePlatform } from '../store/schema.js';
 import type { CopyResult, Transport } from '../transports/transport.js';
 import type { PlanItem } from './plan.js';
 
@@ -144,6 +146,15 @@ async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal?: AbortSi
       'DIGEST_MISMATCH',
       `${formatReference(item.target)} has ${verified.digest} at the target, the copy pushed ${result.targetDigest}`,
       { ref: formatReference(item.target) },
+    );
+  }
+  // one image with a hostile config must not make the metadata writer refuse the whole namespace
+  const unrecordable = result.platforms.find((platform) => !isRecordablePlatform(platform));
+  if (unrecordable !== undefined) {
+    throw new GcrsyncError(
+      'HOSTILE_RESPONSE',
+      `${formatReference(item.source)} names its platform ${quoteUntrusted(unrecordable)}, which is not os/arch[/variant]; it is not recorded`,
+      { ref: formatReference(item.source) },
     );
   }
   await deps.hooks?.afterPush?.(item, result, signal);

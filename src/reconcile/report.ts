@@ -29,6 +29,7 @@ export function formatSummary(report: RunReport): string {
   if (report.commit) {
     const c = report.commit;
     lines.push(`  metadata        ${c.committed ? `committed ${c.commit?.slice(0, 12) ?? ''}${c.pushed ? ', pushed' : ', not pushed'}` : 'unchanged'}`);
+    if (c.error !== undefined) lines.push(`  NOT RECORDED    ${c.error}`);
   }
   return lines.join('\n');
 }

@@ -74,8 +74,11 @@ export interface RunReport {
     error?: string;
   }>;
   problems: Array<{ subject: string; error: string }>;
-  /** the last metadata commit of the run, and how many commits (checkpoints included) it made */
-  commit?: { committed: boolean; commit?: string; pushed: boolean; commits: number };
+  /**
+   * the last metadata commit of the run, and how many commits (checkpoints included) it made; `error` when
+   * recording failed after images were copied (a declined push, an unreadable metadata file): exit 1
+   */
+  commit?: { committed: boolean; commit?: string; pushed: boolean; commits: number; error?: string };
   /** why images were left for the next run (deadline, rate limit, interrupt) */
   stoppedBecause?: string;
 }
@@ -175,8 +178,29 @@ function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDiges
   };
 }
 
-/** Commits the verified records and a CHANGELOG section; nothing verified means no commit. */
+/**
+ * Commits the verified records and a CHANGELOG section; nothing verified means no commit. A commit that fails
+ * is reported in `report.commit.error` instead of thrown: images were copied, so the run still reports them.
+ * Returns false when it failed, so the caller can offer the records to the next checkpoint.
+ */
 async function commitRecords(
+  deps: RunDeps,
+  report: RunReport,
+  records: readonly RecordToCommit[],
+): Promise<boolean> {
+  try {
+    await commitOrThrow(deps, report, records);
+    if (report.commit?.error !== undefined) delete report.commit.error;
+    return true;
+  } catch (error) {
+    const message = describeError(error);
+    deps.logger.error(`${report.source}: the metadata could not be recorded; the copied images stay at the target`, { error: message });
+    report.commit = { ...(report.commit ?? { committed: false, pushed: false, commits: 0 }), error: message };
+    return false;
+  }
+}
+
+async function commitOrThrow(
   deps: RunDeps,
   report: RunReport,
   records: readonly RecordToCommit[],
@@ -239,7 +263,10 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
   const flush = () => {
     const batch = pending.splice(0);
     lastCheckpoint = Date.now();
-    committing = committing.then(() => commitRecords(deps, report, batch));
+    committing = committing.then(async () => {
+      // a failed checkpoint's records go again with the next one (updates are applied by content)
+      if (!(await commitRecords(deps, report, batch))) pending.unshift(...batch);
+    });
     return committing;
   };
   const onOutcome = async (outcome: ItemOutcome) => {
@@ -322,8 +349,8 @@ export async function readStatus(deps: RunDeps, settings: RunSettings): Promise<
   return { source: report.source, total: listing.tags.length, synced: plan.upToDate, waiting: plan.items.length };
 }
 
-/** Exit status of a finished run: 1 when any image failed or could not be listed, else 0. */
+/** Exit status of a finished run: 1 when any image failed, could not be listed or could not be recorded, else 0. */
 export function runExitCode(report: RunReport): number {
-  return report.outcomes.some((o) => o.status === 'failed') || report.problems.length > 0 ? 1 : 0;
+  return report.outcomes.some((o) => o.status === 'failed') || report.problems.length > 0 || report.commit?.error !== undefined ? 1 : 0;
 }
 

@@ -45,7 +45,8 @@ export function runFailed(report: InvocationReport): boolean {
   return runsOf(report).some(
     (run) =>
       run.error !== undefined ||
-      (run.report !== undefined && (run.report.outcomes.some((outcome) => outcome.status === 'failed') || run.report.problems.length > 0)),
+      (run.report !== undefined &&
+        (run.report.outcomes.some((outcome) => outcome.status === 'failed') || run.report.problems.length > 0 || run.report.commit?.error !== undefined)),
   );
 }
 
@@ -88,6 +89,7 @@ export function slackMessage(report: InvocationReport): { text: string } {
     for (const outcome of r.outcomes) if (outcome.status === 'failed') item(`• \`${outcome.source}\`: ${outcome.error ?? 'unknown error'}`);
     for (const problem of r.problems) item(`• not listed: \`${problem.subject}\`: ${problem.error}`);
     if (r.stoppedBecause !== undefined) lines.push(`stopped early: ${r.stoppedBecause}`);
+    if (r.commit?.error !== undefined) lines.push(`metadata NOT recorded: ${r.commit.error}`);
     if (r.commit?.committed) lines.push(`metadata: ${r.commit.commit?.slice(0, 12) ?? 'committed'}${r.commit.pushed ? ', pushed' : ', not pushed'}`);
   }
   if (unlisted > 0) lines.push(`…and ${unlisted} more`);

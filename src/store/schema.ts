@@ -145,6 +145,11 @@ const refuseToWrite: Fail = (path, why) => {
 const headerKeys = new Set(['source', 'target', 'images']);
 const isoTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
+/** True for an `os/arch[/variant]` the metadata can record (an image config may claim anything). */
+export function isRecordablePlatform(text: string): boolean {
+  return platformPattern.test(text);
+}
+
 function validateMetadata(value: unknown, fail: Fail): NamespaceMetadata {
   if (!isObject(value)) fail('$', 'must be an object with source, target and images (or the old list of "name:tag")');
   for (const key of Object.keys(value)) if (!headerKeys.has(key)) fail(member('$', key), 'is not a known field');
