@@ -17,8 +17,11 @@ const mediaTypePattern = /^[A-Za-z0-9][\w.+-]{0,126}\/[A-Za-z0-9][\w.+-]{0,126}$
 export async function walkGoogle(client: ListingClient, source: { registry: string; namespace: string }, options: ListOptions = {}): Promise<Listing> {
   const run = new ListingRun(client, source.registry, options);
   const seen = new Set<string>([source.namespace]);
+  const rootDepth = depthOf(source.namespace);
 
   const visit = (path: string, answer: GoogleTagList | undefined): void => {
+    // an interrupted walk stops growing at once instead of queueing the children of every answer in flight
+    if (run.signal?.aborted) return;
     if (answer === undefined) {
       // this node speaks only the standard API; the registry root has no tags of its own
       if (path !== '') run.listPlainRepository(path);
@@ -33,6 +36,15 @@ export async function walkGoogle(client: ListingClient, source: { registry: stri
         continue;
       }
       if (seen.has(next.path)) continue;
+      // a tree with endless levels, endless children, or paths repeated under new prefixes never ends by itself
+      if (depthOf(next.path) - rootDepth > run.limits.maxDepth) {
+        run.stopAt('maxDepth', subjectOf(path), `${run.limits.maxDepth} levels of child below ${subjectOf(source.namespace)}`);
+        continue;
+      }
+      if (seen.size >= run.limits.maxRepositories) {
+        run.stopAt('maxRepositories', subjectOf(path), `${run.limits.maxRepositories} repositories`);
+        return;
+      }
       seen.add(next.path);
       run.spawn(next.path, async (signal) => visit(next.path, await client.listGoogle(source.registry, next.path, signal)));
     }
@@ -47,6 +59,10 @@ export async function walkGoogle(client: ListingClient, source: { registry: stri
   }
   visit(source.namespace, root);
   return run.finish();
+}
+
+function depthOf(path: string): number {
+  return path === '' ? 0 : path.split('/').length;
 }
 
 function warnIfCapped(run: ListingRun, path: string, answer: GoogleTagList): void {

@@ -10,7 +10,22 @@ export interface ListOptions {
   queryLimit?: number;
   signal?: AbortSignal;
   logger?: Logger;
+  /** bounds on what one listing may grow to; defaults in DEFAULT_LISTING_LIMITS */
+  limits?: Partial<ListingLimits>;
 }
+
+/** A hostile registry can answer forever: every listing stops at these, reporting where it stopped. */
+export interface ListingLimits {
+  /** levels of `child` below the namespace the Google walk follows */
+  maxDepth: number;
+  /** repositories one namespace listing visits */
+  maxRepositories: number;
+  /** listing queries of one listing (a tags/list walk of several pages counts once, so does a manifest HEAD) */
+  maxRequests: number;
+}
+
+// registry.k8s.io and gcr.io namespaces are a few levels deep and hold thousands of repositories, not tens of thousands
+export const DEFAULT_LISTING_LIMITS: ListingLimits = { maxDepth: 16, maxRepositories: 50_000, maxRequests: 100_000 };
 
 export const DEFAULT_QUERY_LIMIT = 20;
 
@@ -29,7 +44,10 @@ export class ListingRun {
   private readonly queue: PQueue;
   private readonly tags: SourceTag[] = [];
   private readonly problems: ListingProblem[] = [];
+  private readonly limitsHit = new Set<keyof ListingLimits>();
   private headRequests = 0;
+  private spawned = 0;
+  readonly limits: ListingLimits;
 
   constructor(
     readonly client: ListingClient,
@@ -43,6 +61,19 @@ export class ListingRun {
     this.queue = new PQueue({ concurrency: queryLimit });
     this.logger = options.logger ?? silentLogger;
     this.signal = options.signal;
+    this.limits = { ...DEFAULT_LISTING_LIMITS, ...options.limits };
+  }
+
+  /**
+   * Records (once per limit) that the listing stopped growing at `limit`: a problem, so the run exits 1 and
+   * says where, while everything listed so far is synced.
+   */
+  stopAt(limit: keyof ListingLimits, subject: string, what: string): void {
+    if (this.limitsHit.has(limit)) return;
+    this.limitsHit.add(limit);
+    const message = `listing ${this.registry} stopped at ${what} (${limit} ${this.limits[limit]}); what was listed so far is synced`;
+    this.logger.warn('listing limit reached', { registry: this.registry, subject, limit, value: this.limits[limit] });
+    this.problems.push({ subject, error: new GcrsyncError('HOSTILE_RESPONSE', message, { ref: `${this.registry}/${subject}` }) });
   }
 
   /** Runs one request under the query limit and hands back its result or its error. */
@@ -52,6 +83,11 @@ export class ListingRun {
 
   /** Queues a request whose failure is recorded as a problem about `subject`; the listing goes on. */
   spawn(subject: string, work: (signal?: AbortSignal) => Promise<void>): void {
+    if (this.spawned >= this.limits.maxRequests) {
+      this.stopAt('maxRequests', subject, `${this.limits.maxRequests} listing requests`);
+      return;
+    }
+    this.spawned += 1;
     void this.queue.add(async () => {
       if (this.signal?.aborted) return;
       try {

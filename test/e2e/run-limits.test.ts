@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli.js';
 import { bareRemote } from '../support/git.js';
-import { hostileFront, type HostileFront } from '../support/hostile-front.js';
+import { endlessGoogleTree, hostileFront, type HostileFront } from '../support/hostile-front.js';
 import { headDigest, pushTestImage } from '../support/images.js';
+import { terminate, track } from '../support/processes.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { sleep } from '../support/temp.js';
+import { sleep, waitFor } from '../support/temp.js';
+
+const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
 
 /** Limits of a whole run against sources that take too long: --max-duration counts the listing too. */
 describe('run limits (CLI, end to end)', function () {
@@ -41,5 +46,30 @@ describe('run limits (CLI, end to end)', function () {
     assert.equal(await headDigest({ url: target.url }, 'limited/app', 'v1'), undefined, 'nothing copied after the deadline');
     assert.equal(await headDigest({ url: target.url }, 'limited/tool', 'v1'), undefined, 'nothing copied after the deadline');
     assert.equal(await remote.head(), before, 'nothing committed');
+  });
+
+  it('SIGTERM during an endless Google walk stops the listing: the command ends as interrupted, nothing committed', async () => {
+    // 40 children per node, every level: far more than the walk's limits would let it reach for minutes
+    const tree = await endlessGoogleTree(() => ({ child: Array.from({ length: 40 }, (_, i) => `c${i}`) }));
+    const remote = await bareRemote();
+    const before = await remote.head();
+    try {
+      const child = spawn(process.execPath, [entry, 'sync', '--source', `${tree.host}/ns`, '--target', `${target.host}/term`, '--metadata-repo', remote.url], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      track({ name: 'gcrsync sync (SIGTERM)', stop: () => terminate(child), kill: () => child.kill('SIGKILL') });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await waitFor(async () => tree.requests.length >= 50, 30_000, () => `the walk did not start:\n${stderr}`);
+      child.kill('SIGTERM');
+      const code = await exited;
+      assert.ok(code === 130 || code === 143, `exit ${code}:\n${stderr}`);
+      assert.match(stderr, /interrupted|terminated|cancelled/);
+      assert.equal(await remote.head(), before, 'nothing committed');
+    } finally {
+      await tree.stop();
+    }
   });
 });

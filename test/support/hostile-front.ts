@@ -57,3 +57,21 @@ export async function hostileFront(upstream: string | undefined, handle: Hostile
   });
   return { host, url: `http://${host}`, requests, stop };
 }
+
+/** A registry speaking Google's tags/list extension whose tree never ends: `answer(path)` is each node's answer. */
+export async function endlessGoogleTree(answer: (path: string) => { child: string[]; tags?: string[] }): Promise<HostileFront> {
+  return hostileFront(undefined, (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://tree');
+    const path = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname)?.[1];
+    if (path !== undefined && req.method === 'GET') {
+      const { child, tags = [] } = answer(path);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ child, manifest: {}, name: path, tags }));
+      return true;
+    }
+    if (req.method === 'HEAD' && /\/manifests\//.test(url.pathname)) {
+      res.writeHead(200, { 'docker-content-digest': `sha256:${'a'.repeat(64)}`, 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '2' }).end();
+      return true;
+    }
+    return false;
+  });
+}
