@@ -33,6 +33,9 @@ type Body = Readable & { dump?: (opts?: { limit: number }) => Promise<void> };
  * returns to the pool.
  */
 export class HttpResponse {
+  /** body bytes read by `buffer`, `text` or `json` */
+  bytesRead = 0;
+
   constructor(
     readonly status: number,
     /** the URL that gave this answer, after redirects */
@@ -72,6 +75,7 @@ export class HttpResponse {
       if (error instanceof GcrsyncError) throw error;
       throw this.cutOff(total, error);
     }
+    this.bytesRead = total;
     return Buffer.concat(chunks, total);
   }
 

@@ -3,13 +3,13 @@ import type { Keychain } from '../auth/keychain.js';
 import type { HttpClient } from '../http/client.js';
 import { silentLogger, type Logger } from '../log.js';
 import { BlobRequests } from './blob.js';
-import { RegistryLister } from './list.js';
+import { DEFAULT_LISTING_CAPS, RegistryLister, type ListingCaps } from './list.js';
 import { ManifestRequests, type FetchedManifest, type ManifestDescriptor, type RateLimit } from './manifest.js';
 import { RegistryRequests, type RepositoryRef } from './request.js';
 import type { GoogleTagList } from './schemas.js';
 import { BlobUploader, type UploadOptions } from './upload.js';
 
-export { isGoogleHost } from './list.js';
+export { DEFAULT_LISTING_CAPS, isGoogleHost, type ListingCaps } from './list.js';
 export { parseRateLimitValue } from './manifest.js';
 export type { FetchedManifest, ManifestDescriptor, RateLimit } from './manifest.js';
 export type { RepositoryRef } from './request.js';
@@ -24,6 +24,8 @@ export interface RegistryClientOptions {
   pageSize?: number;
   /** chunk size used when a registry refuses a monolithic upload as too large (413/411) */
   fallbackChunkBytes?: number;
+  /** totals one paginated listing may reach across its pages (defaults: DEFAULT_LISTING_CAPS) */
+  listingCaps?: Partial<ListingCaps>;
 }
 
 const DEFAULT_FALLBACK_CHUNK = 16 * 1024 * 1024;
@@ -43,7 +45,7 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions) {
     this.requests = new RegistryRequests({ http: options.http, keychain: options.keychain, logger: options.logger ?? silentLogger });
-    this.lister = new RegistryLister(this.requests, options.pageSize);
+    this.lister = new RegistryLister(this.requests, options.pageSize, { ...DEFAULT_LISTING_CAPS, ...options.listingCaps });
     this.manifests = new ManifestRequests(this.requests);
     this.blobs = new BlobRequests(this.requests);
     this.uploader = new BlobUploader(this.requests, options.fallbackChunkBytes ?? DEFAULT_FALLBACK_CHUNK);

@@ -10,6 +10,20 @@ import { parseCatalog, parseGoogleTagList, parseTagList, type GoogleTagList } fr
 
 const LISTING_LIMIT = 16 * 1024 * 1024;
 const MAX_PAGES = 10_000;
+
+/**
+ * Totals one paginated listing (a repository's tags, a catalog, a Google node) may reach across all its pages:
+ * the 16 MiB cap is per page, and a registry can send pages forever (6.7 GB of memory was seen).
+ */
+export interface ListingCaps {
+  /** tags, catalog entries, or a Google node's child + tags + manifest entries */
+  maxEntries: number;
+  /** bytes of all pages together */
+  maxBytes: number;
+}
+
+// ten times the biggest real repositories (k8s-staging images with ~20 000 tags), a few hundred MB of memory at most
+export const DEFAULT_LISTING_CAPS: ListingCaps = { maxEntries: 200_000, maxBytes: 64 * 1024 * 1024 };
 const GOOGLE_PAGE_SIZE = 10_000;
 const DEFAULT_PAGE_SIZE = 1000;
 
@@ -25,6 +39,7 @@ export class RegistryLister {
   constructor(
     private readonly requests: RegistryRequests,
     private readonly pageSize: number | undefined,
+    private readonly caps: ListingCaps = DEFAULT_LISTING_CAPS,
   ) {}
 
   /** Every tag of a repository, following Link pagination (relative or absolute; a repeated URL is refused). */
@@ -35,7 +50,9 @@ export class RegistryLister {
     url.searchParams.set('n', String(this.pageSizeFor(repo.registry)));
     const tags: string[] = [];
     await this.paginate(target, [repositoryScope(repo.repository, ['pull'])], url, `tags of ${formatRepository(repo)}`, signal, (body, where) => {
-      tags.push(...parseTagList(body, where).tags);
+      // no push(...page): a page of a million tags would overflow the call stack
+      for (const tag of parseTagList(body, where).tags) tags.push(tag);
+      return tags.length;
     });
     return tags;
   }
@@ -51,20 +68,27 @@ export class RegistryLister {
     url.searchParams.set('n', String(this.pageSize ?? GOOGLE_PAGE_SIZE));
     const scopes = path === '' ? [] : [repositoryScope(path, ['pull'])];
     let merged: GoogleTagList | undefined;
+    let children = new Set<string>();
     let plain = false;
     await this.paginate(target, scopes, url, `listing of ${registry}/${path}`, signal, (body, where) => {
       const page = parseGoogleTagList(body, where);
       if (!page) {
         plain = true;
-        return;
+        return 0;
       }
       if (!merged) {
         merged = page;
-        return;
+        children = new Set(page.child);
+      } else {
+        for (const child of page.child) {
+          if (children.has(child)) continue;
+          children.add(child);
+          merged.child.push(child);
+        }
+        for (const tag of page.tags) merged.tags.push(tag);
+        Object.assign(merged.manifest, page.manifest);
       }
-      merged.child.push(...page.child.filter((c) => !merged!.child.includes(c)));
-      merged.tags.push(...page.tags);
-      Object.assign(merged.manifest, page.manifest);
+      return merged.child.length + merged.tags.length + Object.keys(merged.manifest).length;
     });
     if (plain || !merged) return undefined;
     if (Object.keys(merged.manifest).length >= GOOGLE_PAGE_SIZE) {
@@ -80,7 +104,8 @@ export class RegistryLister {
     url.searchParams.set('n', String(this.pageSizeFor(registry)));
     const repositories: string[] = [];
     await this.paginate(target, [CATALOG_SCOPE], url, `catalog of ${registry}`, signal, (body, where) => {
-      repositories.push(...parseCatalog(body, where));
+      for (const repository of parseCatalog(body, where)) repositories.push(repository);
+      return repositories.length;
     });
     return repositories;
   }
@@ -89,17 +114,21 @@ export class RegistryLister {
     return this.pageSize ?? (isGoogleHost(registry) ? GOOGLE_PAGE_SIZE : DEFAULT_PAGE_SIZE);
   }
 
-  /** GETs `first` and every `rel="next"` page after it, handing each JSON body to `take`. */
+  /**
+   * GETs `first` and every `rel="next"` page after it, handing each JSON body to `take`, which answers how many
+   * entries the listing holds so far. Past the caps (entries, bytes of all pages) the listing is HOSTILE_RESPONSE.
+   */
   private async paginate(
     target: AuthTarget,
     scopes: string[],
     first: URL,
     what: string,
     signal: AbortSignal | undefined,
-    take: (body: unknown, where: string) => void,
+    take: (body: unknown, where: string) => number,
   ): Promise<void> {
     const { http } = this.requests;
     const seen = new Set<string>();
+    let bytes = 0;
     let url: URL | undefined = first;
     while (url) {
       if (seen.has(url.href)) throw new GcrsyncError('HOSTILE_RESPONSE', `${what}: pagination loops back to ${safeUrl(url)}`, { ref: what });
@@ -111,7 +140,15 @@ export class RegistryLister {
         if (answer.status !== 200) throw await errorForResponse(answer, `${what} (${safeUrl(page)})`);
         return { response: answer, body: await answer.json(LISTING_LIMIT) };
       }, signal);
-      take(body, `${what} (${safeUrl(response.url)})`);
+      // checked after the page: the total overshoots the cap by one page (16 MiB) at most
+      bytes += response.bytesRead;
+      if (bytes > this.caps.maxBytes) {
+        throw new GcrsyncError('HOSTILE_RESPONSE', `${what}: more than ${this.caps.maxBytes} bytes across its pages (the listing cap)`, { ref: what });
+      }
+      const entries = take(body, `${what} (${safeUrl(response.url)})`);
+      if (entries > this.caps.maxEntries) {
+        throw new GcrsyncError('HOSTILE_RESPONSE', `${what}: more than ${this.caps.maxEntries} entries across its pages (the listing cap)`, { ref: what });
+      }
       // the spec says follow Link verbatim; a short page does not mean the end, only a missing Link does
       const next = nextLinkTarget(response.headers.get('link'));
       url = next === undefined ? undefined : http.followUrl(response.url, next);

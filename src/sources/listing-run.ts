@@ -22,10 +22,12 @@ export interface ListingLimits {
   maxRepositories: number;
   /** listing queries of one listing (a tags/list walk of several pages counts once, so does a manifest HEAD) */
   maxRequests: number;
+  /** tags one namespace listing collects */
+  maxTags: number;
 }
 
 // registry.k8s.io and gcr.io namespaces are a few levels deep and hold thousands of repositories, not tens of thousands
-export const DEFAULT_LISTING_LIMITS: ListingLimits = { maxDepth: 16, maxRepositories: 50_000, maxRequests: 100_000 };
+export const DEFAULT_LISTING_LIMITS: ListingLimits = { maxDepth: 16, maxRepositories: 50_000, maxRequests: 100_000, maxTags: 1_000_000 };
 
 export const DEFAULT_QUERY_LIMIT = 20;
 
@@ -115,6 +117,10 @@ export class ListingRun {
   }
 
   addTag(tag: SourceTag): void {
+    if (this.tags.length >= this.limits.maxTags) {
+      this.stopAt('maxTags', tag.repository, `${this.limits.maxTags} tags`);
+      return;
+    }
     this.tags.push(tag);
   }
 

@@ -55,7 +55,7 @@ describe('secrets stay secret when something echoes them (CLI, end to end)', fun
     await target?.stop();
   });
 
-  const env = { GCRSYNC_USERNAME: TARGET_USER, GCRSYNC_PASSWORD: TARGET_PASSWORD, HOME: work };
+  const env = () => ({ GCRSYNC_USERNAME: TARGET_USER, GCRSYNC_PASSWORD: TARGET_PASSWORD, HOME: work });
 
   it('a hook that prints the password: --json and the --report file are redacted, even with " and \\ in it', async () => {
     const remote = await bareRemote();
@@ -66,7 +66,7 @@ describe('secrets stay secret when something echoes them (CLI, end to end)', fun
         `    hooks:\n      afterPush: 'echo "the password is $GCRSYNC_PASSWORD" >&2; exit 3'\n`,
     );
     const reportFile = join(work, 'hook-report.json');
-    const result = await runCli(['sync', '--config', config, '--json', '--report', reportFile, '--verbose'], { env });
+    const result = await runCli(['sync', '--config', config, '--json', '--report', reportFile, '--verbose'], { env: env() });
     assert.equal(result.code, 1, result.stderr);
     const written = await readFile(reportFile, 'utf8');
     const report = JSON.parse(written) as { runs: Array<{ report: { outcomes: Array<{ status: string; error?: string }> } }> };
@@ -83,7 +83,7 @@ describe('secrets stay secret when something echoes them (CLI, end to end)', fun
     const reportFile = join(work, 'echo-report.json');
     const result = await runCli(
       ['sync', '--source', `${source.host}/ns`, '--target', `${echoing.host}/echoed`, '--metadata-repo', remote.url, '--json', '--report', reportFile, '--verbose'],
-      { env },
+      { env: env() },
     );
     assert.equal(result.code, 1, result.stderr);
     assert.ok(echoing.requests.some((r) => r.method === 'PUT' && /^Bearer eyJ/.test(r.authorization ?? '')), 'the push carried a JWT');
