@@ -73,6 +73,13 @@ const Agent = loadUndiciAgent();
 
 const MAX_REDIRECTS = 10;
 export const DEFAULT_DEADLINE_MS = 15 * 60_000;
+// the slowest average a blob transfer may have before its deadline: 1 MiB/s (a 5 GiB layer gets 1 h 40 min)
+const SLOWEST_BYTES_PER_MS = 1024 * 1024 / 1000;
+
+/** The deadline of a request that sends or receives `bytes` (blob GET, upload PUT or PATCH). */
+export function deadlineForBytes(bytes: number): number {
+  return DEFAULT_DEADLINE_MS + Math.ceil(bytes / SLOWEST_BYTES_PER_MS);
+}
 const DEFAULT_JSON_LIMIT = 16 * 1024 * 1024;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 

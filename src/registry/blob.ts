@@ -1,6 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { repositoryScope } from '../auth/scope.js';
 import { GcrsyncError } from '../errors.js';
+import { deadlineForBytes } from '../http/client.js';
 import { errorForResponse } from '../http/status-error.js';
 import { formatRepository } from '../ref/reference.js';
 import { DigestVerifier } from './digest.js';
@@ -30,22 +31,28 @@ export class BlobRequests {
   /**
    * A blob's bytes as a stream (redirects to storage followed without our credentials). The stream is checked
    * against the digest and Content-Length as it flows, and errors with DIGEST_MISMATCH instead of ending.
+   * `size` (from the manifest) gives the transfer a deadline that fits it instead of the client's default.
    */
-  async getBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<{ body: Readable; size?: number }> {
+  async getBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
     checkRepository(repo.repository);
     checkDigest(digest);
     const what = `blob ${formatRepository(repo)}@${digest}`;
     const target = this.requests.target(repo.registry);
     const url = blobUrl(target.origin, repo, digest);
     // identity: a CDN's gzip on top of a layer would change the bytes the digest covers (§0)
-    const response = await this.requests.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url, headers: { 'accept-encoding': 'identity' } }, signal);
+    const response = await this.requests.send(
+      target,
+      [repositoryScope(repo.repository, ['pull'])],
+      { method: 'GET', url, headers: { 'accept-encoding': 'identity' }, ...(size !== undefined && { deadlineMs: deadlineForBytes(size) }) },
+      signal,
+    );
     if (response.status !== 200) throw await errorForResponse(response, `GET ${what}`);
-    const size = response.contentLength();
-    const verifier = new DigestVerifier(digest, size, `GET ${what}`);
+    const length = response.contentLength();
+    const verifier = new DigestVerifier(digest, length, `GET ${what}`);
     const body = pipeline(response.body, verifier, () => {
       // errors reach the reader through the verifier, which pipeline destroys with them
     });
-    return { body, ...(size !== undefined && { size }) };
+    return { body, ...(length !== undefined && { size: length }) };
   }
 }
 

@@ -87,8 +87,8 @@ export class RegistryClient {
     return this.blobs.headBlob(repo, digest, signal);
   }
 
-  getBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<{ body: Readable; size?: number }> {
-    return this.blobs.getBlob(repo, digest, signal);
+  getBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
+    return this.blobs.getBlob(repo, digest, signal, size);
   }
 
   mountBlob(repo: RepositoryRef, digest: string, fromRepository: string, signal?: AbortSignal): Promise<'mounted' | { uploadUrl: string }> {

@@ -3,6 +3,7 @@ import { pipeline, type Readable } from 'node:stream';
 import type { AuthTarget } from '../auth/authenticator.js';
 import { repositoryScope } from '../auth/scope.js';
 import { GcrsyncError } from '../errors.js';
+import { deadlineForBytes } from '../http/client.js';
 import type { HttpResponse } from '../http/response.js';
 import { errorForResponse } from '../http/status-error.js';
 import { safeUrl } from '../http/url-policy.js';
@@ -156,7 +157,14 @@ export class BlobUploader {
       response = await this.requests.send(
         target,
         [repositoryScope(repo.repository, ['pull', 'push'])],
-        { method: 'PUT', url, headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body: payload, retry: false },
+        {
+          method: 'PUT',
+          url,
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+          body: payload,
+          retry: false,
+          deadlineMs: deadlineForBytes(size),
+        },
         signal,
       );
     } catch (error) {
@@ -199,6 +207,7 @@ export class BlobUploader {
           },
           body: chunk,
           retry: false,
+          deadlineMs: deadlineForBytes(chunk.length),
         },
         signal,
       );

@@ -138,7 +138,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     const from = [...holdersOf(job.target.registry, job.digest)].find((repository) => repository !== job.target.repository);
     const mount = await mountOrOpen(job, from, signal);
     if (mount === 'mounted') return { kind: 'mounted' };
-    const blob = await client.getBlob(job.source, job.digest, signal);
+    const blob = await client.getBlob(job.source, job.digest, signal, job.size);
     try {
       if (blob.size !== undefined && blob.size !== job.size) {
         throw new GcrsyncError(

@@ -133,7 +133,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return undefined;
     for (let attempt = 1; ; attempt++) {
       // getBlob checks the digest as the bytes flow: a wrong config errors instead of ending
-      const blob = await client.getBlob(repo, config.digest, signal);
+      const blob = await client.getBlob(repo, config.digest, signal, config.size);
       try {
         return configPlatform(await readAll(blob.body, MAX_CONFIG_BYTES, `${repo.registry}/${repo.repository}@${config.digest}`));
       } catch (error) {
