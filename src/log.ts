@@ -26,8 +26,8 @@ export interface LoggerOptions {
 const secretPatterns: RegExp[] = [
   // Authorization: Bearer xxx / Basic xxx
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
-  // user:password@ in URLs
-  /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi,
+  // user:password@ in URLs, and a lone user name in http(s) URLs (`https://TOKEN@github.com/…`)
+  /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@|(\bhttps?:\/\/)[^\s/@:]+@/gi,
   // token=, access_token=, password= in query strings or key=value text
   /\b(access_token|refresh_token|token|password|secret|identitytoken)=([^\s&"']+)/gi,
   // "password":"..." and friends in JSON
@@ -44,7 +44,7 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
   out = out.replace(secretPatterns[0]!, '$1 ***');
-  out = out.replace(secretPatterns[1]!, '$1***@');
+  out = out.replace(secretPatterns[1]!, (_match, scheme?: string, httpScheme?: string) => `${scheme ?? httpScheme}***@`);
   out = out.replace(secretPatterns[2]!, '$1=***');
   out = out.replace(secretPatterns[3]!, '"$1":"***"');
   out = out.replace(secretPatterns[4]!, '***');

@@ -10,7 +10,19 @@ export interface GitOptions {
   config?: readonly string[];
   /** values to mask in error messages besides the registered secrets (e.g. the password of a remote URL) */
   secrets?: readonly string[];
+  /** given to git for every remote it talks to, through a credential helper reading the environment */
+  credentials?: { username: string; password: string };
 }
+
+/**
+ * The credential helper: a shell function whose text names environment variables only, so the token is in no
+ * process's arguments (/proc/PID/cmdline) and in no file. The empty helper before it drops the user's own
+ * helpers, so a `store` helper never writes the token to disk.
+ */
+const CREDENTIAL_HELPER = [
+  'credential.helper=',
+  'credential.helper=!f() { test "$1" = get && printf \'username=%s\\npassword=%s\\n\' "$GCRSYNC_GIT_USERNAME" "$GCRSYNC_GIT_PASSWORD"; }; f',
+];
 
 export interface GitOutcome {
   ok: boolean;
@@ -29,16 +41,31 @@ export interface Git {
 // settings an operator sets for an https remote behind an intercepting proxy; the rest stay dropped.
 const AMBIENT_GIT_ENV = ['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH'];
 
+// what simple-git's environment guard refuses when it is set explicitly (it drops them when they are ambient)
+const GUARDED_ENV = /^(git_.*|editor|visual|pager|prefix|ssh_askpass)$/i;
+
+/** This process's environment as simple-git lets it through: guarded variables left out, except the allowed ones. */
+function ambientEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && (!GUARDED_ENV.test(key) || AMBIENT_GIT_ENV.includes(key))) env[key] = value;
+  }
+  return env;
+}
+
 /**
  * simple-git waits an extra 50 ms after a command that printed nothing, so callers leave out `--quiet`
  * (or add `--verbose`) where git's chatter is harmless: the output is ignored anyway.
  */
 export function createGit(options: GitOptions): Git {
-  const git = simpleGit({
+  const { credentials } = options;
+  const base = simpleGit({
     baseDir: options.dir,
     ...(options.signal !== undefined && { abort: options.signal }),
-    config: [...(options.config ?? [])],
+    config: [...(options.config ?? []), ...(credentials !== undefined ? CREDENTIAL_HELPER : [])],
     allowEnvironment: AMBIENT_GIT_ENV,
+    // the helper above is ours, its text fixed; simple-git refuses any credential.helper unless told
+    ...(credentials !== undefined && { unsafe: { allowUnsafeCredentialHelper: true } }),
     // simple-git's default only fails a command that printed to stderr; `rev-parse -q` or
     // `merge-base --is-ancestor` fail silently, so every non-zero exit counts here
     errors: (error, result) => {
@@ -48,6 +75,8 @@ export function createGit(options: GitOptions): Git {
       return Buffer.from(text === '' ? `exit code ${result.exitCode}` : text);
     },
   });
+  const git =
+    credentials === undefined ? base : base.env({ ...ambientEnvironment(), GCRSYNC_GIT_USERNAME: credentials.username, GCRSYNC_GIT_PASSWORD: credentials.password });
   const clean = (text: string) => redact(redactAll(text), options.secrets ?? []);
 
   const attempt = async (args: readonly string[]): Promise<GitOutcome> => {

@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from '../log.js';
 import { throwIfAborted } from './abort.js';
 import { type Git, createGit } from './git.js';
 import type { SiteRenderer } from './site-files.js';
-import { type Remote, TRACKING_REMOTE, cloneLocation, upstreamOf } from './repo-remote.js';
+import { type Remote, TRACKING_REMOTE, type UrlCredentials, cloneLocation, upstreamOf } from './repo-remote.js';
 
 export interface OpenMetadataRepoOptions {
   /** path or URL of the metadata repo, cloned into `workDir`; undefined = the git repository around `cwd`, used in place */
@@ -44,6 +44,8 @@ export interface RepoState {
   ownsDir: boolean;
   identity: string[];
   secrets: string[];
+  /** taken out of the remote URL; handed to git by a credential helper */
+  credentials?: UrlCredentials;
   logger: Logger;
   signal: AbortSignal | undefined;
   maxPushAttempts: number;
@@ -67,14 +69,14 @@ export async function openRepoState(options: OpenMetadataRepoOptions): Promise<R
 
 async function openClone(location: string, options: OpenMetadataRepoOptions): Promise<RepoState> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const { url, storedUrl, label, secrets } = cloneLocation(location, cwd);
+  const { url, credentials, label, secrets } = cloneLocation(location, cwd);
   const { dir, ownsDir } = await prepareWorkDir(options.workDir === undefined ? undefined : resolve(cwd, options.workDir));
   const logger = options.logger ?? silentLogger;
+  const access = { secrets, ...(credentials !== undefined && { credentials }) };
   try {
-    await createGit({ dir: dirname(dir), signal: options.signal, secrets }).run(['clone', '--quiet', '--no-tags', '--', url, dir]);
-    const git = createGit({ dir, signal: options.signal, secrets });
-    // the token must not be left in .git/config; fetch and push get the URL from memory
-    if (storedUrl !== url) await git.run(['remote', 'set-url', TRACKING_REMOTE, storedUrl]);
+    // the URL carries no token: it would be in the process list and in .git/config
+    await createGit({ dir: dirname(dir), signal: options.signal, ...access }).run(['clone', '--quiet', '--no-tags', '--', url, dir]);
+    const git = createGit({ dir, signal: options.signal, ...access });
     const remoteBranches = await listRemoteBranches(git);
     const branch = await chooseBranch(git, options.branch, remoteBranches, label);
     if (remoteBranches.includes(branch)) {
@@ -91,7 +93,7 @@ async function openClone(location: string, options: OpenMetadataRepoOptions): Pr
       inPlace: false,
       ownsDir,
       identity: [],
-      secrets,
+      ...access,
       logger,
       signal: options.signal,
       maxPushAttempts: options.maxPushAttempts ?? 5,
@@ -133,7 +135,13 @@ async function openInPlace(options: OpenMetadataRepoOptions): Promise<RepoState>
 }
 
 export function gitFor(state: RepoState, signal?: AbortSignal): Git {
-  return createGit({ dir: state.dir, signal: combineSignals(state.signal, signal), config: state.identity, secrets: state.secrets });
+  return createGit({
+    dir: state.dir,
+    signal: combineSignals(state.signal, signal),
+    config: state.identity,
+    secrets: state.secrets,
+    ...(state.credentials !== undefined && { credentials: state.credentials }),
+  });
 }
 
 export function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {

@@ -31,15 +31,23 @@ export async function upstreamOf(git: Git, branch: string): Promise<Remote | und
   return { target: name, label: name, branch: remoteBranch, trackingRef: `refs/remotes/${name}/${remoteBranch}` };
 }
 
+/** Credentials taken out of a remote URL; git gets them from a credential helper, never on its command line. */
+export interface UrlCredentials {
+  username: string;
+  password: string;
+}
+
 /**
- * What cloning `location` needs: the URL to fetch and push (a path resolved against `cwd`), the URL to store
- * in .git/config (without the password), the label messages use, and the secrets, registered for redaction.
+ * What cloning `location` needs: the URL to clone, fetch and push (a path resolved against `cwd`; without
+ * credentials, so they are in no process's arguments and not in .git/config), the credentials that were in it,
+ * the label messages use, and the secrets, registered for redaction.
  */
-export function cloneLocation(location: string, cwd: string): { url: string; storedUrl: string; label: string; secrets: string[] } {
+export function cloneLocation(location: string, cwd: string): { url: string; credentials?: UrlCredentials; label: string; secrets: string[] } {
   const secrets = urlSecrets(location);
   for (const secret of secrets) registerSecret(secret);
   const url = isLocalPath(location) ? resolve(cwd, location) : location;
-  return { url, storedUrl: withoutCredentials(url), label: redact(location, secrets), secrets };
+  const credentials = credentialsOf(url);
+  return { url: withoutCredentials(url), ...(credentials !== undefined && { credentials }), label: redact(location, secrets), secrets };
 }
 
 /** git's own rule: `host:path` (a `:` before any `/`) and `scheme://` are remote, anything else is a path. */
@@ -56,17 +64,27 @@ function parseUrl(location: string): URL | undefined {
   }
 }
 
-/** The password of a `scheme://user:password@host` URL, as written and decoded, for masking. */
+/**
+ * The secret of a `scheme://user:password@host` URL (the password) or of `https://TOKEN@host` (the user name:
+ * GitHub and GitLab take a token there), as written and decoded, for masking.
+ */
 function urlSecrets(location: string): string[] {
   const url = parseUrl(location);
-  if (url === undefined || url.password === '') return [];
-  const decoded = safeDecode(url.password);
-  return decoded === url.password ? [url.password] : [url.password, decoded];
+  const secret = url === undefined ? '' : url.password !== '' ? url.password : url.username;
+  if (secret === '') return [];
+  const decoded = safeDecode(secret);
+  return decoded === secret ? [secret] : [secret, decoded];
+}
+
+function credentialsOf(location: string): UrlCredentials | undefined {
+  const url = parseUrl(location);
+  if (url === undefined || (url.username === '' && url.password === '')) return undefined;
+  return { username: safeDecode(url.username), password: safeDecode(url.password) };
 }
 
 function withoutCredentials(location: string): string {
   const url = parseUrl(location);
-  if (url === undefined || url.password === '') return location;
+  if (url === undefined || (url.username === '' && url.password === '')) return location;
   url.username = '';
   url.password = '';
   return url.toString();
