@@ -60,7 +60,8 @@ export async function createJobsDeps(
     ...(credentialsFor !== undefined && options.targetCredentials !== undefined && { explicit: { [credentialsFor]: options.targetCredentials } }),
   });
   const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries });
-  const registry = new RegistryClient({ http, keychain, logger });
+  const limits = options.listingLimits;
+  const registry = new RegistryClient({ http, keychain, logger, ...(limits?.maxTags !== undefined && { listingCaps: { maxEntries: limits.maxTags } }) });
   const repos = new Map<string, Promise<MetadataRepo>>();
   const deps: JobsDeps = {
     logger,
@@ -74,7 +75,13 @@ export async function createJobsDeps(
       }
       return repo;
     },
-    listSource: (spec, job, signal) => listSource(registry, http, spec, { queryLimit: job.queryLimit, logger, ...(signal !== undefined && { signal }) }),
+    listSource: (spec, job, signal) =>
+      listSource(registry, http, spec, {
+        queryLimit: job.queryLimit,
+        logger,
+        ...(limits?.maxRepositories !== undefined && { limits: { maxRepositories: limits.maxRepositories } }),
+        ...(signal !== undefined && { signal }),
+      }),
     loadImageList: (file, signal) => loadImageList(file, signal),
     headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
     repositoryExists: repositoryExistsVia((repo, signal) => registry.listTags(repo, signal)),

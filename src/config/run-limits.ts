@@ -1,6 +1,9 @@
 import { GcrsyncError } from '../errors.js';
 
-/** The command-line values that limit a run: `--shard`, `--max-duration`, `--checkpoint-every` (and durations in general). */
+/**
+ * The command-line values that limit a run: `--shard`, `--max-duration`, `--checkpoint-every`, `--max-tags`,
+ * `--max-repositories` (and durations in general).
+ */
 
 function usage(message: string): GcrsyncError {
   return new GcrsyncError('USAGE', message);
@@ -13,18 +16,36 @@ export interface RunLimits {
   maxDurationMs?: number;
   /** `--checkpoint-every 50,10m`: commit progress every N images and/or every interval */
   checkpoint?: { images?: number; intervalMs?: number };
+  /** `--max-tags`, `--max-repositories`: how far one listing may grow before it is cut off as hostile */
+  listingLimits?: { maxTags?: number; maxRepositories?: number };
 }
 
-/** The run limits from flags, else GCRSYNC_SHARD / GCRSYNC_MAX_DURATION / GCRSYNC_CHECKPOINT_EVERY. */
-export function runLimits(flags: { shard?: string; maxDuration?: string; checkpointEvery?: string }, env: Record<string, string | undefined>): RunLimits {
+type RunLimitFlags = { shard?: string; maxDuration?: string; checkpointEvery?: string; maxTags?: string; maxRepositories?: string };
+
+/** The run limits from flags, else GCRSYNC_SHARD / GCRSYNC_MAX_DURATION / GCRSYNC_CHECKPOINT_EVERY / GCRSYNC_MAX_TAGS / GCRSYNC_MAX_REPOSITORIES. */
+export function runLimits(flags: RunLimitFlags, env: Record<string, string | undefined>): RunLimits {
   const shard = flags.shard ?? env.GCRSYNC_SHARD;
   const maxDuration = flags.maxDuration ?? env.GCRSYNC_MAX_DURATION;
   const checkpoint = flags.checkpointEvery ?? env.GCRSYNC_CHECKPOINT_EVERY;
+  const maxTags = flags.maxTags ?? env.GCRSYNC_MAX_TAGS;
+  const maxRepositories = flags.maxRepositories ?? env.GCRSYNC_MAX_REPOSITORIES;
+  const listingLimits = {
+    ...(maxTags !== undefined && { maxTags: parseCount('max-tags', maxTags) }),
+    ...(maxRepositories !== undefined && { maxRepositories: parseCount('max-repositories', maxRepositories) }),
+  };
   return {
     ...(shard !== undefined && { shard: parseShard(shard) }),
     ...(maxDuration !== undefined && { maxDurationMs: parseDuration('max-duration', maxDuration) }),
     ...(checkpoint !== undefined && { checkpoint: parseCheckpoint(checkpoint) }),
+    ...(Object.keys(listingLimits).length > 0 && { listingLimits }),
   };
+}
+
+/** A limit given on the command line or in the environment: a whole number of at least 1. */
+function parseCount(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw usage(`--${name} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** `2/3` → the second of three slices. */

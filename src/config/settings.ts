@@ -36,6 +36,8 @@ export interface RawFlags {
   shard?: string;
   maxDuration?: string;
   checkpointEvery?: string;
+  maxTags?: string;
+  maxRepositories?: string;
   report?: string;
   notify?: string;
   notifyOn?: string;

@@ -48,6 +48,41 @@ describe('run limits (CLI, end to end)', function () {
     assert.equal(await remote.head(), before, 'nothing committed');
   });
 
+  it('--max-repositories and --max-tags bound a hostile listing: the run reports where it stopped, exit 1', async () => {
+    const tree = await endlessGoogleTree(() => ({ child: Array.from({ length: 10 }, (_, i) => `c${i}`) }));
+    // a catalog naming one repository whose tags/list pages never end
+    const pages = await hostileFront(undefined, (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://pages');
+      if (url.pathname === '/v2/_catalog') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ repositories: ['ns/app'] }));
+        return true;
+      }
+      if (url.pathname !== '/v2/ns/app/tags/list') return false;
+      const n = Number(url.searchParams.get('page') ?? '0');
+      res.writeHead(200, { 'content-type': 'application/json', link: `</v2/ns/app/tags/list?page=${n + 1}>; rel="next"` });
+      res.end(JSON.stringify({ name: 'ns/app', tags: Array.from({ length: 100 }, (_, i) => `p${n}-${i}`) }));
+      return true;
+    });
+    try {
+      for (const [source, flags, problem] of [
+        [tree.host, ['--max-repositories', '20'], /stopped at 20 repositories \(maxRepositories 20\)/],
+        [pages.host, ['--max-tags', '500'], /tags of .*ns\/app: more than 500 entries across its pages/],
+      ] as const) {
+        const remote = await bareRemote();
+        const result = await runCli(['sync', '--source', `${source}/ns`, '--target', `${target.host}/bounded`, '--metadata-repo', remote.url, '--json', ...flags]);
+        assert.equal(result.code, 1, result.stderr);
+        const report = JSON.parse(result.stdout) as { problems: Array<{ error: string }> };
+        assert.ok(report.problems.some((p) => problem.test(p.error)), JSON.stringify(report.problems));
+      }
+      const bad = await runCli(['sync', '--source', `${pages.host}/ns`, '--target', `${target.host}/bounded`, '--max-tags', '0']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--max-tags must be a whole number of at least 1, got "0"/);
+    } finally {
+      await tree.stop();
+      await pages.stop();
+    }
+  });
+
   it('SIGTERM during an endless Google walk stops the listing: the command ends as interrupted, nothing committed', async () => {
     // 40 children per node, every level: far more than the walk's limits would let it reach for minutes
     const tree = await endlessGoogleTree(() => ({ child: Array.from({ length: 40 }, (_, i) => `c${i}`) }));
