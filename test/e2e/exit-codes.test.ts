@@ -33,6 +33,8 @@ describe('exit codes and reports after images were copied (CLI, end to end)', fu
     // an image config whose architecture holds a line break: no os/arch the metadata can record
     await pushTestImage({ url: upstream.url }, 'hostile/bad', 'v1', { platforms: ['linux/amd64\nINFO forged'] });
     await pushTestImage({ url: upstream.url }, 'hostile/good', 'v1');
+    await pushTestImage({ url: upstream.url }, 'two/a', 'v1');
+    await pushTestImage({ url: upstream.url }, 'two/b', 'v1');
     slack = await hostileFront(undefined, (_req, res) => {
       res.writeHead(200).end('ok');
       return true;
@@ -84,6 +86,25 @@ describe('exit codes and reports after images were copied (CLI, end to end)', fu
     assert.match(report.commit?.error ?? '', /declined by policy|pre-receive hook declined/);
     assert.equal(report.commit?.pushed ?? false, false);
     assert.equal(await remote.head(), before, 'the remote is unchanged');
+  });
+
+  it('a checkpoint whose push is declined goes again with the next one: everything recorded, exit 0', async () => {
+    const remote = await bareRemote();
+    const hook = join(remote.path, 'hooks', 'pre-receive');
+    const count = join(remote.path, 'pushes');
+    // declines the first push only
+    await writeFile(hook, `#!/bin/sh\necho x >> '${count}'\n[ "$(wc -l < '${count}')" -gt 1 ] || { echo "declined once" >&2; exit 1; }\n`);
+    await chmod(hook, 0o755);
+    const result = await runCli([
+      'sync', '--source', `${upstream.host}/two`, '--target', `${target.host}/again`, '--metadata-repo', remote.url, '--json', '--checkpoint-every', '1', '--concurrency', '1',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /the metadata could not be recorded.*declined once/);
+    const report = JSON.parse(result.stdout) as Report;
+    assert.equal(report.commit?.error, undefined, 'the later checkpoint recorded everything');
+    assert.equal(report.commit?.pushed, true);
+    const file = `metadata/${upstream.host.replace(':', '_')}/two.json`;
+    assert.deepEqual(Object.keys(parseMetadata(await remote.show(file), file).images).sort(), ['a', 'b']);
   });
 
   it('a dangling symlink under metadata/: the images stay copied, the report says why nothing was recorded, exit 1', async () => {
