@@ -19,7 +19,7 @@ export function withRunFlags<T>(yargs: Argv<T>) {
     .option('shard', { type: 'string', describe: 'K/N: sync only the K-th of N stable slices of the repositories (parallel CI jobs)' })
     .option('max-duration', { type: 'string', describe: 'start no image after this long (e.g. 45m); finish, commit, exit 0' })
     .option('checkpoint-every', { type: 'string', describe: 'commit progress every N images and/or duration (50, 10m, 50,10m)' })
-    .option('max-tags', { type: 'string', describe: 'most tags one repository may list across its pages (default 200000)' })
+    .option('max-tags', { type: 'string', describe: 'most entries one paginated listing may hold across its pages: tags of a repository, a catalog (default 200000)' })
     .option('max-repositories', { type: 'string', describe: 'most repositories one namespace listing may visit (default 50000)' })
     .option('config', { type: 'string', describe: 'config file with jobs (default: GCRSYNC_CONFIG, else ./gcrsync.yaml when present)' })
     .option('job', { type: 'string', describe: 'run only this job of the config file' })
