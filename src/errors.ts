@@ -20,10 +20,10 @@ export type ErrorCode =
 export interface ErrorInfo {
   /** the image, repository, file or URL the error is about (already redacted) */
   ref?: string;
-  /** a retry might succeed (network fault, 5xx, 429) */
-  temporary?: boolean;
   /** HTTP status when the error came from a registry answer */
   status?: number;
+  /** the first error code of the registry's answer body (`DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, …) */
+  registryCode?: string;
   cause?: unknown;
 }
 

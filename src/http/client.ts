@@ -5,7 +5,8 @@ import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { redactAll, silentLogger, type Logger } from '../log.js';
 import { USER_AGENT } from '../package-info.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
-import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isRetryableError, networkErrorCode, retryDelayForStatus, sleep, type RetryPolicy } from './retry.js';
+import { HostBackoffs, systemClock, type Clock } from './host-backoff.js';
+import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isTransient, networkErrorCode, parseRetryAfter, retrying, retryDelayForStatus, timedOut, type RetryPolicy } from './retry.js';
 import { errorForResponse } from './status-error.js';
 import { assertRequestable, checkFollowUrl, registryOrigin, safeUrl, type InsecureHosts } from './url-policy.js';
 
@@ -17,6 +18,8 @@ export interface HttpClientOptions {
   /** hosts (`host` or `host:port`) reachable over plain HTTP besides loopback */
   insecureRegistries?: string[];
   retry?: RetryPolicy;
+  /** time for the per-host backoff (tests move it by hand) */
+  clock?: Clock;
   /** longest wait for response headers, and for each piece of a body */
   timeoutMs?: number;
   /**
@@ -95,13 +98,16 @@ function isReplayable(body: HttpRequest['body']): boolean {
 
 /**
  * The one HTTP client of gcrsync: an undici Agent with a bounded keep-alive pool per origin, redirects followed
- * by hand (so Authorization never leaks to another host), and the only retry loop in the program.
+ * by hand (so Authorization never leaks to another host), retries through `retrying` with a backoff shared per
+ * host (a throttled host pauses every request to it).
  */
 export class HttpClient {
   private readonly agent: UndiciAgent;
   private readonly logger: Logger;
   private readonly insecure: InsecureHosts;
   private readonly retryPolicy: RetryPolicy;
+  private readonly backoffs: HostBackoffs;
+  private readonly clock: Clock;
   private readonly userAgent: string;
   private readonly deadlineMs: number;
   private closed = false;
@@ -117,6 +123,8 @@ export class HttpClient {
     this.logger = options.logger ?? silentLogger;
     this.insecure = [...(options.insecureRegistries ?? [])];
     this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.clock = options.clock ?? systemClock;
+    this.backoffs = new HostBackoffs(this.retryPolicy, this.clock);
     this.userAgent = options.userAgent ?? USER_AGENT;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   }
@@ -134,7 +142,7 @@ export class HttpClient {
   /**
    * Sends one request, following up to 10 redirects by hand and retrying transient failures. Any status comes
    * back as a response (the caller decides what is an error); network failures after the last retry throw
-   * REGISTRY (temporary), an abort throws ABORTED.
+   * REGISTRY (transient when the network fault is), an abort throws ABORTED.
    */
   async request(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
     const first = typeof req.url === 'string' ? new URL(req.url) : req.url;
@@ -142,7 +150,7 @@ export class HttpClient {
     const deadlineMs = req.deadlineMs ?? this.deadlineMs;
     const deadline = new AbortController();
     const timer = setTimeout(() => {
-      deadline.abort(new GcrsyncError('REGISTRY', `${req.method} ${safeUrl(first)} took longer than ${deadlineMs} ms (the whole request, body included)`, { ref: safeUrl(first), temporary: true }));
+      deadline.abort(new GcrsyncError('REGISTRY', `${req.method} ${safeUrl(first)} took longer than ${deadlineMs} ms (the whole request, body included)`, { ref: safeUrl(first), cause: timedOut(deadlineMs) }));
     }, deadlineMs);
     timer.unref();
     const bounded = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
@@ -229,18 +237,14 @@ export class HttpClient {
    * often as the retry policy allows. Only for reads that are safe to repeat (GET of manifests and listings).
    */
   async readRetrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await read();
-      } catch (error) {
-        // a cut-off body carries the answer's status and the network error; a request that never got an answer has no status
-        const cutOff = isGcrsyncError(error, 'REGISTRY') && error.info.status !== undefined && isRetryableError(error.cause);
-        if (!cutOff || signal?.aborted || attempt >= this.retryPolicy.retries) throw error;
-        const delay = backoffDelay(attempt, this.retryPolicy);
-        this.logger.debug('answer cut off; asking again', { error: error.message, delayMs: delay });
-        await sleep(delay, signal);
-      }
-    }
+    return retrying(read, {
+      ...(signal && { signal }),
+      retries: this.retryPolicy.retries,
+      delayMs: (attempt) => backoffDelay(attempt, this.retryPolicy),
+      // a cut-off body carries the answer's status and the network error; a request that never got an answer has no status
+      retryable: (error) => isGcrsyncError(error, 'REGISTRY') && error.info.status !== undefined && isTransient(error),
+      onRetry: (error, _attempt, delayMs) => this.logger.debug('answer cut off; asking again', { error: errorText(error), delayMs }),
+    });
   }
 
   /** Closes the pool once its requests finish; calling it again does nothing. */
@@ -250,7 +254,7 @@ export class HttpClient {
     await this.agent.close();
   }
 
-  private async sendWithRetries(
+  private sendWithRetries(
     method: HttpMethod,
     url: URL,
     headers: Record<string, string>,
@@ -258,34 +262,43 @@ export class HttpClient {
     retry: boolean,
     signal: AbortSignal | undefined,
   ): Promise<HttpResponse> {
-    for (let attempt = 0; ; attempt++) {
-      let response: HttpResponse;
-      try {
-        response = await this.sendOnce(method, url, headers, body, signal);
-      } catch (error) {
-        if (signal?.aborted) throw abortedError();
-        if (isGcrsyncError(error)) throw error;
-        const code = networkErrorCode(error);
-        if (!retry || !isRetryableError(error) || attempt >= this.retryPolicy.retries) {
-          throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(url)} failed: ${code ?? errorText(error)}`, {
-            ref: safeUrl(url),
-            temporary: true,
-            cause: error,
-          });
-        }
-        const delay = backoffDelay(attempt, this.retryPolicy);
-        this.logger.debug('retrying after network error', { method, url: safeUrl(url), code, delayMs: delay });
-        await sleep(delay, signal);
-        continue;
-      }
-      const delay = retry
-        ? retryDelayForStatus(response.status, response.headers.get('retry-after'), attempt, this.retryPolicy)
-        : undefined;
-      if (delay === undefined) return response;
-      await response.discard();
-      this.logger.debug('retrying', { method, url: safeUrl(url), status: response.status, delayMs: delay });
-      await sleep(delay, signal);
+    return retrying(() => this.sendToHost(method, url, headers, body, signal), {
+      ...(signal && { signal }),
+      retries: retry ? this.retryPolicy.retries : 0,
+      delayMs: (attempt) => backoffDelay(attempt, this.retryPolicy),
+      retryResult: (response, attempt) => retryDelayForStatus(response.status, response.headers.get('retry-after'), attempt, this.retryPolicy, this.clock.now()),
+      release: (response) => response.discard(),
+      onRetry: (failure, _attempt, delayMs) => {
+        const why = failure instanceof HttpResponse ? { status: failure.status } : { code: networkErrorCode((failure as Error).cause) };
+        this.logger.debug('retrying', { method, url: safeUrl(url), ...why, delayMs });
+      },
+    });
+  }
+
+  /** One attempt: waits out the host's pause, sends, and tells the host's backoff how the answer went. */
+  private async sendToHost(
+    method: HttpMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body: HttpRequest['body'],
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    await this.backoffs.wait(url.host, signal);
+    const sentAt = this.clock.now();
+    let response: HttpResponse;
+    try {
+      response = await this.sendOnce(method, url, headers, body, signal);
+    } catch (error) {
+      if (signal?.aborted) throw abortedError();
+      if (isGcrsyncError(error)) throw error;
+      throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(url)} failed: ${networkErrorCode(error) ?? errorText(error)}`, {
+        ref: safeUrl(url),
+        cause: error,
+      });
     }
+    const asked = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
+    this.backoffs.observe(url.host, sentAt, response.status, asked !== undefined && asked <= this.retryPolicy.maxRetryAfterMs ? asked : undefined);
+    return response;
   }
 
   private async sendOnce(

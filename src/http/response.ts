@@ -114,14 +114,13 @@ export class HttpResponse {
 
   /**
    * The connection broke while the body was arriving. The error keeps the answer's status and the network error
-   * as cause: that pair is what `HttpClient.readRetrying` recognises as worth asking again.
+   * as cause: that pair is what `isTransient` and `HttpClient.readRetrying` recognise as worth asking again.
    */
   private cutOff(received: number, error: unknown): GcrsyncError {
     const code = (error as { code?: unknown } | undefined)?.code;
     return new GcrsyncError('REGISTRY', `${safeUrl(this.url)}: the answer was cut off after ${received} bytes (${typeof code === 'string' ? code : 'connection lost'})`, {
       ref: safeUrl(this.url),
       status: this.status,
-      temporary: true,
       cause: error,
     });
   }

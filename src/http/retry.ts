@@ -1,6 +1,10 @@
 import { GcrsyncError } from '../errors.js';
 
-/** How the HTTP client retries; the only place in gcrsync that decides to try a request again. */
+/**
+ * "Try again?" for all of gcrsync: `isTransient` is the one rule saying whether a failure may pass on a later
+ * attempt, `retrying` the one loop that makes those attempts (HTTP requests, blob transfers, config reads,
+ * metadata pushes, and the executor asks `isTransient` before its end-of-run retry).
+ */
 export interface RetryPolicy {
   /** further attempts after the first (0 disables retries) */
   retries: number;
@@ -16,14 +20,14 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 15_000, maxRetryAfterMs: 60_000 };
 
 // 499 and 522 come from nginx and Cloudflare front-ends (ggcr defaultRetryStatusCodes plus those seen in the wild)
-const RETRYABLE_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
+const TRANSIENT_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
 
-export function isRetryableStatus(status: number): boolean {
-  return RETRYABLE_STATUS.has(status);
+export function isTransientStatus(status: number): boolean {
+  return TRANSIENT_STATUS.has(status);
 }
 
-// Failures of the connection itself, where the request may never have reached the registry.
-const RETRYABLE_ERROR_CODES = new Set([
+// Failures of the connection itself, where the request (or the rest of its answer) may never have arrived.
+const TRANSIENT_NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',
@@ -37,12 +41,36 @@ const RETRYABLE_ERROR_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+
+// gcrsync checks every digest and size before a registry can: when the registry still finds the bytes wrong or
+// the upload session gone, bytes were lost on the way, and a fresh upload may well pass.
+const LOST_UPLOAD_CODES = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'MANIFEST_BLOB_UNKNOWN']);
+
+// Failures about the image, the input or our setup: a second attempt would only repeat them.
+const PERMANENT_CODES: ReadonlySet<string> = new Set([
+  'USAGE',
+  'CONFIG',
+  'BAD_REFERENCE',
+  'METADATA_CORRUPT',
+  'AUTH',
+  'NOT_FOUND',
+  'HOSTILE_RESPONSE',
+  'DIGEST_MISMATCH',
+  'UNSUPPORTED',
+  'ABORTED',
+]);
+
+// A lost push race is over once the remote stops moving; the daemon reports registry faults only as text.
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['RATE_LIMITED', 'GIT_PUSH_REJECTED', 'DOCKER']);
 
 /** The errno/undici code of an error or of its causes. */
 export function networkErrorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    if (current instanceof GcrsyncError) return undefined;
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string') return code;
     current = (current as { cause?: unknown }).cause;
@@ -50,9 +78,22 @@ export function networkErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-export function isRetryableError(error: unknown): boolean {
-  const code = networkErrorCode(error);
-  return code !== undefined && RETRYABLE_ERROR_CODES.has(code);
+/**
+ * The one rule for "may a later attempt pass?". A broken connection decides first (a body cut off after its
+ * status arrived is transient whatever the status); then the answer's status (408/429/5xx, or an upload the
+ * registry lost); then what the error wraps; then the error code itself.
+ */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof GcrsyncError)) {
+    const code = networkErrorCode(error);
+    return code !== undefined && TRANSIENT_NETWORK_CODES.has(code);
+  }
+  if (PERMANENT_CODES.has(error.code)) return false;
+  if (networkErrorCode(error.cause) !== undefined) return isTransient(error.cause);
+  const { status, registryCode } = error.info;
+  if (status !== undefined) return isTransientStatus(status) || (registryCode !== undefined && LOST_UPLOAD_CODES.has(registryCode));
+  if (error.cause instanceof GcrsyncError) return isTransient(error.cause);
+  return TRANSIENT_CODES.has(error.code);
 }
 
 /**
@@ -77,7 +118,7 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 
 /**
  * How long to wait before retry `attempt` after an answer with `status`, or undefined when gcrsync should not
- * retry (not retryable, attempts used up, or Retry-After longer than the policy allows).
+ * retry (not transient, attempts used up, or Retry-After longer than the policy allows).
  */
 export function retryDelayForStatus(
   status: number,
@@ -86,10 +127,56 @@ export function retryDelayForStatus(
   policy: RetryPolicy,
   nowMs: number = Date.now(),
 ): number | undefined {
-  if (!isRetryableStatus(status) || attempt >= policy.retries) return undefined;
+  if (!isTransientStatus(status) || attempt >= policy.retries) return undefined;
   const asked = parseRetryAfter(retryAfter, nowMs);
   if (asked === undefined) return backoffDelay(attempt, policy);
   return asked > policy.maxRetryAfterMs ? undefined : asked;
+}
+
+export interface RetryOptions<T> {
+  signal?: AbortSignal;
+  /** further attempts after the first */
+  retries: number;
+  /** the pause before retry number `attempt` (0-based) */
+  delayMs: (attempt: number) => number;
+  /** failures worth another attempt (default `isTransient`) */
+  retryable?: (error: unknown) => boolean;
+  /**
+   * A result that is itself a failure (an HTTP answer with status 503): the pause it asks for before the next
+   * attempt, or undefined to keep it. On the last attempt the result is returned as it is.
+   */
+  retryResult?: (result: T, attempt: number) => number | undefined;
+  /** releases a result that is being replaced by another attempt */
+  release?: (result: T) => Promise<void>;
+  /** told before each pause: the error or the result that failed */
+  onRetry?: (failure: unknown, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * The one retry loop: runs `attempt(n)` until it succeeds, fails for good, or `retries` more attempts have
+ * failed; an abort during an attempt or a pause ends it with ABORTED.
+ */
+export async function retrying<T>(attempt: (attempt: number) => Promise<T>, options: RetryOptions<T>): Promise<T> {
+  const { signal } = options;
+  const retryable = options.retryable ?? isTransient;
+  for (let n = 0; ; n++) {
+    let delay: number | undefined;
+    let failure: unknown;
+    try {
+      const result = await attempt(n);
+      delay = n < options.retries ? options.retryResult?.(result, n) : undefined;
+      if (delay === undefined) return result;
+      failure = result;
+      await options.release?.(result);
+    } catch (error) {
+      if (signal?.aborted) throw abortedError();
+      if (n >= options.retries || !retryable(error)) throw error;
+      failure = error;
+      delay = options.delayMs(n);
+    }
+    options.onRetry?.(failure, n, delay);
+    await sleep(delay, signal);
+  }
 }
 
 /** Waits `ms`, or rejects with ABORTED as soon as `signal` fires. */
@@ -106,6 +193,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** The cause of a failure that ran out of time (a request past its deadline, a hook killed): transient. */
+export function timedOut(ms: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`no end within ${ms} ms`), { code: 'ETIMEDOUT' });
 }
 
 export function abortedError(): GcrsyncError {

@@ -12,26 +12,23 @@ export function codeForStatus(status: number): ErrorCode {
   return 'REGISTRY';
 }
 
-export function isTemporaryStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-/** `CODE: message` of the first entry of a distribution error document (`{"errors":[{code,message,detail}]}`). */
-export function describeErrorBody(text: string): string | undefined {
+/** The first entry of a distribution error document (`{"errors":[{code,message,detail}]}`), or the body's first line. */
+export function readErrorBody(text: string): { code?: string; description?: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     const line = text.trim().split('\n')[0]?.slice(0, 200);
-    return line ? line : undefined;
+    return line ? { description: line } : {};
   }
-  if (!parsed || typeof parsed !== 'object') return undefined;
+  if (!parsed || typeof parsed !== 'object') return {};
   const errors = (parsed as { errors?: unknown }).errors;
-  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  if (!Array.isArray(errors) || errors.length === 0) return {};
   const first = errors[0] as { code?: unknown; message?: unknown };
-  const code = typeof first.code === 'string' ? first.code : undefined;
+  const code = typeof first.code === 'string' ? first.code.slice(0, 100) : undefined;
   const message = typeof first.message === 'string' ? first.message.slice(0, 200) : undefined;
-  return [code, message].filter(Boolean).join(': ') || undefined;
+  const description = [code, message].filter(Boolean).join(': ');
+  return { ...(code !== undefined && { code }), ...(description !== '' && { description }) };
 }
 
 /**
@@ -39,18 +36,18 @@ export function describeErrorBody(text: string): string | undefined {
  * `what` names the repository or URL (already redacted); the error body's first error is appended, redacted.
  */
 export async function errorForResponse(response: HttpResponse, what: string): Promise<GcrsyncError> {
-  let detail: string | undefined;
+  let body: { code?: string; description?: string } = {};
   try {
     // redacted before it is cut to length: half a secret would no longer match it
-    detail = describeErrorBody(redactAll(await response.text(ERROR_BODY_LIMIT)));
+    body = readErrorBody(redactAll(await response.text(ERROR_BODY_LIMIT)));
   } catch {
     await response.discard();
   }
   const status = response.status;
-  const message = redactAll(`${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`);
+  const message = redactAll(`${what}: HTTP ${status}${body.description ? ` (${body.description})` : ''}`);
   return new GcrsyncError(codeForStatus(status), message, {
     ref: what,
     status,
-    ...(isTemporaryStatus(status) && { temporary: true }),
+    ...(body.code !== undefined && { registryCode: body.code }),
   });
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { HookCommand } from '../config/settings.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { timedOut } from '../http/retry.js';
 import type { Logger } from '../log.js';
 import type { PushHooks } from '../reconcile/execute.js';
 import { formatReference, formatRepository } from '../ref/reference.js';
@@ -96,7 +97,7 @@ export function runHook(name: HookName, command: HookCommand, vars: Record<strin
       if (tail !== '') options.logger.debug(`${name} hook output`, { output: tail });
       const shown = tail === '' ? '' : `: ${tail.split('\n').slice(-5).join(' | ')}`;
       if (stopped === 'aborted') reject(new GcrsyncError('ABORTED', `${what} was interrupted`, { cause: options.signal?.reason }));
-      else if (stopped === 'timeout') reject(new GcrsyncError('REGISTRY', `${what} timed out after ${command.timeoutMs} ms and was killed${shown}`, { temporary: true }));
+      else if (stopped === 'timeout') reject(new GcrsyncError('REGISTRY', `${what} timed out after ${command.timeoutMs} ms and was killed${shown}`, { cause: timedOut(command.timeoutMs) }));
       else if (exit?.code === 0) resolve();
       else {
         const status = exit?.code !== null && exit?.code !== undefined ? `exited with status ${exit.code}` : `was killed by ${exit?.signal ?? 'a signal'}`;

@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { describeError, GcrsyncError } from '../errors.js';
+import { isTransient } from '../http/retry.js';
 import type { Logger } from '../log.js';
 import { formatReference, formatRepository } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
@@ -84,7 +85,7 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
       await finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const source = formatReference(item.source);
-      if (!lastChance && mayPassOnRetry(error)) {
+      if (!lastChance && isTransient(error)) {
         deps.logger.info(`failed ${source}; trying it once more at the end of the run`, { error: describeError(error) });
         retryLater.push(item);
         return;
@@ -100,23 +101,6 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
   for (const item of retryLater) void queue.add(() => attempt(item, true));
   await queue.onIdle();
   return outcomes;
-}
-
-/** Failures that say something about the image or our setup, which a second copy would only repeat. */
-const PERMANENT: ReadonlySet<string> = new Set([
-  'USAGE',
-  'CONFIG',
-  'BAD_REFERENCE',
-  'AUTH',
-  'NOT_FOUND',
-  'HOSTILE_RESPONSE',
-  'DIGEST_MISMATCH',
-  'UNSUPPORTED',
-  'ABORTED',
-]);
-
-function mayPassOnRetry(error: unknown): boolean {
-  return !(error instanceof GcrsyncError) || !PERMANENT.has(error.code);
 }
 
 async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<Omit<ItemOutcome, 'seconds'>> {

@@ -71,7 +71,6 @@ export class RegistryRequests {
       if (isGcrsyncError(error, 'REGISTRY')) {
         throw new GcrsyncError('SOURCE_UNREACHABLE', `cannot reach registry ${registry} (${error.message})`, {
           ref: registry,
-          temporary: true,
           cause: error,
         });
       }
@@ -86,7 +85,7 @@ export class RegistryRequests {
     throw new GcrsyncError('SOURCE_UNREACHABLE', `registry ${registry} does not answer the v2 API: ${failure.message}`, {
       ref: registry,
       status: response.status,
-      ...(failure.info.temporary && { temporary: true }),
+      ...(failure.info.registryCode !== undefined && { registryCode: failure.info.registryCode }),
     });
   }
 

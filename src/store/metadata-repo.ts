@@ -1,8 +1,7 @@
 import { realpath, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { throwIfAborted } from './abort.js';
+import { retrying } from '../http/retry.js';
 import { prependChangelog } from './changelog.js';
 import { type Git, withoutHints } from './git.js';
 import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js';
@@ -133,52 +132,58 @@ class GitMetadataRepo implements MetadataRepo {
     // a clone is ours: start from its HEAD even if an earlier commit() failed half way
     if (!this.state.inPlace) await discardLocalEdits(git);
     const baseline = await headCommit(git);
-    for (let attempts = 1; ; attempts++) {
-      const changed = await this.writeChanges(request.changes, signal);
-      if (changed.length === 0) {
-        logger.debug('metadata unchanged, nothing to commit', { attempts });
-        return { committed: false, pushed: false, attempts };
-      }
-      const paths = [...changed];
-      if (request.changelogSection !== undefined) {
-        const existing = await readTextIfExists(changelog, signal);
-        await writeFileAtomic(changelog, prependChangelog(existing, request.changelogSection), signal);
-        paths.push(CHANGELOG_FILE);
-      }
-      // the readable pages and the catalog go into the same commit, re-rendered from the files as they now are (after a rebase too)
-      paths.push(...(await this.writeIndexPages(changed, signal)));
-      await git.run(['add', '--verbose', '--', ...paths]);
-      // naming the paths commits only them, whatever else a user's checkout has staged
-      await git.run(['commit', '-m', request.message, '--', ...paths]);
-      const commit = (await git.run(['rev-parse', 'HEAD'])).trim();
-      if (!push || remote === undefined) return { committed: true, commit, pushed: false, attempts };
-
-      const pushed = await git.attempt(['push', '--quiet', remote.target, `HEAD:refs/heads/${remote.branch}`]);
-      if (pushed.ok) {
-        logger.debug('metadata pushed', { commit, remote: remote.label, attempts });
-        return { committed: true, commit, pushed: true, attempts };
-      }
-      if (!lostRace(pushed.output)) {
-        throw new GcrsyncError('GIT', `pushing the metadata to ${remote.label} failed: ${withoutHints(pushed.output)}`, { ref: remote.label });
-      }
-      if (attempts >= this.state.maxPushAttempts) {
-        throw new GcrsyncError('GIT_PUSH_REJECTED', `${remote.label} kept moving: the metadata push was rejected ${attempts} times`, {
-          ref: remote.label,
-          temporary: true,
-        });
-      }
-      logger.info('metadata push rejected, re-applying the changes on top of the remote', { attempt: attempts, remote: remote.label });
-      await pause(this.state.retryDelayMs * attempts * (0.5 + Math.random()), signal);
-      await git.run(['fetch', '--quiet', '--no-tags', remote.target, `+refs/heads/${remote.branch}:${remote.trackingRef}`]);
-      if (this.state.inPlace && baseline !== undefined) {
-        const contained = await git.attempt(['merge-base', '--is-ancestor', baseline, remote.trackingRef]);
-        if (!contained.ok) {
-          throw new GcrsyncError('GIT', `branch ${this.branch} of ${this.path} has commits that ${remote.label} lacks; push or drop them first`);
+    return retrying(
+      async (retry) => {
+        const attempts = retry + 1;
+        if (retry > 0 && remote !== undefined) {
+          await git.run(['fetch', '--quiet', '--no-tags', remote.target, `+refs/heads/${remote.branch}:${remote.trackingRef}`]);
+          if (this.state.inPlace && baseline !== undefined) {
+            const contained = await git.attempt(['merge-base', '--is-ancestor', baseline, remote.trackingRef]);
+            if (!contained.ok) {
+              throw new GcrsyncError('GIT', `branch ${this.branch} of ${this.path} has commits that ${remote.label} lacks; push or drop them first`);
+            }
+          }
+          // our commit is dropped locally and rebuilt from the remote's files; nothing is ever force-pushed
+          await git.run(['reset', '--quiet', '--keep', remote.trackingRef]);
         }
-      }
-      // our commit is dropped locally and rebuilt from the remote's files; nothing is ever force-pushed
-      await git.run(['reset', '--quiet', '--keep', remote.trackingRef]);
-    }
+        const changed = await this.writeChanges(request.changes, signal);
+        if (changed.length === 0) {
+          logger.debug('metadata unchanged, nothing to commit', { attempts });
+          return { committed: false, pushed: false, attempts };
+        }
+        const paths = [...changed];
+        if (request.changelogSection !== undefined) {
+          const existing = await readTextIfExists(changelog, signal);
+          await writeFileAtomic(changelog, prependChangelog(existing, request.changelogSection), signal);
+          paths.push(CHANGELOG_FILE);
+        }
+        // the readable pages and the catalog go into the same commit, re-rendered from the files as they now are (after a rebase too)
+        paths.push(...(await this.writeIndexPages(changed, signal)));
+        await git.run(['add', '--verbose', '--', ...paths]);
+        // naming the paths commits only them, whatever else a user's checkout has staged
+        await git.run(['commit', '-m', request.message, '--', ...paths]);
+        const commit = (await git.run(['rev-parse', 'HEAD'])).trim();
+        if (!push || remote === undefined) return { committed: true, commit, pushed: false, attempts };
+
+        const pushed = await git.attempt(['push', '--quiet', remote.target, `HEAD:refs/heads/${remote.branch}`]);
+        if (pushed.ok) {
+          logger.debug('metadata pushed', { commit, remote: remote.label, attempts });
+          return { committed: true, commit, pushed: true, attempts };
+        }
+        if (!lostRace(pushed.output)) {
+          throw new GcrsyncError('GIT', `pushing the metadata to ${remote.label} failed: ${withoutHints(pushed.output)}`, { ref: remote.label });
+        }
+        throw new GcrsyncError('GIT_PUSH_REJECTED', `${remote.label} kept moving: the metadata push was rejected ${attempts} times`, { ref: remote.label });
+      },
+      {
+        ...(signal && { signal }),
+        retries: this.state.maxPushAttempts - 1,
+        delayMs: (retry) => this.state.retryDelayMs * (retry + 1) * (0.5 + Math.random()),
+        // only a lost race is worth re-applying the changes for; other git failures say the same thing again
+        retryable: (error) => isGcrsyncError(error, 'GIT_PUSH_REJECTED'),
+        onRetry: (_error, retry) => logger.info('metadata push rejected, re-applying the changes on top of the remote', { attempt: retry + 1, remote: remote?.label }),
+      },
+    );
   }
 
   async refresh(signal?: AbortSignal): Promise<void> {
@@ -327,11 +332,3 @@ function lostRace(output: string): boolean {
   );
 }
 
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await delay(ms, undefined, signal === undefined ? undefined : { signal });
-  } catch (error) {
-    throwIfAborted(signal, 'retrying the metadata push');
-    throw error;
-  }
-}

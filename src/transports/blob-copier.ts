@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { DEFAULT_RETRY_POLICY, backoffDelay, isRetryableError, sleep } from '../http/retry.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RegistryClient, RepositoryRef } from '../registry/client.js';
 
@@ -41,13 +41,7 @@ export interface BlobCopier {
 
 // The HTTP client cannot replay a streamed upload, and a blob body cut off mid-stream fails after its answer
 // arrived: both are retried here, as a whole new transfer (fresh source GET, fresh upload session, §5).
-const TRANSFER_ATTEMPTS = 4;
-
-/** A failure a new attempt may not meet: a network fault or a 408/429/5xx answer, never a wrong digest. */
-function isTemporaryFailure(error: unknown): boolean {
-  if (isGcrsyncError(error)) return error.info.temporary === true;
-  return isRetryableError(error);
-}
+const TRANSFER_RETRIES = 3;
 
 /**
  * A blob found already in place must still have the size the manifest claims: a manifest that misstates a
@@ -157,16 +151,13 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     return { kind: 'uploaded', bytes: job.size };
   }
 
-  async function transferWithRetries(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await transfer(job, signal);
-      } catch (error) {
-        if (signal?.aborted || attempt >= TRANSFER_ATTEMPTS || !isTemporaryFailure(error)) throw error;
-        logger.debug('blob transfer failed; starting it again', { digest: job.digest, attempt, error: String(error) });
-        await sleep(backoffDelay(attempt - 1, DEFAULT_RETRY_POLICY), signal);
-      }
-    }
+  function transferWithRetries(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
+    return retrying(() => transfer(job, signal), {
+      ...(signal && { signal }),
+      retries: TRANSFER_RETRIES,
+      delayMs: (attempt) => backoffDelay(attempt, DEFAULT_RETRY_POLICY),
+      onRetry: (error, attempt) => logger.debug('blob transfer failed; starting it again', { digest: job.digest, attempt: attempt + 1, error: String(error) }),
+    });
   }
 
   async function ensure(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {

@@ -1,5 +1,5 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { isRetryableError } from '../http/retry.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
@@ -43,7 +43,7 @@ export const DEFAULT_BLOB_CONCURRENCY = 8;
 // Image configs are small JSON documents; refuse to buffer anything claiming to be bigger.
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const IMAGE_CONFIG_TYPES = new Set([DOCKER_CONFIG, OCI_CONFIG]);
-const CONFIG_READ_ATTEMPTS = 4;
+const CONFIG_READ_RETRIES = 3;
 
 interface CopyJob {
   source: RepositoryRef;
@@ -131,19 +131,25 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
 
   async function readConfigPlatform(repo: RepositoryRef, config: Descriptor, signal?: AbortSignal): Promise<Platform | undefined> {
     if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return undefined;
-    for (let attempt = 1; ; attempt++) {
-      // getBlob checks the digest as the bytes flow: a wrong config errors instead of ending
-      const blob = await client.getBlob(repo, config.digest, signal, config.size);
-      try {
-        return configPlatform(await readAll(blob.body, MAX_CONFIG_BYTES, `${repo.registry}/${repo.repository}@${config.digest}`));
-      } catch (error) {
-        // a config is small: one cut off by the network is simply read again (a wrong digest is not)
-        if (signal?.aborted || attempt >= CONFIG_READ_ATTEMPTS || !isRetryableError(error)) throw error;
-        logger.debug('image config cut off; reading it again', { repository: repo.repository, digest: config.digest, error: String(error) });
-      } finally {
-        blob.body.destroy();
-      }
-    }
+    const what = `${repo.registry}/${repo.repository}@${config.digest}`;
+    // a config is small: one cut off by the network is simply read again (a wrong digest is not)
+    return retrying(
+      async () => {
+        // getBlob checks the digest as the bytes flow: a wrong config errors instead of ending
+        const blob = await client.getBlob(repo, config.digest, signal, config.size);
+        try {
+          return configPlatform(await readAll(blob.body, MAX_CONFIG_BYTES, what));
+        } finally {
+          blob.body.destroy();
+        }
+      },
+      {
+        ...(signal && { signal }),
+        retries: CONFIG_READ_RETRIES,
+        delayMs: (attempt) => backoffDelay(attempt, DEFAULT_RETRY_POLICY),
+        onRetry: (error) => logger.debug('image config read failed; reading it again', { repository: repo.repository, digest: config.digest, error: String(error) }),
+      },
+    );
   }
 
   async function copyBlobs(job: CopyJob, content: ImageManifest, signal?: AbortSignal): Promise<void> {

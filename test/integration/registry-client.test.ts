@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { createKeychain } from '../../src/auth/keychain.js';
 import { isGcrsyncError } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
+import { isTransient } from '../../src/http/retry.js';
 import { RegistryClient, type RepositoryRef } from '../../src/registry/client.js';
 import { parseManifest } from '../../src/registry/schemas.js';
 import { getManifest as oracleManifest, hasBlob, headDigest, pushTestImage, tagManifest } from '../support/images.js';
@@ -445,7 +446,7 @@ describe('registry client against docker-registry', function () {
       try {
         await assert.rejects(
           client.listTags({ registry: proxy.host, repository: 'fault/app' }),
-          (e) => isGcrsyncError(e, 'RATE_LIMITED') && e.info.temporary === true && e.message.includes('fault/app'),
+          (e) => isGcrsyncError(e, 'RATE_LIMITED') && isTransient(e) && e.message.includes('fault/app'),
         );
       } finally {
         await http.close();

@@ -39,13 +39,13 @@ const deps = (transport: Transport) => ({
 
 describe('executePlan', () => {
   it('tries an image that failed on a registry fault once more, after the others', async () => {
-    const transport = scripted({ a: [new GcrsyncError('REGISTRY', 'PUT manifest: HTTP 400 DIGEST_INVALID', { status: 400 }), 'ok'], b: ['ok'] });
+    const transport = scripted({ a: [new GcrsyncError('REGISTRY', 'PUT manifest: HTTP 400 DIGEST_INVALID', { status: 400, registryCode: 'DIGEST_INVALID' }), 'ok'], b: ['ok'] });
     const outcomes = await executePlan([item('a'), item('b')], deps(transport), { concurrency: 1 });
     assert.deepEqual(transport.calls, ['a', 'b', 'a']);
     assert.deepEqual(outcomes.map((o) => [o.item.key, o.status]), [['b', 'synced'], ['a', 'synced']]);
   });
   it('gives up after the second failure and reports it', async () => {
-    const fault = () => new GcrsyncError('REGISTRY', 'HTTP 502', { status: 502, temporary: true });
+    const fault = () => new GcrsyncError('REGISTRY', 'HTTP 502', { status: 502 });
     const transport = scripted({ a: [fault(), fault()] });
     const [outcome] = await executePlan([item('a')], deps(transport), { concurrency: 2 });
     assert.equal(outcome?.status, 'failed');

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { isGcrsyncError } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
+import { isTransient } from '../../src/http/retry.js';
 
 interface Seen {
   method: string;
@@ -225,7 +226,7 @@ describe('http/client', () => {
     try {
       await assert.rejects(
         noRetry.request({ method: 'GET', url, headers: { authorization: 'Basic dXNlcjpodW50ZXIy' } }),
-        (e) => isGcrsyncError(e, 'REGISTRY') && e.info.temporary === true && !e.message.includes('very-secret-token') && !e.message.includes('dXNlcjpodW50ZXIy'),
+        (e) => isGcrsyncError(e, 'REGISTRY') && isTransient(e) && !e.message.includes('very-secret-token') && !e.message.includes('dXNlcjpodW50ZXIy'),
       );
     } finally {
       await noRetry.close();

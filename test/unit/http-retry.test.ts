@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { isGcrsyncError } from '../../src/errors.js';
+import { GcrsyncError, isGcrsyncError, type ErrorCode, type ErrorInfo } from '../../src/errors.js';
 import {
   backoffDelay,
-  isRetryableError,
-  isRetryableStatus,
+  isTransient,
+  isTransientStatus,
   parseRetryAfter,
   retryDelayForStatus,
+  retrying,
   sleep,
   type RetryPolicy,
 } from '../../src/http/retry.js';
@@ -58,12 +59,101 @@ describe('http/retry', () => {
   });
 
   it('classifies statuses and network errors', () => {
-    assert.ok(isRetryableStatus(502));
-    assert.ok(!isRetryableStatus(501));
-    assert.ok(isRetryableError(Object.assign(new Error('reset'), { code: 'ECONNRESET' })));
-    assert.ok(isRetryableError(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET' }) })));
-    assert.ok(!isRetryableError(Object.assign(new Error('dns'), { code: 'ENOTFOUND' })));
-    assert.ok(!isRetryableError(new Error('plain')));
+    assert.ok(isTransientStatus(502));
+    assert.ok(!isTransientStatus(501));
+    assert.ok(isTransient(Object.assign(new Error('reset'), { code: 'ECONNRESET' })));
+    assert.ok(isTransient(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET' }) })));
+    assert.ok(!isTransient(Object.assign(new Error('dns'), { code: 'ENOTFOUND' })));
+    assert.ok(!isTransient(new Error('plain')));
+  });
+
+  describe('isTransient: the one rule', () => {
+    const network = (code: string) => Object.assign(new Error(code), { code });
+    const cases: Array<[string, ErrorCode, ErrorInfo, boolean]> = [
+      ['a reset before any answer', 'REGISTRY', { cause: network('ECONNRESET') }, true],
+      ['a name that does not resolve', 'REGISTRY', { cause: network('ENOTFOUND') }, false],
+      ['a 200 body cut off mid-way', 'REGISTRY', { status: 200, cause: network('UND_ERR_SOCKET') }, true],
+      ['a 503 answer', 'REGISTRY', { status: 503 }, true],
+      ['a 429 answer', 'RATE_LIMITED', { status: 429 }, true],
+      ['a 501 answer', 'REGISTRY', { status: 501 }, false],
+      ['a 400 MANIFEST_INVALID', 'REGISTRY', { status: 400, registryCode: 'MANIFEST_INVALID' }, false],
+      ['a 400 DIGEST_INVALID (bytes lost on the way)', 'REGISTRY', { status: 400, registryCode: 'DIGEST_INVALID' }, true],
+      ['an upload session the registry lost', 'REGISTRY', { status: 404, registryCode: 'BLOB_UPLOAD_UNKNOWN' }, true],
+      ['an unreachable registry wrapping a refused connection', 'SOURCE_UNREACHABLE', { cause: new GcrsyncError('REGISTRY', 'x', { cause: network('ECONNREFUSED') }) }, true],
+      ['a v2 ping answering 502', 'SOURCE_UNREACHABLE', { status: 502 }, true],
+      ['a lost metadata push race', 'GIT_PUSH_REJECTED', {}, true],
+      ['a daemon pull error', 'DOCKER', {}, true],
+      ['a hook that exited 1', 'REGISTRY', {}, false],
+      ['a hook that timed out', 'REGISTRY', { cause: network('ETIMEDOUT') }, true],
+      ['a wrong digest', 'DIGEST_MISMATCH', { cause: network('ECONNRESET') }, false],
+      ['refused credentials', 'AUTH', { status: 401 }, false],
+      ['a missing manifest', 'NOT_FOUND', { status: 404 }, false],
+      ['an abort', 'ABORTED', {}, false],
+    ];
+    for (const [what, code, info, expected] of cases) {
+      it(`${what} → ${expected}`, () => assert.equal(isTransient(new GcrsyncError(code, what, info)), expected));
+    }
+  });
+
+  describe('retrying: the one loop', () => {
+    const quick = { retries: 2, delayMs: () => 1 };
+    const transient = () => new GcrsyncError('REGISTRY', 'HTTP 503', { status: 503 });
+
+    it('tries again after a transient failure and returns the first success', async () => {
+      const seen: number[] = [];
+      const result = await retrying(async (attempt) => {
+        seen.push(attempt);
+        if (attempt < 2) throw transient();
+        return 'ok';
+      }, quick);
+      assert.equal(result, 'ok');
+      assert.deepEqual(seen, [0, 1, 2]);
+    });
+    it('gives up after the last retry with the last error', async () => {
+      let calls = 0;
+      await assert.rejects(
+        retrying(async () => {
+          calls++;
+          throw transient();
+        }, quick),
+        (error) => isGcrsyncError(error, 'REGISTRY'),
+      );
+      assert.equal(calls, 3);
+    });
+    it('never repeats a permanent failure', async () => {
+      let calls = 0;
+      await assert.rejects(
+        retrying(async () => {
+          calls++;
+          throw new GcrsyncError('DIGEST_MISMATCH', 'bad bytes');
+        }, quick),
+        (error) => isGcrsyncError(error, 'DIGEST_MISMATCH'),
+      );
+      assert.equal(calls, 1);
+    });
+    it('retries a result that asks for it, and returns the last one as it is', async () => {
+      const released: number[] = [];
+      const result = await retrying(async (attempt) => ({ status: 503, attempt }), {
+        ...quick,
+        retryResult: (answer) => (answer.status === 503 ? 1 : undefined),
+        release: async (answer) => {
+          released.push(answer.attempt);
+        },
+      });
+      assert.deepEqual(result, { status: 503, attempt: 2 });
+      assert.deepEqual(released, [0, 1]);
+    });
+    it('an abort during a pause ends it with ABORTED', async () => {
+      const controller = new AbortController();
+      const running = retrying(
+        async () => {
+          setTimeout(() => controller.abort(), 5);
+          throw transient();
+        },
+        { retries: 3, delayMs: () => 60_000, signal: controller.signal },
+      );
+      await assert.rejects(running, (error) => isGcrsyncError(error, 'ABORTED'));
+    });
   });
 
   it('sleep rejects with ABORTED when the signal fires', async () => {

@@ -58,7 +58,7 @@ export class FakeListingClient implements ListingClient {
     try {
       await new Promise((resolve) => setTimeout(resolve, this.options.delayMs ?? 0));
       if (signal?.aborted) throw new GcrsyncError('ABORTED', 'aborted');
-      if (this.options.unreachable) throw new GcrsyncError('REGISTRY', 'connect ECONNREFUSED 127.0.0.1:1', { temporary: true });
+      if (this.options.unreachable) throw new GcrsyncError('REGISTRY', 'connect ECONNREFUSED 127.0.0.1:1', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
       return produce();
     } finally {
       this.inFlight -= 1;
