@@ -262,7 +262,7 @@ export class HttpClient {
     retry: boolean,
     signal: AbortSignal | undefined,
   ): Promise<HttpResponse> {
-    return retrying(() => this.sendToHost(method, url, headers, body, signal), {
+    return retrying(() => this.sendOnce(method, url, headers, body, signal), {
       ...(signal && { signal }),
       retries: retry ? this.retryPolicy.retries : 0,
       delayMs: (attempt) => backoffDelay(attempt, this.retryPolicy),
@@ -276,7 +276,7 @@ export class HttpClient {
   }
 
   /** One attempt: waits out the host's pause, sends, and tells the host's backoff how the answer went. */
-  private async sendToHost(
+  private async sendOnce(
     method: HttpMethod,
     url: URL,
     headers: Record<string, string>,
@@ -285,9 +285,19 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     await this.backoffs.wait(url.host, signal);
     const sentAt = this.clock.now();
-    let response: HttpResponse;
+    let answer: Awaited<ReturnType<UndiciAgent['request']>>;
     try {
-      response = await this.sendOnce(method, url, headers, body, signal);
+      answer = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers,
+        body: method === 'GET' || method === 'HEAD' ? null : (body ?? null),
+        // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
+        // body anyway); registries answer HEAD properly, and a no-op run is mostly HEADs: keep the pool warm
+        ...(method === 'HEAD' && { reset: false }),
+        ...(signal && { signal }),
+      });
     } catch (error) {
       if (signal?.aborted) throw abortedError();
       if (isGcrsyncError(error)) throw error;
@@ -296,35 +306,14 @@ export class HttpClient {
         cause: error,
       });
     }
+    // building the redacted URL costs real CPU over thousands of requests: only when debug lines are printed
+    if (this.logger.debugEnabled !== false) {
+      this.logger.debug('http', { method, url: safeUrl(url), status: answer.statusCode, ms: this.clock.now() - sentAt });
+    }
+    const response = new HttpResponse(answer.statusCode, url, new ResponseHeaders(answer.headers as RawHeaders), answer.body);
     const asked = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
     this.backoffs.observe(url.host, sentAt, response.status, asked !== undefined && asked <= this.retryPolicy.maxRetryAfterMs ? asked : undefined);
     return response;
-  }
-
-  private async sendOnce(
-    method: HttpMethod,
-    url: URL,
-    headers: Record<string, string>,
-    body: HttpRequest['body'],
-    signal: AbortSignal | undefined,
-  ): Promise<HttpResponse> {
-    const started = Date.now();
-    const answer = await this.agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method,
-      headers,
-      body: method === 'GET' || method === 'HEAD' ? null : (body ?? null),
-      // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
-      // body anyway); registries answer HEAD properly, and a no-op run is mostly HEADs: keep the pool warm
-      ...(method === 'HEAD' && { reset: false }),
-      ...(signal && { signal }),
-    });
-    // building the redacted URL costs real CPU over thousands of requests: only when debug lines are printed
-    if (this.logger.debugEnabled !== false) {
-      this.logger.debug('http', { method, url: safeUrl(url), status: answer.statusCode, ms: Date.now() - started });
-    }
-    return new HttpResponse(answer.statusCode, url, new ResponseHeaders(answer.headers as RawHeaders), answer.body);
   }
 }
 

@@ -15,6 +15,9 @@ export function isThrottleStatus(status: number): boolean {
   return THROTTLE_STATUS.has(status);
 }
 
+// far past any policy's ceiling (maxDelayMs caps the pause); the cap only keeps the level from growing forever
+const MAX_LEVEL = 16;
+
 interface HostState {
   /** how many throttled answers in a row the host gave, less one per good answer since */
   level: number;
@@ -64,7 +67,7 @@ export class HostBackoffs {
       return;
     }
     if (sentAt >= state.raisedAt) {
-      state.level = Math.min(state.level + 1, this.policy.retries + 1);
+      state.level = Math.min(state.level + 1, MAX_LEVEL);
       state.raisedAt = now;
     }
     const pause = Math.max(backoffDelay(state.level - 1, this.policy, this.random), retryAfterMs ?? 0);

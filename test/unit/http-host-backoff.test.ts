@@ -56,13 +56,14 @@ describe('http/host-backoff', () => {
     clock.advance(10);
     for (let i = 0; i < 8; i++) hosts.observe('a.example', sentAt, 429);
     assert.equal(hosts.pauseLeft('a.example'), 100);
-    // a request sent after the pause began and throttled again doubles it
-    clock.advance(100);
-    hosts.observe('a.example', clock.now(), 429);
-    assert.equal(hosts.pauseLeft('a.example'), 200);
-    clock.advance(200);
-    hosts.observe('a.example', clock.now(), 429);
-    assert.equal(hosts.pauseLeft('a.example'), 400);
+    // each request sent after the pause began and throttled again doubles it, up to the policy's ceiling
+    const pauses: number[] = [];
+    for (const wait of [100, 200, 400, 800]) {
+      clock.advance(wait);
+      hosts.observe('a.example', clock.now(), 429);
+      pauses.push(hosts.pauseLeft('a.example'));
+    }
+    assert.deepEqual(pauses, [200, 400, 800, 1000]);
   });
 
   it('decays one step per good answer sent after the last rise', () => {
