@@ -53,3 +53,9 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * The signal of work that nothing cancels but the end of the process (reading the config file, a `list` or
+ * `pull`, the commit of what a run verified): passed explicitly, so no I/O call goes without a signal.
+ */
+export const UNINTERRUPTED: AbortSignal = new AbortController().signal;

@@ -9,7 +9,7 @@ export interface MirrorSourceOptions {
   location?: string;
   cwd?: string;
   logger?: Logger;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 /** A metadata repo opened for reading, with the lookup index built from it. */
@@ -20,17 +20,17 @@ export interface MirrorSource {
   /** the metadata repo's work tree */
   path: string;
   /** fetches the remote again and rebuilds `index` (long-running readers: the webhook) */
-  reload(signal?: AbortSignal): Promise<MirrorIndex>;
+  reload(signal: AbortSignal): Promise<MirrorIndex>;
   close(): Promise<void>;
 }
 
-export async function openMirrorSource(options: MirrorSourceOptions = {}): Promise<MirrorSource> {
+export async function openMirrorSource(options: MirrorSourceOptions): Promise<MirrorSource> {
   const logger = options.logger ?? silentLogger;
   const repo = await openMetadataRepo({
     ...(options.location !== undefined && { location: options.location }),
     ...(options.cwd !== undefined && { cwd: options.cwd }),
     logger,
-    ...(options.signal !== undefined && { signal: options.signal }),
+    signal: options.signal,
   });
   try {
     const files = await readMetadataFiles(repo, logger, options.signal);
@@ -57,7 +57,7 @@ export async function openMirrorSource(options: MirrorSourceOptions = {}): Promi
  * Every readable metadata file. A lookup must not fail because some other namespace's file is corrupt, so such
  * a file is reported and left out.
  */
-export async function readMetadataFiles(repo: MetadataRepo, logger: Logger, signal?: AbortSignal): Promise<IndexInput[]> {
+export async function readMetadataFiles(repo: MetadataRepo, logger: Logger, signal: AbortSignal): Promise<IndexInput[]> {
   const out: IndexInput[] = [];
   for (const entry of await repo.listFiles(signal)) {
     try {

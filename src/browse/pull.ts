@@ -59,7 +59,7 @@ export interface DaemonPullOptions {
   /** `os/arch[/variant]` to pull instead of the daemon's own */
   platform?: string;
   logger?: Logger;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 /**
@@ -80,11 +80,11 @@ export async function pullThroughDaemon(plan: PullPlan, options: DaemonPullOptio
       tag: plan.mirror.digest ?? plan.mirror.tag,
       ...(options.platform !== undefined && { platform: options.platform }),
       ...(auth !== undefined && { authconfig: auth }),
-      ...(signal !== undefined && { abortSignal: signal }),
+      abortSignal: signal,
     });
     events = await new Promise((resolve, reject) => docker.modem.followProgress(stream, (error, output) => (error ? reject(error) : resolve(output))));
   } catch (error) {
-    if (signal?.aborted) throw new GcrsyncError('ABORTED', `pulling ${mirror} was cancelled`, { ref: mirror });
+    if (signal.aborted) throw new GcrsyncError('ABORTED', `pulling ${mirror} was cancelled`, { ref: mirror });
     throw daemonError('pull', mirror, error);
   }
   const failure = progressFailure(events);

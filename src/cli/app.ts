@@ -4,7 +4,7 @@ import { jobForImage } from '../config/image-job.js';
 import { parseDuration } from '../config/run-limits.js';
 import { resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../config/settings.js';
 import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from '../config/file.js';
-import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
+import { describeError, exitCodeFor, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { HttpClient } from '../http/client.js';
 import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
@@ -80,7 +80,7 @@ export async function createJobsDeps(
         queryLimit: job.queryLimit,
         logger,
         ...(limits?.maxRepositories !== undefined && { limits: { maxRepositories: limits.maxRepositories } }),
-        ...(signal !== undefined && { signal }),
+        signal,
       }),
     loadImageList: (file, signal) => loadImageList(file, signal),
     headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
@@ -107,7 +107,7 @@ export async function createJobsDeps(
 /** The config file of a command (`--config`, GCRSYNC_CONFIG, ./gcrsync.yaml), read and checked; undefined without one. */
 async function readConfig(flags: JobFlags): Promise<ConfigFile | undefined> {
   const path = await locateConfigFile(flags.config, process.env, process.cwd());
-  return path === undefined ? undefined : loadConfigFile(path);
+  return path === undefined ? undefined : loadConfigFile(path, UNINTERRUPTED);
 }
 
 /**
@@ -268,7 +268,7 @@ export async function runConfigValidate(flags: JobFlags): Promise<number> {
     if (file === undefined) throw new GcrsyncError('CONFIG', `no config file: give --config FILE, set GCRSYNC_CONFIG, or create ./${CONFIG_FILE_NAME}`);
     const options = resolveJobs(file, flags, process.env);
     logger = createLogger({ level: options.logLevel });
-    const described = await describeJobs(options, { loadImageList: (path, signal) => loadImageList(path, signal) });
+    const described = await describeJobs(options, { loadImageList: (path, signal) => loadImageList(path, signal) }, UNINTERRUPTED);
     process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue({ file: file.file, ...described }), null, 2) : formatJobDescriptions(file.file, described)) + '\n');
     if (described.conflicts.length > 0) {
       logger.error(`${described.conflicts.length} mirror name conflict(s) among the named images; sync would copy nothing`);

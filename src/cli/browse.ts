@@ -1,5 +1,5 @@
 import { createKeychain } from '../auth/keychain.js';
-import { describeError, exitCodeFor, GcrsyncError } from '../errors.js';
+import { describeError, exitCodeFor, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { createLogger, type Logger, redactAll } from '../log.js';
 import { parseReference } from '../ref/reference.js';
 import type { MirrorMatch, Resolution } from '../browse/lookup.js';
@@ -91,7 +91,7 @@ export async function runPull(flags: PullFlags, write: Write = stdout): Promise<
         continue;
       }
       try {
-        const id = await pullThroughDaemon(plan, { docker, keychain, logger, ...(flags.platform !== undefined && { platform: flags.platform }) });
+        const id = await pullThroughDaemon(plan, { docker, keychain, logger, signal: UNINTERRUPTED, ...(flags.platform !== undefined && { platform: flags.platform }) });
         results.push({ ...describeResolution(answer), pulled: true, id });
         if (!flags.json) write(`${answer.image} <- ${answer.match.mirror} (${id})\n`);
       } catch (error) {
@@ -149,7 +149,7 @@ export async function withMirrors(
   try {
     check();
     const location = flags.metadataRepo ?? nonEmpty(process.env.GCRSYNC_METADATA_REPO);
-    source = await openMirrorSource({ ...(location !== undefined && { location }), logger });
+    source = await openMirrorSource({ ...(location !== undefined && { location }), logger, signal: UNINTERRUPTED });
     if (source.index.size === 0) logger.warn('the metadata repo has no metadata files yet');
     return await body(source, logger);
   } catch (error) {

@@ -196,10 +196,10 @@ export async function locateConfigFile(explicit: string | undefined, env: Record
 }
 
 /** Reads a config file; a missing or unreadable file is a CONFIG error naming it. */
-export async function loadConfigFile(file: string, signal?: AbortSignal): Promise<ConfigFile> {
+export async function loadConfigFile(file: string, signal: AbortSignal): Promise<ConfigFile> {
   let source: string;
   try {
-    source = await readFile(file, { encoding: 'utf8', ...(signal !== undefined && { signal }) });
+    source = await readFile(file, { encoding: 'utf8', signal });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new GcrsyncError('CONFIG', `cannot read config file ${file}: ${code}`, { ref: file, cause: error });

@@ -99,7 +99,7 @@ function describeHook(hook: JobOptions['hooks']['beforeRepository']): string | u
  * rules, and the mirror names of a few examples (the job's `examples`, the images it names, else made-up
  * ones marked as illustrations). Real images that would share a mirror name are returned as conflicts.
  */
-export async function describeJobs(options: JobsOptions, deps: ImageListReader, signal?: AbortSignal): Promise<{ jobs: JobDescription[]; conflicts: string[] }> {
+export async function describeJobs(options: JobsOptions, deps: ImageListReader, signal: AbortSignal): Promise<{ jobs: JobDescription[]; conflicts: string[] }> {
   const jobs: JobDescription[] = [];
   const realListings: Array<{ run: JobRun; listing: Listing }> = [];
   for (const job of options.jobs) {

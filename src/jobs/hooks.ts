@@ -23,7 +23,7 @@ const KILL_GRACE_MS = 2000;
 
 export interface HookRunOptions {
   logger: Logger;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** the environment the command inherits (default: this process's) */
   baseEnv?: NodeJS.ProcessEnv;
 }
@@ -52,7 +52,7 @@ export function runHook(name: HookName, command: HookCommand, vars: Record<strin
   const [file, args] = typeof command.run === 'string' ? ['/bin/sh', ['-c', command.run]] : [command.run[0]!, command.run.slice(1)];
   const what = `${name} hook (${describeCommand(command.run)})`;
   return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
+    if (options.signal.aborted) {
       reject(new GcrsyncError('ABORTED', `${what} was not started: interrupted`, { cause: options.signal.reason }));
       return;
     }
@@ -77,7 +77,7 @@ export function runHook(name: HookName, command: HookCommand, vars: Record<strin
     };
     const timer = setTimeout(() => stop('timeout'), command.timeoutMs);
     const onAbort = () => stop('aborted');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    options.signal.addEventListener('abort', onAbort, { once: true });
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.on('exit', (code, signal) => {
       exit = { code, signal };
@@ -86,17 +86,17 @@ export function runHook(name: HookName, command: HookCommand, vars: Record<strin
     });
     child.on('error', (error) => {
       clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
+      options.signal.removeEventListener('abort', onAbort);
       reject(new GcrsyncError('REGISTRY', `${what} could not start: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error }));
     });
     child.on('close', () => {
       clearTimeout(timer);
       clearTimeout(graceTimer);
-      options.signal?.removeEventListener('abort', onAbort);
+      options.signal.removeEventListener('abort', onAbort);
       const tail = output.trim();
       if (tail !== '') options.logger.debug(`${name} hook output`, { output: tail });
       const shown = tail === '' ? '' : `: ${tail.split('\n').slice(-5).join(' | ')}`;
-      if (stopped === 'aborted') reject(new GcrsyncError('ABORTED', `${what} was interrupted`, { cause: options.signal?.reason }));
+      if (stopped === 'aborted') reject(new GcrsyncError('ABORTED', `${what} was interrupted`, { cause: options.signal.reason }));
       else if (stopped === 'timeout') reject(new GcrsyncError('REGISTRY', `${what} timed out after ${command.timeoutMs} ms and was killed${shown}`, { cause: timedOut(command.timeoutMs) }));
       else if (exit?.code === 0) resolve();
       else {
@@ -111,7 +111,7 @@ export interface PushHookContext {
   job: string;
   logger: Logger;
   /** true when the target has the repository (its tag list answers); beforeRepository runs only when it does not */
-  repositoryExists(repo: RepositoryRef, signal?: AbortSignal): Promise<boolean>;
+  repositoryExists(repo: RepositoryRef, signal: AbortSignal): Promise<boolean>;
   baseEnv?: NodeJS.ProcessEnv;
 }
 
@@ -122,14 +122,14 @@ export function createPushHooks(
 ): PushHooks | undefined {
   const { beforeRepository, afterPush } = hooks;
   if (beforeRepository === undefined && afterPush === undefined) return undefined;
-  const options = (signal?: AbortSignal): HookRunOptions => ({
+  const options = (signal: AbortSignal): HookRunOptions => ({
     logger: context.logger,
-    ...(signal !== undefined && { signal }),
+    signal,
     ...(context.baseEnv !== undefined && { baseEnv: context.baseEnv }),
   });
   return {
     ...(beforeRepository !== undefined && {
-      beforeRepository: async (repo: RepositoryRef, signal?: AbortSignal) => {
+      beforeRepository: async (repo: RepositoryRef, signal: AbortSignal) => {
         if (await context.repositoryExists(repo, signal)) {
           context.logger.debug('target repository exists; beforeRepository hook not needed', { repository: formatRepository(repo) });
           return;
@@ -171,8 +171,8 @@ export function createPushHooks(
 }
 
 /** A `repositoryExists` from a tag lister: a 404 (NAME_UNKNOWN) or a refusal to show it means "not there yet". */
-export function repositoryExistsVia(listTags: (repo: RepositoryRef, signal?: AbortSignal) => Promise<unknown>) {
-  return async (repo: RepositoryRef, signal?: AbortSignal): Promise<boolean> => {
+export function repositoryExistsVia(listTags: (repo: RepositoryRef, signal: AbortSignal) => Promise<unknown>) {
+  return async (repo: RepositoryRef, signal: AbortSignal): Promise<boolean> => {
     try {
       await listTags(repo, signal);
       return true;

@@ -22,9 +22,9 @@ export interface JobsDeps extends ImageListReader {
   logger: Logger;
   /** the metadata repo at a location (undefined = the repository of the working directory), opened once */
   metadataFor(location: string | undefined): Promise<MetadataRepo>;
-  listSource(spec: SourceSpec, job: JobOptions, signal?: AbortSignal): Promise<Listing>;
-  headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
-  repositoryExists(repo: RepositoryRef, signal?: AbortSignal): Promise<boolean>;
+  listSource(spec: SourceSpec, job: JobOptions, signal: AbortSignal): Promise<Listing>;
+  headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  repositoryExists(repo: RepositoryRef, signal: AbortSignal): Promise<boolean>;
   /** the job's transport; the caller keeps the platform list in every copy request */
   createTransport(job: JobOptions): Transport | Promise<Transport>;
   /** a reason to start no more images for this source (e.g. Docker Hub's pull budget) */
@@ -48,7 +48,7 @@ function withPlatforms(transport: Transport, platforms: readonly string[]): Tran
 
 export interface RunJobsOptions extends Pick<JobsOptions, 'dryRun' | 'shard' | 'maxDurationMs' | 'checkpoint' | 'configFile'> {
   command: 'sync' | 'compare';
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 /**
@@ -97,7 +97,7 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
     }
   }
   for (const { run, listing } of listed) {
-    if (options.signal?.aborted) break;
+    if (options.signal.aborted) break;
     try {
       const runDeps = await runDepsFor(run, deps, async () => listing);
       const result = await (options.command === 'compare' ? runCompare : runSync)(runDeps, settingsFor(run, deps, options, deadline));
@@ -112,13 +112,13 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
 const STOPPED_WHILE_LISTING = '--max-duration reached while listing';
 
 /** A signal that fires at `deadline` (or with `signal`); `expired` tells the deadline apart from an interrupt. */
-function deadlineSignal(deadline: number | undefined, signal: AbortSignal | undefined): { signal?: AbortSignal; expired(): boolean; dispose(): void } {
-  if (deadline === undefined) return { ...(signal !== undefined && { signal }), expired: () => false, dispose: () => undefined };
+function deadlineSignal(deadline: number | undefined, signal: AbortSignal): { signal: AbortSignal; expired(): boolean; dispose(): void } {
+  if (deadline === undefined) return { signal, expired: () => false, dispose: () => undefined };
   const timer = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
   let disposed = false;
   return {
     signal: signal === undefined ? timer : AbortSignal.any([signal, timer]),
-    expired: () => !disposed && timer.aborted && !signal?.aborted,
+    expired: () => !disposed && timer.aborted && !signal.aborted,
     dispose: () => {
       disposed = true;
     },
@@ -126,7 +126,7 @@ function deadlineSignal(deadline: number | undefined, signal: AbortSignal | unde
 }
 
 /** What one run talks to; `list` answers for its source (a listing made earlier, or a fresh one). */
-async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal?: AbortSignal) => Promise<Listing>): Promise<RunDeps> {
+async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal: AbortSignal) => Promise<Listing>): Promise<RunDeps> {
   return {
     logger: deps.logger,
     metadata: await deps.metadataFor(run.job.metadataRepo),
@@ -138,14 +138,14 @@ async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal?: AbortSign
 }
 
 /** `monitor`: source total / synced / waiting of every run, the metadata repos brought up to date first. */
-export async function readRunStatus(runs: readonly JobRun[], deps: JobsDeps, signal?: AbortSignal): Promise<Array<MirrorStatus & { job: string }>> {
+export async function readRunStatus(runs: readonly JobRun[], deps: JobsDeps, signal: AbortSignal): Promise<Array<MirrorStatus & { job: string }>> {
   const repos = new Set<MetadataRepo>();
   for (const run of runs) repos.add(await deps.metadataFor(run.job.metadataRepo));
   for (const repo of repos) await repo.refresh(signal);
   const statuses: Array<MirrorStatus & { job: string }> = [];
   for (const run of runs) {
     const runDeps = await runDepsFor(run, deps, (s) => deps.listSource(run.spec, run.job, s));
-    const settings = settingsFor(run, deps, { command: 'sync', dryRun: true, ...(signal !== undefined && { signal }) }, undefined);
+    const settings = settingsFor(run, deps, { command: 'sync', dryRun: true, signal }, undefined);
     statuses.push({ job: run.job.name, ...(await readStatus(runDeps, settings)) });
   }
   return statuses;
@@ -167,7 +167,7 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
     dryRun: options.dryRun,
     name: run.name,
     ...(run.selectTags !== undefined && { selectTags: run.selectTags }),
-    ...(options.signal !== undefined && { signal: options.signal }),
+    signal: options.signal,
     ...(options.shard !== undefined && { shard: options.shard }),
     // one deadline for the whole command: each run gets what is left of it
     ...(deadline !== undefined && { maxDurationMs: Math.max(0, deadline - Date.now()) }),
@@ -179,7 +179,7 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
 }
 
 /** Every job of the options, planned and run. */
-export async function runJobs(options: JobsOptions, command: 'sync' | 'compare', deps: JobsDeps, signal?: AbortSignal): Promise<JobsReport> {
+export async function runJobs(options: JobsOptions, command: 'sync' | 'compare', deps: JobsDeps, signal: AbortSignal): Promise<JobsReport> {
   const runs = await planRuns(options.jobs, deps, signal);
   return runJobRuns(runs, deps, {
     command,
@@ -188,7 +188,7 @@ export async function runJobs(options: JobsOptions, command: 'sync' | 'compare',
     ...(options.shard !== undefined && { shard: options.shard }),
     ...(options.maxDurationMs !== undefined && { maxDurationMs: options.maxDurationMs }),
     ...(options.checkpoint !== undefined && { checkpoint: options.checkpoint }),
-    ...(signal !== undefined && { signal }),
+    signal,
   });
 }
 

@@ -14,7 +14,7 @@ import type { Listing } from '../sources/source.js';
 
 /** Reads an image list file (only this, so `config validate` can plan without a registry). */
 export interface ImageListReader {
-  loadImageList(file: string, signal?: AbortSignal): Promise<Reference[]>;
+  loadImageList(file: string, signal: AbortSignal): Promise<Reference[]>;
 }
 
 /** One source namespace of one job, with the rules it is mirrored by. */
@@ -32,7 +32,7 @@ export function sourceName(spec: SourceSpec): string {
 }
 
 /** A job's sources as one spec per namespace: image lists are read and grouped with the inline images. */
-async function expandSources(job: JobOptions, deps: ImageListReader, signal?: AbortSignal): Promise<SourceSpec[]> {
+async function expandSources(job: JobOptions, deps: ImageListReader, signal: AbortSignal): Promise<SourceSpec[]> {
   const specs: SourceSpec[] = [];
   const images: Reference[] = [];
   for (const source of job.sources) {
@@ -44,7 +44,7 @@ async function expandSources(job: JobOptions, deps: ImageListReader, signal?: Ab
 }
 
 /** The runs of the jobs, in file order: one per source namespace of each job. */
-export async function planRuns(jobs: readonly JobOptions[], deps: ImageListReader, signal?: AbortSignal): Promise<JobRun[]> {
+export async function planRuns(jobs: readonly JobOptions[], deps: ImageListReader, signal: AbortSignal): Promise<JobRun[]> {
   const runs: JobRun[] = [];
   for (const job of jobs) {
     const selectTags = compileTagFilter(job.filters);

@@ -24,22 +24,22 @@ export interface ItemOutcome {
 /** Commands a job runs around pushes (issue-driven mirrors, ECR repository creation, SWR visibility). */
 export interface PushHooks {
   /** once per target repository, before its first push in this run */
-  beforeRepository?(target: RepositoryRef, signal?: AbortSignal): Promise<void>;
+  beforeRepository?(target: RepositoryRef, signal: AbortSignal): Promise<void>;
   /** after an image is verified at the target; a failure fails that image (it is then not recorded) */
-  afterPush?(item: PlanItem, result: CopyResult, signal?: AbortSignal): Promise<void>;
+  afterPush?(item: PlanItem, result: CopyResult, signal: AbortSignal): Promise<void>;
 }
 
 export interface ExecuteDeps {
   transport: Transport;
   /** HEAD of the target manifest: the proof an image is there before it is recorded */
-  headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
   logger: Logger;
   hooks?: PushHooks;
 }
 
 export interface ExecuteOptions {
   concurrency: number;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** asked before each image starts: a reason stops the run from starting more (deadline, rate-limit budget) */
   stopReason?: () => string | undefined;
   onOutcome?: (outcome: ItemOutcome) => void | Promise<void>;
@@ -73,7 +73,7 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
   const retryLater: PlanItem[] = [];
   const attempt = async (item: PlanItem, lastChance: boolean) => {
     const started = Date.now();
-    const reason = options.signal?.aborted ? 'interrupted' : options.stopReason?.();
+    const reason = options.signal.aborted ? 'interrupted' : options.stopReason?.();
     if (reason !== undefined) {
       if (!stopLogged) deps.logger.warn(`starting no more images: ${reason}`);
       stopLogged = true;
@@ -103,7 +103,7 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
   return outcomes;
 }
 
-async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal?: AbortSignal): Promise<Omit<ItemOutcome, 'seconds'>> {
+async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal: AbortSignal): Promise<Omit<ItemOutcome, 'seconds'>> {
   const targetRepo = { registry: item.target.registry, repository: item.target.repository };
   if (item.reason === 'unverified') {
     // An old-format record never said which digest was copied: a target already holding the source digest needs no copy.

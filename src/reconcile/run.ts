@@ -17,8 +17,8 @@ import { planSync, type MirrorNamer, type Plan, type PlanItem, type Shard } from
 export interface RunDeps {
   logger: Logger;
   metadata: MetadataRepo;
-  listSource(source: SourceLocation, signal?: AbortSignal): Promise<Listing>;
-  headTarget(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  listSource(source: SourceLocation, signal: AbortSignal): Promise<Listing>;
+  headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
   /** created only when something will be copied, so a no-op run never needs a Docker daemon */
   createTransport(): Transport | Promise<Transport>;
   now?: () => Date;
@@ -30,7 +30,7 @@ export interface RunSettings {
   concurrency: number;
   queryLimit: number;
   dryRun: boolean;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** mirror naming; default: `<target>/<path under the namespace>`, flattened for Docker Hub */
   name?: MirrorNamer;
   /** narrows the listing before the diff (tag filters) */
@@ -291,7 +291,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     await executePlan(
       plan.items,
       { transport, headTarget: deps.headTarget, logger: deps.logger, ...(settings.hooks !== undefined && { hooks: settings.hooks }) },
-      { concurrency: settings.concurrency, stopReason, onOutcome, ...(settings.signal !== undefined && { signal: settings.signal }) },
+      { concurrency: settings.concurrency, stopReason, onOutcome, signal: settings.signal },
     );
   } finally {
     await transport.close();

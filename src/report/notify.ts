@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../store/json-file.js';
 export type NotifyWhen = 'failure' | 'always';
 
 /** Writes the report as indented JSON, atomically (a reader never sees half a report). */
-export async function saveReport(file: string, report: InvocationReport, signal?: AbortSignal): Promise<void> {
+export async function saveReport(file: string, report: InvocationReport, signal: AbortSignal): Promise<void> {
   await writeFileAtomic(resolve(file), redactAll(JSON.stringify(redactValue(report), null, 2)) + '\n', signal);
 }
 
@@ -113,7 +113,7 @@ export async function sendNotification(
   http: Pick<HttpClient, 'request'>,
   url: URL,
   report: InvocationReport,
-  options: { when: NotifyWhen; signal?: AbortSignal },
+  options: { when: NotifyWhen; signal: AbortSignal },
 ): Promise<NotifyResult> {
   if (options.when === 'failure' && !runFailed(report)) return { sent: false, skippedBecause: 'the run did not fail' };
   // the HTTP client's errors name the URL, whose path is the webhook's secret
@@ -141,7 +141,7 @@ export interface DeliveryOptions {
   notify?: { url: URL; when: NotifyWhen };
   http: Pick<HttpClient, 'request'>;
   logger: Logger;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 export interface DeliveryResult {
@@ -169,7 +169,7 @@ export async function deliverReport(report: InvocationReport, options: DeliveryO
   if (options.notify !== undefined) {
     result.notified = await sendNotification(options.http, options.notify.url, report, {
       when: options.notify.when,
-      ...(options.signal !== undefined && { signal: options.signal }),
+      signal: options.signal,
     });
     if (result.notified.error !== undefined) options.logger.warn(result.notified.error);
   }

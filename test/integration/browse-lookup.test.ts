@@ -6,6 +6,7 @@ import { openMirrorSource } from '../../src/browse/mirror-source.js';
 import { openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates } from '../../src/store/schema.js';
 import { type BareRemote, bareRemote, cloneWithIdentity, git } from '../support/git.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const syncedAt = '2026-11-23T12:00:00.000Z';
@@ -114,7 +115,7 @@ describe('browse: list and where against a metadata repo (real git)', function (
   it('reads a checkout in place and picks up new commits on reload', async () => {
     const clone = await cloneWithIdentity(remote.url);
     try {
-      const source = await openMirrorSource({ cwd: clone.dir });
+      const source = await openMirrorSource({ cwd: clone.dir, signal: UNINTERRUPTED });
       try {
         assert.equal(source.index.resolve('registry.k8s.io/etcd:3.5.9-0').mirrored, false);
         const writer = await openMetadataRepo({ location: remote.url });
@@ -131,7 +132,7 @@ describe('browse: list and where against a metadata repo (real git)', function (
           message: 'etcd',
         });
         await writer.close();
-        const index = await source.reload();
+        const index = await source.reload(UNINTERRUPTED);
         const answer = index.resolve('registry.k8s.io/etcd:3.5.9-0');
         assert.ok(answer.mirrored && answer.match.mirror === 'mirror.example/k8s/etcd:3.5.9-0');
       } finally {

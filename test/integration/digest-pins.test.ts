@@ -15,6 +15,7 @@ import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote } from '../support/git.js';
 import { headDigest, pushTestImage, type PushedImage } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 /**
  * A tag that moves between the listing and the copy: the copy takes the new content B, and the record must say B.
@@ -67,6 +68,7 @@ describe('digest pins: a tag moved between listing and copy', function () {
         concurrency: 1,
         queryLimit: 4,
         dryRun: false,
+        signal: UNINTERRUPTED,
       });
     } finally {
       await http.close();

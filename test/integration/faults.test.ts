@@ -15,6 +15,7 @@ import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote, type BareRemote } from '../support/git.js';
 import { getManifest, headDigest, listTags, pushTestImage, registryRequest, type RegistryEndpoint } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 /** An auth-less test registry as the image helpers address it. */
 const plain = (registry: TestRegistry): RegistryEndpoint => ({ url: registry.url });
@@ -113,6 +114,7 @@ describe('faults: sync through fault-injecting proxies', function () {
         concurrency: 4,
         queryLimit: 8,
         dryRun: false,
+        signal: UNINTERRUPTED,
       });
       return { report, warnings };
     } finally {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createJobsDeps } from '../../src/cli/app.js';
 import { resolveJobs, type JobsOptions } from '../../src/config/settings.js';
 import { parseConfigFile } from '../../src/config/file.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { runHook } from '../../src/jobs/hooks.js';
 import { jobsExitCode, runJobs } from '../../src/jobs/jobs.js';
 import type { JobsReport } from '../../src/report/types.js';
@@ -230,7 +230,7 @@ describe('hook commands (real processes)', function () {
     const pidFile = join(dir, 'pid');
     const started = Date.now();
     await assert.rejects(
-      runHook('beforeRepository', { run: `sleep 30 & echo $! > ${pidFile}; sleep 30`, timeoutMs: 300 }, {}, { logger: silentLogger }),
+      runHook('beforeRepository', { run: `sleep 30 & echo $! > ${pidFile}; sleep 30`, timeoutMs: 300 }, {}, { logger: silentLogger, signal: UNINTERRUPTED }),
       (error: unknown) => isGcrsyncError(error, 'REGISTRY') && /beforeRepository hook \(sleep 30 .*\) timed out after 300 ms and was killed/.test(error.message),
     );
     assert.ok(Date.now() - started < 5000, 'did not wait for the command');
@@ -243,15 +243,15 @@ describe('hook commands (real processes)', function () {
     const dir = await tempDir('hook');
     const out = join(dir, 'out');
     const hostile = '$(touch ' + join(dir, 'pwned') + ')`id`;rm -rf /';
-    await runHook('afterPush', { run: `printf '%s' "$GCRSYNC_TARGET" > ${out}`, timeoutMs: 5000 }, { GCRSYNC_TARGET: hostile }, { logger: silentLogger });
+    await runHook('afterPush', { run: `printf '%s' "$GCRSYNC_TARGET" > ${out}`, timeoutMs: 5000 }, { GCRSYNC_TARGET: hostile }, { logger: silentLogger, signal: UNINTERRUPTED });
     assert.equal(await readFile(out, 'utf8'), hostile);
     await assert.rejects(readFile(join(dir, 'pwned')), /ENOENT/);
   });
 
   it('runs an argv list without a shell and reports a missing program', async () => {
-    await runHook('afterPush', { run: ['true'], timeoutMs: 5000 }, {}, { logger: silentLogger });
+    await runHook('afterPush', { run: ['true'], timeoutMs: 5000 }, {}, { logger: silentLogger, signal: UNINTERRUPTED });
     await assert.rejects(
-      runHook('afterPush', { run: ['/nonexistent/hook-program', 'x'], timeoutMs: 5000 }, {}, { logger: silentLogger }),
+      runHook('afterPush', { run: ['/nonexistent/hook-program', 'x'], timeoutMs: 5000 }, {}, { logger: silentLogger, signal: UNINTERRUPTED }),
       (error: unknown) => isGcrsyncError(error) && /afterPush hook \(\/nonexistent\/hook-program x\) could not start: ENOENT/.test(error.message),
     );
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { silentLogger } from '../../src/log.js';
 import { runSync, type RunDeps } from '../../src/reconcile/run.js';
@@ -148,6 +148,7 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
         queryLimit: 4,
         dryRun: false,
         stopReason: stop,
+        signal: UNINTERRUPTED,
       });
 
       const synced = report.outcomes.filter((o) => o.status === 'synced');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GcrsyncError } from '../../src/errors.js';
+import { GcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { executePlan } from '../../src/reconcile/execute.js';
 import type { PlanItem } from '../../src/reconcile/plan.js';
@@ -40,21 +40,21 @@ const deps = (transport: Transport) => ({
 describe('executePlan', () => {
   it('tries an image that failed on a registry fault once more, after the others', async () => {
     const transport = scripted({ a: [new GcrsyncError('REGISTRY', 'PUT manifest: HTTP 400 DIGEST_INVALID', { status: 400, registryCode: 'DIGEST_INVALID' }), 'ok'], b: ['ok'] });
-    const outcomes = await executePlan([item('a'), item('b')], deps(transport), { concurrency: 1 });
+    const outcomes = await executePlan([item('a'), item('b')], deps(transport), { concurrency: 1, signal: UNINTERRUPTED });
     assert.deepEqual(transport.calls, ['a', 'b', 'a']);
     assert.deepEqual(outcomes.map((o) => [o.item.key, o.status]), [['b', 'synced'], ['a', 'synced']]);
   });
   it('gives up after the second failure and reports it', async () => {
     const fault = () => new GcrsyncError('REGISTRY', 'HTTP 502', { status: 502 });
     const transport = scripted({ a: [fault(), fault()] });
-    const [outcome] = await executePlan([item('a')], deps(transport), { concurrency: 2 });
+    const [outcome] = await executePlan([item('a')], deps(transport), { concurrency: 2, signal: UNINTERRUPTED });
     assert.equal(outcome?.status, 'failed');
     assert.equal(transport.calls.length, 2);
   });
   for (const code of ['DIGEST_MISMATCH', 'UNSUPPORTED', 'NOT_FOUND', 'AUTH'] as const) {
     it(`does not repeat a copy that failed with ${code}`, async () => {
       const transport = scripted({ a: [new GcrsyncError(code, 'no')] });
-      const [outcome] = await executePlan([item('a')], deps(transport), { concurrency: 1 });
+      const [outcome] = await executePlan([item('a')], deps(transport), { concurrency: 1, signal: UNINTERRUPTED });
       assert.equal(outcome?.status, 'failed');
       assert.deepEqual(transport.calls, ['a']);
     });
@@ -65,6 +65,7 @@ describe('executePlan', () => {
     const outcomes = await executePlan([item('a'), item('b')], deps(transport), {
       concurrency: 1,
       stopReason: () => (started++ >= 1 ? 'budget spent' : undefined),
+      signal: UNINTERRUPTED,
     });
     assert.deepEqual(outcomes.map((o) => [o.item.key, o.status, o.skippedBecause]), [['a', 'synced', undefined], ['b', 'skipped', 'budget spent']]);
   });

@@ -8,6 +8,7 @@ import { HttpClient } from '../../src/http/client.js';
 import { createLogger, redactAll } from '../../src/log.js';
 import { deliverReport, parseNotifyUrl, parseNotifyWhen, runFailed, saveReport, sendNotification, slackMessage } from '../../src/report/notify.js';
 import type { RunReport } from '../../src/reconcile/run.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 function report(overrides: Partial<RunReport> = {}): RunReport {
   return {
@@ -99,7 +100,7 @@ describe('notify: options', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gcrsync-report-'));
     try {
       const file = join(dir, 'nested', 'report.json');
-      await saveReport(file, report());
+      await saveReport(file, report(), UNINTERRUPTED);
       const text = await readFile(file, 'utf8');
       assert.deepEqual(JSON.parse(text), report());
       assert.ok(text.endsWith('}\n') && text.includes('\n  "outcomes": ['));
@@ -136,7 +137,7 @@ describe('notify: posting to a webhook (real HTTP server on 127.0.0.1)', () => {
   });
 
   it('posts the Slack JSON on failure', async () => {
-    const result = await sendNotification(http, new URL(`${base}/services/T1/B1/abc`), report(), { when: 'failure' });
+    const result = await sendNotification(http, new URL(`${base}/services/T1/B1/abc`), report(), { when: 'failure', signal: UNINTERRUPTED });
     assert.deepEqual(result, { sent: true });
     assert.equal(received.length, 1);
     assert.equal(received[0]!.path, '/services/T1/B1/abc');
@@ -146,18 +147,18 @@ describe('notify: posting to a webhook (real HTTP server on 127.0.0.1)', () => {
 
   it('skips a clean run unless asked to post always', async () => {
     const clean = report({ outcomes: [] });
-    assert.deepEqual(await sendNotification(http, new URL(`${base}/hook`), clean, { when: 'failure' }), { sent: false, skippedBecause: 'the run did not fail' });
+    assert.deepEqual(await sendNotification(http, new URL(`${base}/hook`), clean, { when: 'failure', signal: UNINTERRUPTED }), { sent: false, skippedBecause: 'the run did not fail' });
     assert.equal(received.length, 0);
-    assert.deepEqual(await sendNotification(http, new URL(`${base}/hook`), clean, { when: 'always' }), { sent: true });
+    assert.deepEqual(await sendNotification(http, new URL(`${base}/hook`), clean, { when: 'always', signal: UNINTERRUPTED }), { sent: true });
     assert.equal(received.length, 1);
   });
 
   it('reports a refusing or unreachable webhook without throwing, and without its secret path', async () => {
     answer = 403;
-    const refused = await sendNotification(http, new URL(`${base}/services/T9/B9/TopSecretToken`), report(), { when: 'always' });
+    const refused = await sendNotification(http, new URL(`${base}/services/T9/B9/TopSecretToken`), report(), { when: 'always', signal: UNINTERRUPTED });
     assert.deepEqual(refused, { sent: false, error: `the notification webhook at ${new URL(base).host} answered HTTP 403` });
     const closed = `http://127.0.0.1:${await closedPort()}/services/T9/B9/TopSecretToken`;
-    const unreachable = await sendNotification(http, new URL(closed), report(), { when: 'always' });
+    const unreachable = await sendNotification(http, new URL(closed), report(), { when: 'always', signal: UNINTERRUPTED });
     assert.equal(unreachable.sent, false);
     assert.match(unreachable.error!, /could not be reached/);
     assert.doesNotMatch(unreachable.error!, /TopSecretToken/);
@@ -178,16 +179,16 @@ describe('notify: deliverReport', () => {
     };
     try {
       const file = join(dir, 'report.json');
-      const result = await deliverReport(report(), { reportFile: file, notify: { url: new URL('https://hooks.example/x/SecretHookPath'), when: 'failure' }, http, logger });
+      const result = await deliverReport(report(), { reportFile: file, notify: { url: new URL('https://hooks.example/x/SecretHookPath'), when: 'failure' }, http, logger, signal: UNINTERRUPTED });
       assert.deepEqual(result, { saved: true, notified: { sent: false, error: 'the notification webhook at hooks.example answered HTTP 500' } });
       assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), report());
       assert.deepEqual(posted.map((body) => JSON.parse(body)), [slackMessage(report())]);
       assert.deepEqual(lines, ['WARN  the notification webhook at hooks.example answered HTTP 500']);
 
-      const unwritable = await deliverReport(report(), { reportFile: join(file, 'under-a-file.json'), http, logger });
+      const unwritable = await deliverReport(report(), { reportFile: join(file, 'under-a-file.json'), http, logger, signal: UNINTERRUPTED });
       assert.deepEqual(unwritable, { saved: false });
       assert.match(lines.at(-1)!, /^ERROR could not write the report to .*under-a-file\.json/);
-      assert.deepEqual(await deliverReport(report(), { http, logger }), {});
+      assert.deepEqual(await deliverReport(report(), { http, logger, signal: UNINTERRUPTED }), {});
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
