@@ -13,6 +13,7 @@ import { writeSiteFiles } from '../src/store/site-files.js';
 import { serveDirectory, startChromium } from '../test/support/browser.js';
 import { BIG_MIRROR, WIDE_MIRROR, generateMirror } from '../test/support/site-mirror.js';
 import { tempDir } from '../test/support/temp.js';
+import { UNINTERRUPTED } from '../src/errors.js';
 
 const START_PAGE_LIMIT = 200 * 1024;
 const FIRST_RESULT_LIMIT_MS = 100;
@@ -27,10 +28,10 @@ let started = performance.now();
 const files = renderSite(inputs, changelog);
 const renderMs = performance.now() - started;
 started = performance.now();
-await writeSiteFiles(dir, files);
+await writeSiteFiles(dir, files, UNINTERRUPTED);
 const firstWriteMs = performance.now() - started;
 started = performance.now();
-const rewritten = await writeSiteFiles(dir, renderSite(inputs, changelog));
+const rewritten = await writeSiteFiles(dir, renderSite(inputs, changelog), UNINTERRUPTED);
 const noopMs = performance.now() - started;
 
 const size = (path: string) => Buffer.byteLength(files.get(path)!);

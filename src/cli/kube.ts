@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ReaderFlags, withMirrors, type Write } from './browse.js';
 import { parseDuration } from '../config/run-limits.js';
-import { describeError, GcrsyncError } from '../errors.js';
+import { describeError, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { writeFileAtomic } from '../store/json-file.js';
 import { rewriteManifests } from '../kube/rewrite.js';
 import { MUTATE_PATH, startWebhookServer } from '../kube/webhook-server.js';
@@ -39,7 +39,7 @@ export async function runRewrite(flags: RewriteFlags, write: Write = (text) => p
     }
     for (const line of listing) logger.warn(line);
     if (flags.inPlace) {
-      if (result.text !== text) await writeFileAtomic(resolve(flags.file), result.text);
+      if (result.text !== text) await writeFileAtomic(resolve(flags.file), result.text, UNINTERRUPTED);
       logger.info(`${label}: ${result.changes.length} image(s) rewritten`);
     }
     if (flags.json) write(JSON.stringify({ changes: result.changes, notMirrored: result.notMirrored }, null, 2) + '\n');

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { UNINTERRUPTED } from '../errors.js';
 import { readTextIfExists } from '../store/json-file.js';
 import { CHANGELOG_FILE, SITE_DIR } from '../store/layout.js';
 import { renderSite } from '../site/render.js';
@@ -18,8 +19,8 @@ export async function runSite(flags: SiteFlags, write: Write = (text) => process
   return withMirrors(flags, () => undefined, async (source, logger) => {
     const out = resolve(flags.out ?? (cloned ? SITE_DIR : join(source.path, SITE_DIR)));
     const started = performance.now();
-    const files = renderSite(source.files, await readTextIfExists(join(source.path, CHANGELOG_FILE)));
-    const changed = await writeSiteFiles(out, files);
+    const files = renderSite(source.files, await readTextIfExists(join(source.path, CHANGELOG_FILE), UNINTERRUPTED));
+    const changed = await writeSiteFiles(out, files, UNINTERRUPTED);
     const bytes = [...files.values()].reduce((sum, text) => sum + Buffer.byteLength(text), 0);
     const summary = { dir: out, start: join(out, 'index.html'), files: files.size, changed: changed.length, bytes };
     logger.debug('site generated', { ms: Math.round(performance.now() - started) });

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { describeError } from '../errors.js';
+import { describeError, UNINTERRUPTED } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatReference } from '../ref/reference.js';
 import type { SourceLocation, TargetLocation } from '../ref/naming.js';
@@ -104,7 +104,7 @@ function emptyReport(command: RunReport['command'], settings: RunSettings, metad
 
 /** Reads the namespace file and lists the source: the two things that must work before anything is changed. */
 async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport): Promise<{ metadata?: NamespaceMetadata; listing: Listing }> {
-  const metadata = await deps.metadata.read(report.metadataFile);
+  const metadata = await deps.metadata.read(report.metadataFile, settings.signal);
   const listed = await deps.listSource(settings.source, settings.signal);
   const listing = settings.selectTags === undefined ? listed : { ...listed, tags: settings.selectTags(listed.tags) };
   report.sourceTags = listing.tags.length;
@@ -220,7 +220,9 @@ async function commitOrThrow(
   const message = `${verb} ${report.source}: ${newCount} new, ${entries.length - newCount} updated, ${records.length} recorded`;
   const section =
     entries.length > 0 ? renderChangelogSection({ time: (deps.now ?? (() => new Date()))(), title: `${report.source} → ${report.target}`, entries }) : undefined;
+  // what the run verified is committed even when it is being interrupted
   const result = await deps.metadata.commit({
+    signal: UNINTERRUPTED,
     changes: [{ file: report.metadataFile, update: (current) => applyUpdates(current, header, updates) }],
     ...(section !== undefined && { changelogSection: section }),
     message,

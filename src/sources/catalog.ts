@@ -13,13 +13,13 @@ export function inNamespace(repository: string, namespace: string): boolean {
  * repositories under the namespace prefix, their tags, and one manifest HEAD per tag for the digest.
  * `_catalog` may be filtered by permissions, so a repository missing from it proves nothing (spec §1.3).
  */
-export async function listCatalog(client: ListingClient, source: { registry: string; namespace: string }, options: ListOptions = {}): Promise<Listing> {
+export async function listCatalog(client: ListingClient, source: { registry: string; namespace: string }, options: ListOptions): Promise<Listing> {
   const run = new ListingRun(client, source.registry, options);
   let repositories: string[];
   try {
     repositories = await run.query((signal) => client.catalog(source.registry, signal));
   } catch (error) {
-    if (options.signal?.aborted) return run.finish();
+    if (options.signal.aborted) return run.finish();
     throw sourceUnreachable(source, error);
   }
   const accepted = new Set<string>();
@@ -36,7 +36,7 @@ export async function listCatalog(client: ListingClient, source: { registry: str
 }
 
 /** Lists the named repositories with the standard tags/list, for registries without a catalog. */
-export async function listRepositories(client: ListingClient, registry: string, repositories: readonly string[], options: ListOptions = {}): Promise<Listing> {
+export async function listRepositories(client: ListingClient, registry: string, repositories: readonly string[], options: ListOptions): Promise<Listing> {
   const run = new ListingRun(client, registry, options);
   for (const repository of new Set(repositories)) run.listPlainRepository(repository);
   return run.finish();

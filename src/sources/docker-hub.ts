@@ -20,7 +20,7 @@ const repositoryPage = z.object({ results: repositoryEntries, next: cursorText(M
  * `GET <api>/v2/namespaces/<ns>/repositories?page_size=100`, following the absolute `next` URL. `next`
  * is a URL the answer hands us, so it passes the URL policy and must stay on the API's host.
  */
-export async function dockerHubRepositories(http: ApiHttp, api: URL, namespace: string, refuse: RefuseName, signal?: AbortSignal): Promise<string[]> {
+export async function dockerHubRepositories(http: ApiHttp, api: URL, namespace: string, refuse: RefuseName, signal: AbortSignal): Promise<string[]> {
   const first = new URL(`/v2/namespaces/${namespace}/repositories`, api);
   first.searchParams.set('page_size', String(PAGE_SIZE));
   const repositories: string[] = [];
@@ -31,7 +31,7 @@ export async function dockerHubRepositories(http: ApiHttp, api: URL, namespace: 
     if (seen.has(url.href)) throw hostile(where, 'next leads back to an earlier page');
     refuseEndlessPaging(seen.size, where);
     seen.add(url.href);
-    const answer = await http.getJson(url, { ...(signal !== undefined && { signal }) });
+    const answer = await http.getJson(url, { signal });
     const { results, next } = parseAnswer(repositoryPage, answer, where, 'repository list');
     repositories.push(...namespaceRepositories(results, namespace, refuse));
     url = next === undefined ? undefined : nextPage(http, url, next);
@@ -66,7 +66,7 @@ export function listDockerHub(
   http: ApiHttp,
   source: { registry: string; namespace: string },
   api: URL,
-  options: ListOptions = {},
+  options: ListOptions,
 ): Promise<Listing> {
   return listEnumerated(client, source, (refuse, signal) => dockerHubRepositories(http, api, source.namespace, refuse, signal), options);
 }

@@ -14,7 +14,7 @@ export type ApiHttp = Pick<HttpClient, 'getJson' | 'followUrl' | 'originFor'>;
 export type RefuseName = (value: unknown, why: string) => void;
 
 /** Finds a namespace's repository paths through some API other than the registry's own. */
-export type EnumerateRepositories = (refuse: RefuseName, signal?: AbortSignal) => Promise<string[]>;
+export type EnumerateRepositories = (refuse: RefuseName, signal: AbortSignal) => Promise<string[]>;
 
 /** More pages than any real namespace has: an API that keeps handing out new ones is hostile. */
 const MAX_PAGES = 10_000;
@@ -70,7 +70,7 @@ export async function listEnumerated(
   try {
     repositories = await run.query((signal) => enumerate((value, why) => run.refuse(subjectOf(source.namespace), 'repository', value, why), signal));
   } catch (error) {
-    if (options.signal?.aborted) return run.finish();
+    if (options.signal.aborted) return run.finish();
     throw sourceUnreachable(source, error);
   }
   if (repositories.length === 0) {

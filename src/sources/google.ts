@@ -14,14 +14,14 @@ const mediaTypePattern = /^[A-Za-z0-9][\w.+-]{0,126}\/[A-Za-z0-9][\w.+-]{0,126}$
  * `manifest` map; only tags missing from it cost a manifest HEAD. Results are keyed by the path we asked
  * for, because behind redirects the answer's `name` is the backend's path.
  */
-export async function walkGoogle(client: ListingClient, source: { registry: string; namespace: string }, options: ListOptions = {}): Promise<Listing> {
+export async function walkGoogle(client: ListingClient, source: { registry: string; namespace: string }, options: ListOptions): Promise<Listing> {
   const run = new ListingRun(client, source.registry, options);
   const seen = new Set<string>([source.namespace]);
   const rootDepth = depthOf(source.namespace);
 
   const visit = (path: string, answer: GoogleTagList | undefined): void => {
     // an interrupted walk stops growing at once instead of queueing the children of every answer in flight
-    if (run.signal?.aborted) return;
+    if (run.signal.aborted) return;
     if (answer === undefined) {
       // this node speaks only the standard API; the registry root has no tags of its own
       if (path !== '') run.listPlainRepository(path);
@@ -54,7 +54,7 @@ export async function walkGoogle(client: ListingClient, source: { registry: stri
   try {
     root = await run.query((signal) => client.listGoogle(source.registry, source.namespace, signal));
   } catch (error) {
-    if (options.signal?.aborted) return run.finish();
+    if (options.signal.aborted) return run.finish();
     throw sourceUnreachable(source, error);
   }
   visit(source.namespace, root);

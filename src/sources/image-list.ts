@@ -41,12 +41,12 @@ export function parseImageList(text: string, file: string): Reference[] {
 }
 
 /** Reads and parses an image list file; a missing or unreadable file is a CONFIG error. */
-export async function loadImageList(file: string, signal?: AbortSignal): Promise<Reference[]> {
+export async function loadImageList(file: string, signal: AbortSignal): Promise<Reference[]> {
   let text: string;
   try {
-    text = await readFile(file, { encoding: 'utf8', ...(signal !== undefined && { signal }) });
+    text = await readFile(file, { encoding: 'utf8', signal });
   } catch (error) {
-    if (signal?.aborted) throw new GcrsyncError('ABORTED', `reading ${file} was cancelled`, { cause: signal.reason });
+    if (signal.aborted) throw new GcrsyncError('ABORTED', `reading ${file} was cancelled`, { cause: signal.reason });
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new GcrsyncError('CONFIG', `cannot read image list ${file}: ${code}`, { ref: file, cause: error });
   }

@@ -10,7 +10,7 @@ import { digestDefect } from './untrusted.js';
  * one manifest HEAD and lists exactly that tag. A named tag that is missing, or that has moved away from
  * the digest it is pinned to, is a problem for that line and the rest goes on.
  */
-export async function listImages(client: ListingClient, spec: ImagesSpec, options: ListOptions = {}): Promise<Listing> {
+export async function listImages(client: ListingClient, spec: ImagesSpec, options: ListOptions): Promise<Listing> {
   const run = new ListingRun(client, spec.registry, options);
   for (const image of spec.images) {
     const repository = repositoryPath(spec.namespace, image.repository);

@@ -24,7 +24,7 @@ export interface SourceOptions extends ListOptions {
  * skipped everywhere. Throws CONFIG for a bad spec and SOURCE_UNREACHABLE when a namespace cannot be
  * enumerated at all; anything that fails later is a problem in the listing and the rest goes on.
  */
-export async function listSource(client: ListingClient, http: ApiHttp, spec: SourceSpec, options: SourceOptions = {}): Promise<Listing> {
+export async function listSource(client: ListingClient, http: ApiHttp, spec: SourceSpec, options: SourceOptions): Promise<Listing> {
   validateSourceSpec(spec);
   const registry = withoutQuirkTags(client, options.logger ?? silentLogger);
   const { dockerHubApi, ...listOptions } = options;

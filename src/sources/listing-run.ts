@@ -8,7 +8,7 @@ import { digestDefect, quoteUntrusted, tagDefect } from './untrusted.js';
 export interface ListOptions {
   /** most registry requests in flight at once, across the whole listing (default 20) */
   queryLimit?: number;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   logger?: Logger;
   /** bounds on what one listing may grow to; defaults in DEFAULT_LISTING_LIMITS */
   limits?: Partial<ListingLimits>;
@@ -42,7 +42,7 @@ export function subjectOf(path: string): string {
  */
 export class ListingRun {
   readonly logger: Logger;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignal;
   private readonly queue: PQueue;
   private readonly tags: SourceTag[] = [];
   private readonly problems: ListingProblem[] = [];
@@ -79,23 +79,23 @@ export class ListingRun {
   }
 
   /** Runs one request under the query limit and hands back its result or its error. */
-  query<T>(work: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  query<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return this.queue.add(() => work(this.signal), { throwOnTimeout: true });
   }
 
   /** Queues a request whose failure is recorded as a problem about `subject`; the listing goes on. */
-  spawn(subject: string, work: (signal?: AbortSignal) => Promise<void>): void {
+  spawn(subject: string, work: (signal: AbortSignal) => Promise<void>): void {
     if (this.spawned >= this.limits.maxRequests) {
       this.stopAt('maxRequests', subject, `${this.limits.maxRequests} listing requests`);
       return;
     }
     this.spawned += 1;
     void this.queue.add(async () => {
-      if (this.signal?.aborted) return;
+      if (this.signal.aborted) return;
       try {
         await work(this.signal);
       } catch (error) {
-        if (this.signal?.aborted) return;
+        if (this.signal.aborted) return;
         this.fail(subject, error);
       }
     });
@@ -157,7 +157,7 @@ export class ListingRun {
   /** Waits for every queued request; a cancelled listing is an error, never a partial result. */
   async finish(): Promise<Listing> {
     await this.queue.onIdle();
-    if (this.signal?.aborted) {
+    if (this.signal.aborted) {
       throw new GcrsyncError('ABORTED', `listing ${this.registry} was cancelled`, { cause: this.signal.reason });
     }
     this.logger.debug('listing done', { registry: this.registry, tags: this.tags.length, manifestHeads: this.headRequests, problems: this.problems.length });

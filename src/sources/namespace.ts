@@ -18,13 +18,13 @@ type Probe = 'extension' | 'repository' | 'absent';
  * Asks the namespace's own tags/list: an answer with `child`/`manifest` means the Google walk works
  * here; a plain answer means the namespace is itself a repository; an HTTP error means neither.
  */
-async function probe(client: ListingClient, source: SourceNamespace, signal?: AbortSignal): Promise<Probe> {
+async function probe(client: ListingClient, source: SourceNamespace, signal: AbortSignal): Promise<Probe> {
   try {
     const answer = await client.listGoogle(source.registry, source.namespace, signal);
     if (answer !== undefined) return 'extension';
     return source.namespace === '' ? 'absent' : 'repository';
   } catch (error) {
-    if (signal?.aborted) throw new GcrsyncError('ABORTED', `listing ${source.registry} was cancelled`, { cause: signal.reason });
+    if (signal.aborted) throw new GcrsyncError('ABORTED', `listing ${source.registry} was cancelled`, { cause: signal.reason });
     // no HTTP answer at all: the registry is down or unreachable, and the catalog would fail the same way
     if (!isGcrsyncError(error) || error.info.status === undefined) throw sourceUnreachable(source, error);
     return 'absent';
@@ -36,7 +36,7 @@ async function probe(client: ListingClient, source: SourceNamespace, signal?: Ab
  * SOURCE_UNREACHABLE when the source cannot be listed at all; anything that fails later is a problem in
  * the listing and the rest goes on.
  */
-export async function listNamespace(client: ListingClient, source: SourceNamespace, options: ListOptions = {}): Promise<Listing> {
+export async function listNamespace(client: ListingClient, source: SourceNamespace, options: ListOptions): Promise<Listing> {
   if (isGoogleHost(source.registry)) return walkGoogle(client, source, options);
   const found = await probe(client, source, options.signal);
   if (found === 'extension') return walkGoogle(client, source, options);

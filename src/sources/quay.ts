@@ -16,7 +16,7 @@ const repositoryPage = z.object({ repositories: repositoryEntries, next_page: cu
  * registry host (`GET /api/v1/repository?namespace=<ns>&public=true`, paged by `next_page`). The
  * registry API has no catalog for this; quay.io answers `_catalog` with nothing useful.
  */
-export async function quayRepositories(http: ApiHttp, registry: string, namespace: string, refuse: RefuseName, signal?: AbortSignal): Promise<string[]> {
+export async function quayRepositories(http: ApiHttp, registry: string, namespace: string, refuse: RefuseName, signal: AbortSignal): Promise<string[]> {
   const first = new URL('/api/v1/repository', http.originFor(registry));
   first.searchParams.set('namespace', namespace);
   first.searchParams.set('public', 'true');
@@ -28,7 +28,7 @@ export async function quayRepositories(http: ApiHttp, registry: string, namespac
     if (cursor !== undefined) url.searchParams.set('next_page', cursor);
     const where = safeUrl(url);
     refuseEndlessPaging(page, where);
-    const body = parseAnswer(repositoryPage, await http.getJson(url, { ...(signal !== undefined && { signal }) }), where, 'repository list');
+    const body = parseAnswer(repositoryPage, await http.getJson(url, { signal }), where, 'repository list');
     repositories.push(...namespaceRepositories(body.repositories, namespace, refuse));
     cursor = body.next_page;
     if (cursor === undefined) return repositories;
@@ -38,6 +38,6 @@ export async function quayRepositories(http: ApiHttp, registry: string, namespac
 }
 
 /** Lists a Quay namespace: repositories from Quay's API, tags and digests from the registry API. */
-export function listQuay(client: ListingClient, http: ApiHttp, source: { registry: string; namespace: string }, options: ListOptions = {}): Promise<Listing> {
+export function listQuay(client: ListingClient, http: ApiHttp, source: { registry: string; namespace: string }, options: ListOptions): Promise<Listing> {
   return listEnumerated(client, source, (refuse, signal) => quayRepositories(http, source.registry, source.namespace, refuse, signal), options);
 }

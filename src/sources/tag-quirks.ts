@@ -28,9 +28,9 @@ function dropQuirks(tags: readonly string[], where: string, logger: Logger): str
  */
 export function withoutQuirkTags(client: ListingClient, logger: Logger): ListingClient {
   return {
-    listTags: async (repo: RepositoryRef, signal?: AbortSignal) =>
+    listTags: async (repo: RepositoryRef, signal: AbortSignal) =>
       dropQuirks(await client.listTags(repo, signal), `${repo.registry}/${repo.repository}`, logger),
-    listGoogle: async (registry: string, path: string, signal?: AbortSignal): Promise<GoogleTagList | undefined> => {
+    listGoogle: async (registry: string, path: string, signal: AbortSignal): Promise<GoogleTagList | undefined> => {
       const answer = await client.listGoogle(registry, path, signal);
       if (answer === undefined) return undefined;
       const where = `${registry}/${path}`;
@@ -38,7 +38,7 @@ export function withoutQuirkTags(client: ListingClient, logger: Logger): Listing
       for (const [digest, info] of Object.entries(answer.manifest)) manifest[digest] = { ...info, tag: dropQuirks(info.tag, where, logger) };
       return { ...answer, tags: dropQuirks(answer.tags, where, logger), manifest };
     },
-    catalog: (registry: string, signal?: AbortSignal) => client.catalog(registry, signal),
-    headManifest: (repo: RepositoryRef, reference: string, signal?: AbortSignal) => client.headManifest(repo, reference, signal),
+    catalog: (registry: string, signal: AbortSignal) => client.catalog(registry, signal),
+    headManifest: (repo: RepositoryRef, reference: string, signal: AbortSignal) => client.headManifest(repo, reference, signal),
   };
 }

@@ -5,7 +5,7 @@ import { redact, redactAll } from '../log.js';
 export interface GitOptions {
   /** directory git runs in */
   dir: string;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** `name=value` settings passed with `-c` for every command (e.g. the commit identity) */
   config?: readonly string[];
   /** values to mask in error messages besides the registered secrets (e.g. the password of a remote URL) */
@@ -61,7 +61,7 @@ export function createGit(options: GitOptions): Git {
   const { credentials } = options;
   const base = simpleGit({
     baseDir: options.dir,
-    ...(options.signal !== undefined && { abort: options.signal }),
+    abort: options.signal,
     config: [...(options.config ?? []), ...(credentials !== undefined ? CREDENTIAL_HELPER : [])],
     allowEnvironment: AMBIENT_GIT_ENV,
     // the helper above is ours, its text fixed; simple-git refuses any credential.helper unless told
@@ -83,7 +83,7 @@ export function createGit(options: GitOptions): Git {
     try {
       return { ok: true, output: await git.raw([...args]) };
     } catch (error) {
-      if (options.signal?.aborted) {
+      if (options.signal.aborted) {
         throw new GcrsyncError('ABORTED', `git ${args[0]}: aborted`, { cause: options.signal.reason });
       }
       return { ok: false, output: clean(error instanceof Error ? error.message : String(error)) };

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { throwIfAborted } from './abort.js';
 
 /** The file's text, or undefined when it does not exist. */
-export async function readTextIfExists(path: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function readTextIfExists(path: string, signal: AbortSignal): Promise<string | undefined> {
   throwIfAborted(signal, `reading ${path}`);
   try {
     return await readFile(path, { encoding: 'utf8', signal });
@@ -20,7 +20,7 @@ export async function readTextIfExists(path: string, signal?: AbortSignal): Prom
  * write a temp file in the same directory (rename is atomic only within one file system), fsync, rename.
  * Missing directories are created.
  */
-export async function writeFileAtomic(path: string, text: string, signal?: AbortSignal): Promise<void> {
+export async function writeFileAtomic(path: string, text: string, signal: AbortSignal): Promise<void> {
   throwIfAborted(signal, `writing ${path}`);
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });

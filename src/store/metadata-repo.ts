@@ -30,7 +30,7 @@ export interface CommitRequest {
   message: string;
   /** default: true when the repo has a remote */
   push?: boolean;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 export interface CommitResult {
@@ -59,17 +59,17 @@ export interface MetadataRepo {
   /** repo-relative path of a namespace's file (validated: throws BAD_REFERENCE for a hostile registry or namespace) */
   metadataFile(registry: string, namespace: string): string;
   /** undefined when the file does not exist; METADATA_CORRUPT (file untouched) when it cannot be parsed */
-  read(file: string, signal?: AbortSignal): Promise<NamespaceMetadata | undefined>;
+  read(file: string, signal: AbortSignal): Promise<NamespaceMetadata | undefined>;
   /** committed metadata files, sorted by path */
-  listFiles(signal?: AbortSignal): Promise<MetadataFileEntry[]>;
-  readAll(signal?: AbortSignal): Promise<Array<MetadataFileEntry & { metadata: NamespaceMetadata }>>;
+  listFiles(signal: AbortSignal): Promise<MetadataFileEntry[]>;
+  readAll(signal: AbortSignal): Promise<Array<MetadataFileEntry & { metadata: NamespaceMetadata }>>;
   commit(request: CommitRequest): Promise<CommitResult>;
   /**
    * Brings the work tree up to the remote branch (for long-running readers such as `monitor`). A clone is
    * reset to the remote (commits that were never pushed are dropped); a checkout used in place is only
    * fast-forwarded. No-op without a remote or while the remote branch does not exist yet.
    */
-  refresh(signal?: AbortSignal): Promise<void>;
+  refresh(signal: AbortSignal): Promise<void>;
   /** removes the work tree if `openMetadataRepo` created it; a no-op otherwise */
   close(): Promise<void>;
 }
@@ -78,7 +78,7 @@ export interface MetadataRepo {
  * Opens the metadata repo: clones `location` (a path or URL, possibly an empty repository), or uses the
  * repository around `cwd` in place.
  */
-export async function openMetadataRepo(options: OpenMetadataRepoOptions = {}): Promise<MetadataRepo> {
+export async function openMetadataRepo(options: OpenMetadataRepoOptions): Promise<MetadataRepo> {
   return new GitMetadataRepo(await openRepoState(options));
 }
 
@@ -97,12 +97,12 @@ class GitMetadataRepo implements MetadataRepo {
     return metadataFilePath(registry, namespace);
   }
 
-  async read(file: string, signal?: AbortSignal): Promise<NamespaceMetadata | undefined> {
+  async read(file: string, signal: AbortSignal): Promise<NamespaceMetadata | undefined> {
     const text = await readTextIfExists(await this.locate(file), this.signal(signal));
     return text === undefined ? undefined : parseMetadata(text, file);
   }
 
-  async listFiles(signal?: AbortSignal): Promise<MetadataFileEntry[]> {
+  async listFiles(signal: AbortSignal): Promise<MetadataFileEntry[]> {
     const output = await gitFor(this.state, signal).run(['ls-files', '-z', '--', METADATA_DIR]);
     const entries: MetadataFileEntry[] = [];
     for (const file of output.split('\0')) {
@@ -112,7 +112,7 @@ class GitMetadataRepo implements MetadataRepo {
     return entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   }
 
-  async readAll(signal?: AbortSignal): Promise<Array<MetadataFileEntry & { metadata: NamespaceMetadata }>> {
+  async readAll(signal: AbortSignal): Promise<Array<MetadataFileEntry & { metadata: NamespaceMetadata }>> {
     const out: Array<MetadataFileEntry & { metadata: NamespaceMetadata }> = [];
     for (const entry of await this.listFiles(signal)) {
       const metadata = await this.read(entry.file, signal);
@@ -176,7 +176,7 @@ class GitMetadataRepo implements MetadataRepo {
         throw new GcrsyncError('GIT_PUSH_REJECTED', `${remote.label} kept moving: the metadata push was rejected ${attempts} times`, { ref: remote.label });
       },
       {
-        ...(signal && { signal }),
+        signal,
         retries: this.state.maxPushAttempts - 1,
         delayMs: (retry) => this.state.retryDelayMs * (retry + 1) * (0.5 + Math.random()),
         // only a lost race is worth re-applying the changes for; other git failures say the same thing again
@@ -186,7 +186,7 @@ class GitMetadataRepo implements MetadataRepo {
     );
   }
 
-  async refresh(signal?: AbortSignal): Promise<void> {
+  async refresh(signal: AbortSignal): Promise<void> {
     const { remote } = this.state;
     if (remote === undefined) return;
     const git = gitFor(this.state, signal);
@@ -212,7 +212,7 @@ class GitMetadataRepo implements MetadataRepo {
    * All files are parsed and serialized before the first write, so a corrupt file or a failing update
    * leaves every file as it was.
    */
-  private async writeChanges(changes: readonly MetadataChange[], signal: AbortSignal | undefined): Promise<string[]> {
+  private async writeChanges(changes: readonly MetadataChange[], signal: AbortSignal): Promise<string[]> {
     const files = new Map<string, { path: string; before: string | undefined; metadata: NamespaceMetadata | undefined }>();
     for (const change of changes) {
       let file = files.get(change.file);
@@ -244,7 +244,7 @@ class GitMetadataRepo implements MetadataRepo {
    * file of another namespace is left out of the pages rather than blocking this commit, and a page someone
    * wrote by hand (no generated marker) is never overwritten.
    */
-  private async writeIndexPages(written: readonly string[], signal: AbortSignal | undefined): Promise<string[]> {
+  private async writeIndexPages(written: readonly string[], signal: AbortSignal): Promise<string[]> {
     const files = new Set([...(await this.listFiles(signal)).map((entry) => entry.file), ...written]);
     const inputs: IndexInput[] = [];
     for (const file of [...files].sort()) {
@@ -306,7 +306,7 @@ class GitMetadataRepo implements MetadataRepo {
     }
   }
 
-  private signal(call: AbortSignal | undefined): AbortSignal | undefined {
+  private signal(call: AbortSignal): AbortSignal {
     return combineSignals(this.state.signal, call);
   }
 }

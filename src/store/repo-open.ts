@@ -26,7 +26,7 @@ export interface OpenMetadataRepoOptions {
   retryDelayMs?: number;
   logger?: Logger;
   /** cancels opening, and every later operation on the repo */
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** renders `site/` into every commit; without it commits leave `site/` alone */
   site?: SiteRenderer;
 }
@@ -47,7 +47,7 @@ export interface RepoState {
   /** taken out of the remote URL; handed to git by a credential helper */
   credentials?: UrlCredentials;
   logger: Logger;
-  signal: AbortSignal | undefined;
+  signal: AbortSignal;
   maxPushAttempts: number;
   retryDelayMs: number;
   site?: SiteRenderer;
@@ -58,7 +58,7 @@ export async function openRepoState(options: OpenMetadataRepoOptions): Promise<R
   throwIfAborted(options.signal, 'opening the metadata repo');
   const state = options.location === undefined ? await openInPlace(options) : await openClone(options.location, options);
   try {
-    state.identity = await commitIdentity(gitFor(state));
+    state.identity = await commitIdentity(gitFor(state, options.signal));
     if (options.site !== undefined) state.site = options.site;
   } catch (error) {
     if (state.ownsDir) await rm(state.dir, { recursive: true, force: true });
@@ -134,7 +134,7 @@ async function openInPlace(options: OpenMetadataRepoOptions): Promise<RepoState>
   };
 }
 
-export function gitFor(state: RepoState, signal?: AbortSignal): Git {
+export function gitFor(state: RepoState, signal: AbortSignal): Git {
   return createGit({
     dir: state.dir,
     signal: combineSignals(state.signal, signal),
@@ -144,9 +144,8 @@ export function gitFor(state: RepoState, signal?: AbortSignal): Git {
   });
 }
 
-export function combineSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
-  if (a === undefined || b === undefined) return a ?? b;
-  return AbortSignal.any([a, b]);
+export function combineSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
+  return a === b ? a : AbortSignal.any([a, b]);
 }
 
 /** `-c` settings for the commit identity: the repo's own (local config) when it has one, else gcrsync's. Never global. */

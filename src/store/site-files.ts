@@ -21,7 +21,7 @@ export const SITE_MANIFEST = '.gcrsync-files';
  * the paths that changed, written or deleted, the manifest included. Every write stays inside `dir`, whatever
  * symbolic links the directory holds. The files can always be generated again, so they are not fsynced.
  */
-export async function writeSiteFiles(dir: string, files: ReadonlyMap<string, string>, signal?: AbortSignal): Promise<string[]> {
+export async function writeSiteFiles(dir: string, files: ReadonlyMap<string, string>, signal: AbortSignal): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const root = await realpath(dir);
   const inside = new Map<string, boolean>();

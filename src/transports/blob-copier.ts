@@ -33,7 +33,7 @@ export interface BlobCopierOptions {
 
 export interface BlobCopier {
   /** Makes `job.digest` present in the target repository, crossing the wire at most once per target registry. */
-  ensure(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome>;
+  ensure(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome>;
   stats(): BlobStats;
   /** Drops transfers not yet started and waits for running ones. */
   close(): Promise<void>;
@@ -56,8 +56,7 @@ function checkSize(job: BlobJob, actual: number, where: string): void {
   );
 }
 
-function waitAbortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
+function waitAbortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
@@ -109,21 +108,21 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     return outcome;
   };
 
-  async function mountOrOpen(job: BlobJob, from: string | undefined, signal?: AbortSignal): Promise<'mounted' | string | undefined> {
+  async function mountOrOpen(job: BlobJob, from: string | undefined, signal: AbortSignal): Promise<'mounted' | string | undefined> {
     if (from === undefined) return undefined;
     try {
       const answer = await client.mountBlob(job.target, job.digest, from, signal);
       return answer === 'mounted' ? 'mounted' : answer.uploadUrl;
     } catch (error) {
       // A mount is only a shortcut: when asking for one fails, a plain upload may still work.
-      if (signal?.aborted || isGcrsyncError(error, 'ABORTED')) throw error;
+      if (signal.aborted || isGcrsyncError(error, 'ABORTED')) throw error;
       logger.debug('blob mount refused, uploading instead', { digest: job.digest, from, error: String(error) });
       return undefined;
     }
   }
 
-  async function transfer(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
-    signal?.throwIfAborted();
+  async function transfer(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
+    signal.throwIfAborted();
     const present = await client.headBlob(job.target, job.digest, signal);
     if (present !== undefined) {
       checkSize(job, present, `${job.target.registry}/${job.target.repository}`);
@@ -151,21 +150,21 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     return { kind: 'uploaded', bytes: job.size };
   }
 
-  function transferWithRetries(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
+  function transferWithRetries(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
     return retrying(() => transfer(job, signal), {
-      ...(signal && { signal }),
+      signal,
       retries: TRANSFER_RETRIES,
       delayMs: (attempt) => backoffDelay(attempt, DEFAULT_RETRY_POLICY),
       onRetry: (error, attempt) => logger.debug('blob transfer failed; starting it again', { digest: job.digest, attempt: attempt + 1, error: String(error) }),
     });
   }
 
-  async function ensure(job: BlobJob, signal?: AbortSignal): Promise<BlobOutcome> {
+  async function ensure(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
     const key = `${job.target.registry} ${job.digest}`;
     // On the same registry the source repository holds every blob its manifest names: mount from it.
     if (job.source.registry === job.target.registry) holdersOf(job.source.registry, job.digest).add(job.source.repository);
     for (;;) {
-      signal?.throwIfAborted();
+      signal.throwIfAborted();
       if (holdersOf(job.target.registry, job.digest).has(job.target.repository)) {
         const known = knownSizes.get(key);
         if (known !== undefined) checkSize(job, known, `${job.target.registry}/${job.target.repository}`);
@@ -183,7 +182,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
         );
         continue;
       }
-      const running = queue.add(() => transferWithRetries(job, signal), { throwOnTimeout: true, ...(signal && { signal }) });
+      const running = queue.add(() => transferWithRetries(job, signal), { throwOnTimeout: true, signal });
       inFlight.set(key, running);
       try {
         const outcome = await running;

@@ -110,8 +110,8 @@ function dockerError(action: string, image: string, message: string, cause?: unk
   });
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, image: string): void {
-  if (signal?.aborted) throw new GcrsyncError('ABORTED', `copy of ${image} through the docker daemon was cancelled`, { ref: image });
+function throwIfAborted(signal: AbortSignal, image: string): void {
+  if (signal.aborted) throw new GcrsyncError('ABORTED', `copy of ${image} through the docker daemon was cancelled`, { ref: image });
 }
 
 /** Reads the whole NDJSON progress stream; rejects when the stream breaks or a line is not JSON. */
@@ -164,7 +164,7 @@ async function streamed(
   action: string,
   image: string,
   start: () => Promise<NodeJS.ReadableStream>,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<ProgressEvent[]> {
   let events: ProgressEvent[];
   try {
@@ -208,7 +208,7 @@ async function copyThroughDaemon(
   keychain: Keychain,
   logger: Logger,
   request: CopyRequest,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<CopyResult> {
   const { source, target } = request;
   if (source.tag === undefined || target.tag === undefined) {
@@ -242,7 +242,7 @@ async function copyThroughDaemon(
           tag: source.tag,
           ...(requestedPlatforms[0] !== undefined && { platform: requestedPlatforms[0] }),
           ...(sourceAuth && { authconfig: sourceAuth }),
-          ...(signal && { abortSignal: signal }),
+          abortSignal: signal,
         }),
       signal,
     );
@@ -281,7 +281,7 @@ async function copyThroughDaemon(
         docker.getImage(targetRepository).push({
           tag: target.tag,
           ...(targetAuth && { authconfig: targetAuth }),
-          ...(signal && { abortSignal: signal }),
+          abortSignal: signal,
         }),
       signal,
     );

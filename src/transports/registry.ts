@@ -77,9 +77,9 @@ function nonDistributableError(image: string, layer: Descriptor): GcrsyncError {
  * Runs every task with a signal that is aborted as soon as one of them fails, waits until all have stopped, and
  * throws the first failure: no transfer keeps running for an image that has already failed.
  */
-async function runAll(tasks: Array<(signal: AbortSignal) => Promise<void>>, signal?: AbortSignal): Promise<void> {
+async function runAll(tasks: Array<(signal: AbortSignal) => Promise<void>>, signal: AbortSignal): Promise<void> {
   const local = new AbortController();
-  const linked = signal ? AbortSignal.any([signal, local.signal]) : local.signal;
+  const linked = AbortSignal.any([signal, local.signal]);
   let first: { error: unknown } | undefined;
   await Promise.allSettled(
     tasks.map((task) =>
@@ -121,7 +121,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
   let manifestsPut = 0;
   let manifestBytesPut = 0;
 
-  async function putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+  async function putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
     const digest = await client.putManifest(job.target, reference, bytes, mediaType, signal);
     manifestsPut++;
     manifestBytesPut += bytes.length;
@@ -129,7 +129,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     return digest;
   }
 
-  async function readConfigPlatform(repo: RepositoryRef, config: Descriptor, signal?: AbortSignal): Promise<Platform | undefined> {
+  async function readConfigPlatform(repo: RepositoryRef, config: Descriptor, signal: AbortSignal): Promise<Platform | undefined> {
     if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return undefined;
     const what = `${repo.registry}/${repo.repository}@${config.digest}`;
     // a config is small: one cut off by the network is simply read again (a wrong digest is not)
@@ -144,7 +144,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
         }
       },
       {
-        ...(signal && { signal }),
+        signal,
         retries: CONFIG_READ_RETRIES,
         delayMs: (attempt) => backoffDelay(attempt, DEFAULT_RETRY_POLICY),
         onRetry: (error) => logger.debug('image config read failed; reading it again', { repository: repo.repository, digest: config.digest, error: String(error) }),
@@ -152,7 +152,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     );
   }
 
-  async function copyBlobs(job: CopyJob, content: ImageManifest, signal?: AbortSignal): Promise<void> {
+  async function copyBlobs(job: CopyJob, content: ImageManifest, signal: AbortSignal): Promise<void> {
     const foreign = content.layers.find((layer) => isForeignLayer(layer.mediaType));
     if (foreign) throw nonDistributableError(job.image, foreign);
     const unique = new Map<string, Descriptor>();
@@ -167,7 +167,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
   }
 
   /** Copies a child manifest (and everything below it) and PUTs it by digest. */
-  async function copyByDigest(job: CopyJob, descriptor: Descriptor, signal?: AbortSignal): Promise<void> {
+  async function copyByDigest(job: CopyJob, descriptor: Descriptor, signal: AbortSignal): Promise<void> {
     if (isSchema1(descriptor.mediaType)) throw schema1Error(`${job.image}@${descriptor.digest}`, descriptor.mediaType);
     if ((await client.headManifest(job.target, descriptor.digest, signal)) !== undefined) return;
     const fetched = await client.getManifest(job.source, descriptor.digest, signal);
@@ -179,7 +179,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     await putManifest(job, descriptor.digest, fetched.bytes, fetched.mediaType, signal);
   }
 
-  async function copyChildren(job: CopyJob, children: readonly Descriptor[], signal?: AbortSignal): Promise<void> {
+  async function copyChildren(job: CopyJob, children: readonly Descriptor[], signal: AbortSignal): Promise<void> {
     for (const child of children) if (isSchema1(child.mediaType)) throw schema1Error(`${job.image}@${child.digest}`, child.mediaType);
     await runAll(
       children.map((child) => (s) => copyByDigest(job, child, s)),
@@ -193,7 +193,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     manifests: Descriptor[],
     filters: Platform[],
     tag: string,
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded' | 'sourceDigest'>> {
     const kept = selectChildren(manifests, filters);
     if (kept.length === 0) {
@@ -216,7 +216,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     content: ImageManifest,
     filters: Platform[],
     tag: string,
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<Omit<CopyResult, 'warnings' | 'bytesUploaded' | 'sourceDigest'>> {
     let platform: Platform | undefined;
     if (filters.length > 0) {
@@ -236,7 +236,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     return { targetDigest, platforms: platform ? [formatPlatform(platform)] : [], digestPreserved: true };
   }
 
-  async function publishedPlatforms(repo: RepositoryRef, content: Manifest, signal?: AbortSignal): Promise<string[]> {
+  async function publishedPlatforms(repo: RepositoryRef, content: Manifest, signal: AbortSignal): Promise<string[]> {
     if (content.kind === 'index') return indexPlatforms(content.manifests);
     if (content.kind === 'manifest') {
       const platform = await readConfigPlatform(repo, content.config, signal);
@@ -245,7 +245,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     return [];
   }
 
-  async function copy(request: CopyRequest, signal?: AbortSignal): Promise<CopyResult> {
+  async function copy(request: CopyRequest, signal: AbortSignal): Promise<CopyResult> {
     const image = formatReference(request.source);
     const sourceTag = request.source.tag;
     const targetTag = request.target.tag;
@@ -296,7 +296,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
       try {
         return await copy(request, signal);
       } catch (error) {
-        if (signal?.aborted && !isGcrsyncError(error, 'ABORTED')) {
+        if (signal.aborted && !isGcrsyncError(error, 'ABORTED')) {
           throw new GcrsyncError('ABORTED', `copy of ${formatReference(request.source)} aborted`, { cause: error });
         }
         throw error;

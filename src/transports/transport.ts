@@ -30,6 +30,6 @@ export interface CopyResult {
 /** How an image gets from source to target; one interface for the daemon path and the direct registry path. */
 export interface Transport {
   readonly name: 'docker' | 'registry';
-  copy(request: CopyRequest, signal?: AbortSignal): Promise<CopyResult>;
+  copy(request: CopyRequest, signal: AbortSignal): Promise<CopyResult>;
   close(): Promise<void>;
 }

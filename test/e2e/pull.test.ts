@@ -10,6 +10,7 @@ import { bareRemote, type BareRemote } from '../support/git.js';
 import { getManifest, pushTestImage } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 /**
  * `gcrsync pull` with a real Docker daemon: the metadata says `registry.k8s.io/pause:3.9` (and Docker Hub's
@@ -35,7 +36,7 @@ describe('gcrsync pull (CLI, real dockerd)', function () {
     const nginxDigest = (await pushTestImage(mirror, 'hub/nginx', 'latest')).digest;
 
     remote = await bareRemote();
-    const repo = await openMetadataRepo({ location: remote.url });
+    const repo = await openMetadataRepo({ location: remote.url, signal: UNINTERRUPTED });
     const syncedAt = new Date().toISOString();
     await repo.commit({
       changes: [
@@ -55,6 +56,7 @@ describe('gcrsync pull (CLI, real dockerd)', function () {
         },
       ],
       message: 'seed',
+      signal: UNINTERRUPTED,
     });
     await repo.close();
 

@@ -12,6 +12,7 @@ import { bareRemote, type BareRemote } from '../support/git.js';
 import { terminate, track } from '../support/processes.js';
 import { sleep, tempDir, waitFor } from '../support/temp.js';
 import { toolPath } from '../support/tools.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const entry = fileURLToPath(new URL('../../dist/cmd/gcrsync.js', import.meta.url));
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/admission/${name}`, import.meta.url), 'utf8');
@@ -72,7 +73,7 @@ describe('gcrsync webhook (CLI over TLS, end to end)', function () {
   const syncedAt = '2026-11-23T13:09:19.574Z';
 
   async function record(changes: Array<[string, string, string]>, message: string): Promise<void> {
-    const repo = await openMetadataRepo({ location: remote.url });
+    const repo = await openMetadataRepo({ location: remote.url, signal: UNINTERRUPTED });
     try {
       await repo.commit({
         changes: [
@@ -87,6 +88,7 @@ describe('gcrsync webhook (CLI over TLS, end to end)', function () {
           },
         ],
         message,
+        signal: UNINTERRUPTED,
       });
     } finally {
       await repo.close();

@@ -7,6 +7,7 @@ import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-
 import { applyUpdates, parseMetadata, serializeMetadata } from '../../src/store/schema.js';
 import { type BareRemote, cloneWithIdentity, git, pushByHand, showExact } from '../support/git.js';
 import { metadataRepoFixtures } from '../support/metadata-repos.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const GCR = 'metadata/gcr.io/google-containers.json';
 const QUAY = 'metadata/quay.io/coreos.json';
@@ -55,7 +56,7 @@ describe('browse: index pages committed with the metadata (real git)', function 
   const fixtures = metadataRepoFixtures();
   const { cleanups, remoteFor } = fixtures;
   // what the commands that commit do: the catalog is rendered into every commit
-  const open: typeof fixtures.open = (remote, options = {}) => fixtures.open(remote, { site: renderSite, ...options });
+  const open: typeof fixtures.open = (remote, options = { signal: UNINTERRUPTED }) => fixtures.open(remote, { site: renderSite, ...options });
 
   it('puts metadata/README.md and the namespace page into the same commit as the JSON', async () => {
     const remote = await remoteFor();
@@ -64,6 +65,7 @@ describe('browse: index pages committed with the metadata (real git)', function 
       changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1], ['pause', '3.2', 2], ['sub/app', 'v1', 3]])],
       changelogSection: '## x\n',
       message: 'sync',
+      signal: UNINTERRUPTED,
     });
     assert.equal(result.pushed, true);
     assert.deepEqual(await changedIn(remote), ['CHANGELOG.md', INDEX_PAGE, GCR, GCR_PAGE].sort());
@@ -79,12 +81,12 @@ describe('browse: index pages committed with the metadata (real git)', function 
 
     // the same content again: no commit, pages untouched
     const head = await remote.head();
-    const again = await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'no-op' });
+    const again = await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'no-op', signal: UNINTERRUPTED });
     assert.equal(again.committed, false);
     assert.equal(await remote.head(), head);
 
     // a new tag rewrites its repository's page and what counts it, not the other repositories' pages
-    await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.3', 4]])], message: 'one more' });
+    await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.3', 4]])], message: 'one more', signal: UNINTERRUPTED });
     const touched = (await changedWithSite(remote)).filter((file) => file.startsWith('site/'));
     assert.ok(touched.includes('site/r/gcr.io/google-containers/-/pause.html'));
     assert.ok(!touched.includes('site/r/gcr.io/google-containers/-/sub/app.html'));
@@ -97,9 +99,9 @@ describe('browse: index pages committed with the metadata (real git)', function 
     const writer = await open(remote);
     // another writer lands first: a namespace and an entry this writer has never seen
     const other = await open(remote);
-    await other.commit({ changes: [put(QUAY, 'quay.io/coreos', [['etcd', 'v3', 4]])], message: 'other writer' });
+    await other.commit({ changes: [put(QUAY, 'quay.io/coreos', [['etcd', 'v3', 4]])], message: 'other writer', signal: UNINTERRUPTED });
     await pushByHand(remote, { [GCR]: serializeMetadata(applyUpdates(undefined, { source: 'gcr.io/google-containers', target: 'mirror.example/m' }, [])) });
-    const result = await writer.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'writer' });
+    const result = await writer.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'writer', signal: UNINTERRUPTED });
     assert.equal(result.attempts, 2, 'the first push was rejected');
     assert.deepEqual(await changedIn(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
     await assertPagesMatchJson(remote);
@@ -113,8 +115,8 @@ describe('browse: index pages committed with the metadata (real git)', function 
     const remote = await remoteFor();
     await pushByHand(remote, { [INDEX_PAGE]: '# Our mirror\n\nWritten by hand.\n', [QUAY]: '{ "images": ' });
     const lines: string[] = [];
-    const repo = await open(remote, { logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }) });
-    const result = await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'sync' });
+    const repo = await open(remote, { logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }), signal: UNINTERRUPTED });
+    const result = await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'sync', signal: UNINTERRUPTED });
     assert.equal(result.committed, true);
     assert.deepEqual(await changedIn(remote), [GCR, GCR_PAGE].sort());
     assert.equal(await showExact(remote, INDEX_PAGE), '# Our mirror\n\nWritten by hand.\n');
@@ -127,12 +129,12 @@ describe('browse: index pages committed with the metadata (real git)', function 
   it('updates a page gcrsync generated before, in a checkout used in place', async () => {
     const remote = await remoteFor();
     const first = await open(remote);
-    await first.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'first' });
+    await first.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'first', signal: UNINTERRUPTED });
     const checkout = await cloneWithIdentity(remote.url);
     cleanups.push(() => checkout.cleanup());
-    const inPlace = await openMetadataRepo({ cwd: checkout.dir, site: renderSite });
+    const inPlace = await openMetadataRepo({ cwd: checkout.dir, site: renderSite, signal: UNINTERRUPTED });
     cleanups.push(() => inPlace.close());
-    const result = await inPlace.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.2', 2]])], message: 'second' });
+    const result = await inPlace.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.2', 2]])], message: 'second', signal: UNINTERRUPTED });
     assert.equal(result.pushed, true);
     assert.deepEqual(await changedIn(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
     await assertPagesMatchJson(remote);
@@ -142,7 +144,7 @@ describe('browse: index pages committed with the metadata (real git)', function 
   it('leaves site/ alone when the repo is opened without a site renderer (readers, library use)', async () => {
     const remote = await remoteFor();
     const repo = await fixtures.open(remote);
-    await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'no site' });
+    await repo.commit({ changes: [put(GCR, 'gcr.io/google-containers', [['pause', '3.1', 1]])], message: 'no site', signal: UNINTERRUPTED });
     assert.deepEqual(await changedWithSite(remote), [INDEX_PAGE, GCR, GCR_PAGE].sort());
   });
 });

@@ -24,7 +24,7 @@ describe('browse: list and where against a metadata repo (real git)', function (
 
   before(async () => {
     remote = await bareRemote();
-    const repo = await openMetadataRepo({ location: remote.url });
+    const repo = await openMetadataRepo({ location: remote.url, signal: UNINTERRUPTED });
     try {
       const record = (n: number, target: string) => ({ digest: digest(n), target, syncedAt, platforms: ['linux/amd64'] });
       await repo.commit({
@@ -46,6 +46,7 @@ describe('browse: list and where against a metadata repo (real git)', function (
           },
         ],
         message: 'seed',
+        signal: UNINTERRUPTED,
       });
     } finally {
       await repo.close();
@@ -118,7 +119,7 @@ describe('browse: list and where against a metadata repo (real git)', function (
       const source = await openMirrorSource({ cwd: clone.dir, signal: UNINTERRUPTED });
       try {
         assert.equal(source.index.resolve('registry.k8s.io/etcd:3.5.9-0').mirrored, false);
-        const writer = await openMetadataRepo({ location: remote.url });
+        const writer = await openMetadataRepo({ location: remote.url, signal: UNINTERRUPTED });
         await writer.commit({
           changes: [
             {
@@ -130,6 +131,7 @@ describe('browse: list and where against a metadata repo (real git)', function (
             },
           ],
           message: 'etcd',
+          signal: UNINTERRUPTED,
         });
         await writer.close();
         const index = await source.reload(UNINTERRUPTED);

@@ -47,7 +47,7 @@ describe('digest pins: a tag moved between listing and copy', function () {
     const logger = createLogger({ level: 'error', write: () => {} });
     const http = new HttpClient({ logger });
     const client = new RegistryClient({ http, keychain: createKeychain({ dockerConfigPath: '/nonexistent/gcrsync-test/config.json' }), logger });
-    const metadata = await openMetadataRepo({ location: remote.url, logger });
+    const metadata = await openMetadataRepo({ location: remote.url, logger, signal: UNINTERRUPTED });
     const deps: RunDeps = {
       logger,
       metadata,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Credentials } from '../../src/auth/credentials.js';
 import type { Keychain } from '../../src/auth/keychain.js';
-import { GcrsyncError } from '../../src/errors.js';
+import { GcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { parseReference } from '../../src/ref/reference.js';
 import { createDockerTransport } from '../../src/transports/docker.js';
 import type { Transport } from '../../src/transports/transport.js';
@@ -49,7 +49,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
       sourceDigest: pushed.digest,
       sourceMediaType: pushed.mediaType,
       target: parseReference(`${target.host}/mirror/dt-app:v1`),
-    });
+    }, UNINTERRUPTED);
     assert.equal(await headDigest(target, 'mirror/dt-app', 'v1'), result.targetDigest);
     assert.deepEqual(result.platforms, ['linux/amd64']);
     assert.equal(result.digestPreserved, result.targetDigest === pushed.digest);
@@ -67,7 +67,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
         source: parseReference(`${source.host}/dt/private:v1`),
         sourceDigest: pushed.digest,
         target: parseReference(`${target.host}/mirror/dt-private:v1`),
-      }),
+      }, UNINTERRUPTED),
       (error: unknown) => error instanceof GcrsyncError && error.code === 'DOCKER' && error.message.includes(`${source.host}/dt/private:v1`),
     );
     assert.equal(await headDigest(target, 'mirror/dt-private', 'v1'), undefined);
@@ -81,7 +81,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
         source: parseReference(missing),
         sourceDigest: 'sha256:' + '0'.repeat(64),
         target: parseReference(`${target.host}/mirror/dt-missing:v1`),
-      }),
+      }, UNINTERRUPTED),
       (error: unknown) => {
         assert.ok(error instanceof GcrsyncError);
         assert.equal(error.code, 'DOCKER');
@@ -100,7 +100,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
       sourceDigest: pushed.digest,
       sourceMediaType: MEDIA_TYPES.ociIndex,
       target: parseReference(`${target.host}/mirror/dt-multi:v1`),
-    });
+    }, UNINTERRUPTED);
     assert.deepEqual(result.platforms, ['linux/amd64']);
     assert.equal(result.digestPreserved, false);
     assert.ok(result.warnings.includes('source is a multi-platform index; the daemon copied only linux/amd64'), result.warnings.join('\n'));
@@ -113,7 +113,7 @@ describe('docker transport (real dockerd, two real registries)', function () {
     target.tokenServer!.deny.add('repository:mirror/dt-refused:push');
     const destination = `${target.host}/mirror/dt-refused:v1`;
     await assert.rejects(
-      transport.copy({ source: parseReference(`${source.host}/dt/refused:v1`), sourceDigest: pushed.digest, target: parseReference(destination) }),
+      transport.copy({ source: parseReference(`${source.host}/dt/refused:v1`), sourceDigest: pushed.digest, target: parseReference(destination) }, UNINTERRUPTED),
       (error: unknown) => {
         assert.ok(error instanceof GcrsyncError);
         assert.equal(error.code, 'DOCKER');

@@ -99,11 +99,11 @@ describe('faults: sync through fault-injecting proxies', function () {
       dockerConfigPath: '/nonexistent/gcrsync-test/config.json',
     });
     const client = new RegistryClient({ http, keychain, logger });
-    const metadata = await openMetadataRepo({ location: remote.url, logger });
+    const metadata = await openMetadataRepo({ location: remote.url, logger, signal: UNINTERRUPTED });
     const deps: RunDeps = {
       logger,
       metadata,
-      listSource: (source, signal) => listNamespace(client, source, { queryLimit: 8, logger, ...(signal && { signal }) }),
+      listSource: (source, signal) => listNamespace(client, source, { queryLimit: 8, logger, signal }),
       headTarget: (repo, reference, signal) => client.headManifest(repo, reference, signal),
       createTransport: () => createRegistryTransport({ client, logger }),
     };

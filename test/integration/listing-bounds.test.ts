@@ -4,7 +4,7 @@ import { HttpClient } from '../../src/http/client.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { listNamespace, type Listing } from '../../src/sources/index.js';
 import type { ListingLimits } from '../../src/sources/listing-run.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { endlessGoogleTree as endlessTree, hostileFront, type HostileFront } from '../support/hostile-front.js';
 
 /** The Google `child` walk against trees that never end: it stops at its limits and says where. */
@@ -19,7 +19,7 @@ describe('listing bounds: endless Google trees', function () {
   });
 
   async function walk(tree: HostileFront, limits?: Partial<ListingLimits>): Promise<Listing> {
-    return listNamespace(client, { registry: tree.host, namespace: 'ns' }, { queryLimit: 8, ...(limits !== undefined && { limits }) });
+    return listNamespace(client, { registry: tree.host, namespace: 'ns' }, { queryLimit: 8, ...(limits !== undefined && { limits }), signal: UNINTERRUPTED });
   }
 
   it('a child that repeats under every new prefix stops at 16 levels (the default), reported as a problem', async () => {
@@ -71,7 +71,7 @@ describe('listing bounds: tags per namespace', () => {
     const http = new HttpClient();
     try {
       const client = new RegistryClient({ http, keychain: createKeychain({ dockerConfigPath: '/nonexistent/gcrsync-test/config.json' }) });
-      const listing = await listNamespace(client, { registry: tree.host, namespace: 'ns' }, { queryLimit: 8, limits: { maxTags: 50 } });
+      const listing = await listNamespace(client, { registry: tree.host, namespace: 'ns' }, { queryLimit: 8, limits: { maxTags: 50 }, signal: UNINTERRUPTED });
       assert.equal(listing.tags.length, 50);
       assert.ok(listing.problems.some((p) => /stopped at 50 tags \(maxTags 50\)/.test(p.error.message)), JSON.stringify(listing.problems));
     } finally {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { CHANGELOG_HEADER, renderChangelogSection } from '../../src/store/changelog.js';
 import { type MetadataChange, openMetadataRepo } from '../../src/store/metadata-repo.js';
 import { applyUpdates, findRecord, listRecords, serializeMetadata } from '../../src/store/schema.js';
@@ -53,10 +53,10 @@ describe('metadata repo (real git, bare remotes)', function () {
     const repo = await open(remote);
     assert.equal(repo.branch, 'main');
     assert.equal(repo.hasRemote, true);
-    assert.equal(await repo.read(FILE), undefined);
-    assert.deepEqual(await repo.listFiles(), []);
+    assert.equal(await repo.read(FILE, UNINTERRUPTED), undefined);
+    assert.deepEqual(await repo.listFiles(UNINTERRUPTED), []);
 
-    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'first sync' });
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'first sync', signal: UNINTERRUPTED });
     assert.deepEqual(result, { committed: true, commit: result.commit, pushed: true, attempts: 1 });
     assert.equal(await remote.head('main'), result.commit);
     assert.deepEqual(await remoteEntries(remote), ['pause:3.1=1']);
@@ -67,13 +67,13 @@ describe('metadata repo (real git, bare remotes)', function () {
     // the next clone finds main although the remote HEAD still names master
     const second = await open(remote);
     assert.equal(second.branch, 'main');
-    assert.equal(findRecord(await second.read(FILE), 'pause', '3.1')?.digest, digest(1));
+    assert.equal(findRecord(await second.read(FILE, UNINTERRUPTED), 'pause', '3.1')?.digest, digest(1));
   });
 
   it('pushes to the remote, and a no-op commit leaves both HEADs where they were', async () => {
     const remote = await remoteFor();
     const repo = await open(remote);
-    const first = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'sync 1' });
+    const first = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'sync 1', signal: UNINTERRUPTED });
     assert.equal(first.pushed, true);
     assert.deepEqual((await git(remote.path, 'log', '--format=%s', 'main')).split('\n'), ['sync 1', 'Initial commit']);
     const remoteHead = await remote.head();
@@ -86,7 +86,7 @@ describe('metadata repo (real git, bare remotes)', function () {
       [],
     ];
     for (const changes of noops) {
-      const result = await repo.commit({ changes, changelogSection: section(2, 'gcr.io/google-containers/pause:3.1'), message: 'nothing' });
+      const result = await repo.commit({ changes, changelogSection: section(2, 'gcr.io/google-containers/pause:3.1'), message: 'nothing', signal: UNINTERRUPTED });
       assert.deepEqual(result, { committed: false, pushed: false, attempts: 1 });
     }
     assert.equal(await remote.head(), remoteHead);
@@ -102,8 +102,8 @@ describe('metadata repo (real git, bare remotes)', function () {
     const sectionA = section(1, 'gcr.io/google-containers/pause:3.1');
     const sectionB = section(2, 'gcr.io/google-containers/etcd:3.4');
 
-    const resultA = await a.commit({ changes: [put(FILE, [['pause', '3.1', 1], ['pause', '3.2', 1]])], changelogSection: sectionA, message: 'sync a' });
-    const resultB = await b.commit({ changes: [put(FILE, [['etcd', '3.4', 2], ['pause', '3.2', 2]])], changelogSection: sectionB, message: 'sync b' });
+    const resultA = await a.commit({ changes: [put(FILE, [['pause', '3.1', 1], ['pause', '3.2', 1]])], changelogSection: sectionA, message: 'sync a', signal: UNINTERRUPTED });
+    const resultB = await b.commit({ changes: [put(FILE, [['etcd', '3.4', 2], ['pause', '3.2', 2]])], changelogSection: sectionB, message: 'sync b', signal: UNINTERRUPTED });
     assert.equal(resultA.attempts, 1);
     assert.deepEqual({ ...resultB, commit: undefined }, { committed: true, commit: undefined, pushed: true, attempts: 2 });
 
@@ -122,9 +122,9 @@ describe('metadata repo (real git, bare remotes)', function () {
     const remote = await remoteFor();
     const writers = await Promise.all([open(remote), open(remote), open(remote)]);
     const requests = [
-      { changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'writer 1' },
-      { changes: [put(FILE, [['etcd', '3.4', 2]]), put(QUAY_FILE, [['flannel', 'v1', 2]])], changelogSection: section(2, 'gcr.io/google-containers/etcd:3.4'), message: 'writer 2' },
-      { changes: [put(QUAY_FILE, [['etcd', 'v3', 3]])], changelogSection: section(3, 'quay.io/coreos/etcd:v3'), message: 'writer 3' },
+      { changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'writer 1', signal: UNINTERRUPTED },
+      { changes: [put(FILE, [['etcd', '3.4', 2]]), put(QUAY_FILE, [['flannel', 'v1', 2]])], changelogSection: section(2, 'gcr.io/google-containers/etcd:3.4'), message: 'writer 2', signal: UNINTERRUPTED },
+      { changes: [put(QUAY_FILE, [['etcd', 'v3', 3]])], changelogSection: section(3, 'quay.io/coreos/etcd:v3'), message: 'writer 3', signal: UNINTERRUPTED },
     ];
     const results = await Promise.all(writers.map((repo, i) => repo.commit(requests[i]!)));
     for (const result of results) assert.equal(result.pushed, true);
@@ -146,8 +146,8 @@ describe('metadata repo (real git, bare remotes)', function () {
     const sectionA = section(1, 'gcr.io/google-containers/pause:3.1');
     const sectionB = section(2, 'gcr.io/google-containers/etcd:3.4');
     const results = await Promise.all([
-      a!.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: sectionA, message: 'a' }),
-      b!.commit({ changes: [put(FILE, [['etcd', '3.4', 2]])], changelogSection: sectionB, message: 'b' }),
+      a!.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: sectionA, message: 'a', signal: UNINTERRUPTED }),
+      b!.commit({ changes: [put(FILE, [['etcd', '3.4', 2]])], changelogSection: sectionB, message: 'b', signal: UNINTERRUPTED }),
     ]);
     assert.deepEqual(results.map((r) => r.attempts).sort(), [1, 2]);
     assert.deepEqual(await remoteEntries(remote), ['etcd:3.4=2', 'pause:3.1=1']);
@@ -164,10 +164,10 @@ describe('metadata repo (real git, bare remotes)', function () {
     const repo = await open(remote);
     const isCorrupt = (e: unknown) => isGcrsyncError(e, 'METADATA_CORRUPT') && e.message.startsWith(`${FILE}:4:2: invalid JSON`);
 
-    await assert.rejects(repo.read(FILE), isCorrupt);
-    await assert.rejects(repo.readAll(), isCorrupt);
+    await assert.rejects(repo.read(FILE, UNINTERRUPTED), isCorrupt);
+    await assert.rejects(repo.readAll(UNINTERRUPTED), isCorrupt);
     await assert.rejects(
-      repo.commit({ changes: [put(QUAY_FILE, [['a', 'v1', 1]]), put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'x.io/a/b:1'), message: 'nope' }),
+      repo.commit({ changes: [put(QUAY_FILE, [['a', 'v1', 1]]), put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'x.io/a/b:1'), message: 'nope', signal: UNINTERRUPTED }),
       isCorrupt,
     );
     assert.equal(await readFile(join(repo.path, FILE), 'utf8'), corrupt);
@@ -179,12 +179,12 @@ describe('metadata repo (real git, bare remotes)', function () {
     const remote = await remoteFor();
     await pushByHand(remote, { [FILE]: '["pause:3.1","etcd:3.2.24"]' });
     const repo = await open(remote);
-    const old = await repo.read(FILE);
+    const old = await repo.read(FILE, UNINTERRUPTED);
     assert.equal(findRecord(old, 'pause', '3.1')?.digest, '');
 
-    await repo.commit({ changes: [put(FILE, [['pause', '3.2', 2]])], message: 'sync' });
+    await repo.commit({ changes: [put(FILE, [['pause', '3.2', 2]])], message: 'sync', signal: UNINTERRUPTED });
     const text = await showExact(remote, FILE);
-    assert.equal(text, serializeMetadata(applyUpdates(old, header, [{ repository: 'pause', tag: '3.2', record: findRecord(await repo.read(FILE), 'pause', '3.2')! }])));
+    assert.equal(text, serializeMetadata(applyUpdates(old, header, [{ repository: 'pause', tag: '3.2', record: findRecord(await repo.read(FILE, UNINTERRUPTED), 'pause', '3.2')! }])));
     assert.deepEqual(await remoteEntries(remote), ['etcd:3.2.24=', 'pause:3.1=', 'pause:3.2=2']);
   });
 
@@ -192,7 +192,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     const remote = await remoteFor();
     const head = await remote.head();
     const repo = await open(remote);
-    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], message: 'local only', push: false });
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], message: 'local only', push: false, signal: UNINTERRUPTED });
     assert.equal(result.committed, true);
     assert.equal(result.pushed, false);
     assert.equal(await git(repo.path, 'rev-parse', 'HEAD'), result.commit);
@@ -204,7 +204,7 @@ describe('metadata repo (real git, bare remotes)', function () {
     const port = await freePort();
     const workDir = join(await tempDir('metadata-work'), 'clone');
     cleanups.push(() => rm(join(workDir, '..'), { recursive: true, force: true }));
-    await assert.rejects(openMetadataRepo({ location: `http://x-access-token:${token}@127.0.0.1:${port}/meta.git`, workDir }), (e: unknown) => {
+    await assert.rejects(openMetadataRepo({ location: `http://x-access-token:${token}@127.0.0.1:${port}/meta.git`, workDir, signal: UNINTERRUPTED }), (e: unknown) => {
       assert.ok(isGcrsyncError(e, 'GIT'), String(e));
       assert.ok(!e.message.includes(token), e.message);
       assert.ok(!String(e.stack).includes(token));
@@ -227,9 +227,9 @@ describe('metadata repo (real git, bare remotes)', function () {
 
     const repo = await open(remote);
     const bad = (e: unknown) => isGcrsyncError(e, 'BAD_REFERENCE');
-    for (const file of ['../x.json', 'metadata/gcr.io/../../x.json', '/etc/passwd', 'CHANGELOG.md']) await assert.rejects(repo.read(file), bad);
-    await assert.rejects(repo.read('metadata/evil.io/x.json'), bad);
-    await assert.rejects(repo.commit({ changes: [put('metadata/evil.io/x.json', [['a', 'v1', 1]])], message: 'x' }), bad);
+    for (const file of ['../x.json', 'metadata/gcr.io/../../x.json', '/etc/passwd', 'CHANGELOG.md']) await assert.rejects(repo.read(file, UNINTERRUPTED), bad);
+    await assert.rejects(repo.read('metadata/evil.io/x.json', UNINTERRUPTED), bad);
+    await assert.rejects(repo.commit({ changes: [put('metadata/evil.io/x.json', [['a', 'v1', 1]])], message: 'x', signal: UNINTERRUPTED }), bad);
     assert.equal(await readFile(join(outside, 'x.json'), 'utf8'), '[]');
     assert.throws(() => repo.metadataFile('gcr.io', '../../etc'), bad);
   });
@@ -241,14 +241,14 @@ describe('metadata repo (real git, bare remotes)', function () {
     // the user's unrelated work must survive, uncommitted
     await writeFile(join(checkout.dir, 'README.md'), '# edited, not committed\n');
     await writeFile(join(checkout.dir, 'notes.txt'), 'untracked\n');
-    const repo = await openMetadataRepo({ cwd: join(checkout.dir), retryDelayMs: 10 });
+    const repo = await openMetadataRepo({ cwd: join(checkout.dir), retryDelayMs: 10, signal: UNINTERRUPTED });
     assert.equal(repo.path, checkout.dir);
     assert.equal(repo.branch, 'main');
     assert.equal(repo.hasRemote, true);
 
     await pushByHand(remote, { [FILE]: serializeMetadata(applyUpdates(undefined, header, [])) }, 'empty file by hand');
     await pushByHand(remote, { [QUAY_FILE]: '["etcd:v1"]' }, 'quay by hand');
-    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'in place' });
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'in place', signal: UNINTERRUPTED });
     assert.equal(result.attempts, 2);
     assert.equal(result.pushed, true);
     assert.equal(await remote.head(), result.commit);
@@ -263,22 +263,22 @@ describe('metadata repo (real git, bare remotes)', function () {
     ].sort());
     assert.equal(await readFile(join(checkout.dir, 'README.md'), 'utf8'), '# edited, not committed\n');
     assert.equal(await readFile(join(checkout.dir, 'notes.txt'), 'utf8'), 'untracked\n');
-    assert.deepEqual((await repo.listFiles()).map((f) => f.file), [FILE, QUAY_FILE]);
+    assert.deepEqual((await repo.listFiles(UNINTERRUPTED)).map((f) => f.file), [FILE, QUAY_FILE]);
   });
 
   it('refresh brings a clone up to the remote; listFiles and readAll see the new files', async () => {
     const remote = await remoteFor();
     const repo = await open(remote);
-    await repo.refresh();
-    assert.deepEqual(await repo.readAll(), []);
+    await repo.refresh(UNINTERRUPTED);
+    assert.deepEqual(await repo.readAll(UNINTERRUPTED), []);
     await pushByHand(remote, { [FILE]: '["pause:3.1"]', [QUAY_FILE]: '["etcd:v1"]', 'metadata/README.md': 'not metadata\n' });
-    assert.equal(await repo.read(FILE), undefined, 'not fetched yet');
-    await repo.refresh();
-    assert.deepEqual(await repo.listFiles(), [
+    assert.equal(await repo.read(FILE, UNINTERRUPTED), undefined, 'not fetched yet');
+    await repo.refresh(UNINTERRUPTED);
+    assert.deepEqual(await repo.listFiles(UNINTERRUPTED), [
       { file: FILE, registry: 'gcr.io', namespace: 'google-containers' },
       { file: QUAY_FILE, registry: 'quay.io', namespace: 'coreos' },
     ]);
-    const all = await repo.readAll();
+    const all = await repo.readAll(UNINTERRUPTED);
     assert.deepEqual(all.map((entry) => `${entry.file}:${listRecords(entry.metadata).length}`), [`${FILE}:1`, `${QUAY_FILE}:1`]);
   });
 

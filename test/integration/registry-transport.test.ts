@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { Transform } from 'node:stream';
 import { createKeychain } from '../../src/auth/keychain.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { createRegistryTransport, type RegistryTransport } from '../../src/transports/registry.js';
@@ -167,7 +167,7 @@ describe('registry transport against real registries', function () {
     for (const c of cases) {
       it(`for ${c.name}`, async () => {
         const pushed = await push(c.repository, 'v1', c.options);
-        const result = await transport().copy(request(pushed, c.repository, 'v1'));
+        const result = await transport().copy(request(pushed, c.repository, 'v1'), UNINTERRUPTED);
         assert.equal(result.targetDigest, pushed.digest);
         assert.equal(result.digestPreserved, true);
         assert.deepEqual(result.platforms, pushed.platforms);
@@ -186,14 +186,14 @@ describe('registry transport against real registries', function () {
   it('copies again cheaply: an image already at the target costs no blob upload, only the tag', async () => {
     const pushed = await push('again/app', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], layerBytes: 50_000 });
     const first = transport();
-    await first.copy(request(pushed, 'again/app', 'v1'));
+    await first.copy(request(pushed, 'again/app', 'v1'), UNINTERRUPTED);
     assert.equal(first.stats().blobsUploaded, pushed.blobs.length);
 
     // a new run (nothing remembered) copying the same image, and the same image under another tag
     const second = transport();
     const before = targetProxy.requests.length;
-    const same = await second.copy(request(pushed, 'again/app', 'v1'));
-    const retag = await second.copy(request(pushed, 'again/app', 'v1', { tag: 'stable' }));
+    const same = await second.copy(request(pushed, 'again/app', 'v1'), UNINTERRUPTED);
+    const retag = await second.copy(request(pushed, 'again/app', 'v1', { tag: 'stable' }), UNINTERRUPTED);
     const during = targetProxy.requests.slice(before);
     assert.equal(during.filter(isUploadRequest).length, 0, 'no blob upload or mount requests');
     assert.deepEqual(second.stats(), { blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, blobBytesUploaded: 0, manifestsPut: 2, bytesUploaded: 2 * pushed.size });
@@ -214,7 +214,7 @@ describe('registry transport against real registries', function () {
     const sourceBefore = sourceProxy.requests.length;
     const targetBefore = targetProxy.requests.length;
     const t = transport({ blobConcurrency: 4 });
-    const results = await Promise.all(repositories.map((repository, i) => t.copy(request(images[i]!, repository, 'v1'))));
+    const results = await Promise.all(repositories.map((repository, i) => t.copy(request(images[i]!, repository, 'v1'), UNINTERRUPTED)));
 
     const sourceGets = sourceProxy.requests.slice(sourceBefore).filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${sharedDigest}`));
     const targetRequests = targetProxy.requests.slice(targetBefore);
@@ -236,7 +236,7 @@ describe('registry transport against real registries', function () {
   it('mounts from the source repository when source and target are the same registry', async () => {
     const pushed = await push('same/origin', 'v1', { platforms: ['linux/amd64', 'linux/arm64'] });
     const t = transport();
-    const result = await t.copy(request(pushed, 'same/origin', 'v1', { registry: sourceProxy.host, repository: 'same/copy' }));
+    const result = await t.copy(request(pushed, 'same/origin', 'v1', { registry: sourceProxy.host, repository: 'same/copy' }), UNINTERRUPTED);
     assert.equal(result.targetDigest, pushed.digest);
     assert.equal(await headDigest(sourceEndpoint, 'same/copy', 'v1'), pushed.digest);
     const stats = t.stats();
@@ -250,7 +250,7 @@ describe('registry transport against real registries', function () {
     sourceProxy.corrupt.add(layer);
     const before = targetProxy.requests.length;
     try {
-      await assert.rejects(transport().copy(request(pushed, 'corrupt/app', 'v1')), expectCode('DIGEST_MISMATCH'));
+      await assert.rejects(transport().copy(request(pushed, 'corrupt/app', 'v1'), UNINTERRUPTED), expectCode('DIGEST_MISMATCH'));
     } finally {
       sourceProxy.corrupt.delete(layer);
     }
@@ -265,7 +265,7 @@ describe('registry transport against real registries', function () {
 
     it('publishes a smaller index with only the wanted platforms', async () => {
       const pushed = await push('filter/app', 'v1', { format: 'oci', platforms });
-      const result = await transport({ platforms: ['linux/arm64'] }).copy(request(pushed, 'filter/app', 'v1'));
+      const result = await transport({ platforms: ['linux/arm64'] }).copy(request(pushed, 'filter/app', 'v1'), UNINTERRUPTED);
       assert.equal(result.digestPreserved, false);
       assert.notEqual(result.targetDigest, pushed.digest);
       assert.deepEqual(result.platforms, ['linux/arm64']);
@@ -279,9 +279,9 @@ describe('registry transport against real registries', function () {
     it('takes the platforms of the request over the transport default, and keeps the digest when all match', async () => {
       const pushed = await push('filter/all', 'v1', { platforms });
       const t = transport({ platforms: ['linux/amd64'] });
-      const two = await t.copy({ ...request(pushed, 'filter/all', 'v1', { tag: 'two' }), platforms: ['linux/amd64', 'linux/arm'] });
+      const two = await t.copy({ ...request(pushed, 'filter/all', 'v1', { tag: 'two' }), platforms: ['linux/amd64', 'linux/arm'] }, UNINTERRUPTED);
       assert.deepEqual(two.platforms, ['linux/amd64', 'linux/arm/v7']);
-      const all = await t.copy({ ...request(pushed, 'filter/all', 'v1'), platforms: platforms });
+      const all = await t.copy({ ...request(pushed, 'filter/all', 'v1'), platforms: platforms }, UNINTERRUPTED);
       assert.equal(all.digestPreserved, true);
       assert.equal(all.targetDigest, pushed.digest);
       assert.equal(await headDigest(targetEndpoint, 'filter/all', 'v1'), pushed.digest);
@@ -291,8 +291,8 @@ describe('registry transport against real registries', function () {
       const index = await push('filter/none', 'v1', { platforms });
       const single = await push('filter/single', 'v1', { platforms: ['linux/arm64'] });
       const t = transport({ platforms: ['windows/amd64'] });
-      await assert.rejects(t.copy(request(index, 'filter/none', 'v1')), expectCode('NOT_FOUND'));
-      await assert.rejects(t.copy(request(single, 'filter/single', 'v1')), expectCode('NOT_FOUND'));
+      await assert.rejects(t.copy(request(index, 'filter/none', 'v1'), UNINTERRUPTED), expectCode('NOT_FOUND'));
+      await assert.rejects(t.copy(request(single, 'filter/single', 'v1'), UNINTERRUPTED), expectCode('NOT_FOUND'));
       assert.equal(await headDigest(targetEndpoint, 'filter/none', 'v1'), undefined);
       assert.equal(await headDigest(targetEndpoint, 'filter/single', 'v1'), undefined);
       assert.equal(t.stats().blobsUploaded, 0);
@@ -322,7 +322,7 @@ describe('registry transport against real registries', function () {
       const mediaType = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
       canned.set('legacy/kube', { mediaType, body });
       const before = targetProxy.requests.length;
-      await assert.rejects(transport().copy(request(fakeImage(body, mediaType), 'legacy/kube', 'v1.4.3')), (error: unknown) => {
+      await assert.rejects(transport().copy(request(fakeImage(body, mediaType), 'legacy/kube', 'v1.4.3'), UNINTERRUPTED), (error: unknown) => {
         expectCode('UNSUPPORTED')(error);
         const message = (error as Error).message;
         assert.match(message, /legacy\/kube:v1\.4\.3/);
@@ -348,7 +348,7 @@ describe('registry transport against real registries', function () {
       );
       canned.set('windows/servercore', { mediaType: MEDIA_TYPES.dockerManifest, body });
       const before = targetProxy.requests.length;
-      await assert.rejects(transport().copy(request(fakeImage(body, MEDIA_TYPES.dockerManifest), 'windows/servercore', 'ltsc')), (error: unknown) => {
+      await assert.rejects(transport().copy(request(fakeImage(body, MEDIA_TYPES.dockerManifest), 'windows/servercore', 'ltsc'), UNINTERRUPTED), (error: unknown) => {
         expectCode('UNSUPPORTED')(error);
         assert.match((error as Error).message, /windows\/servercore:ltsc.*non-distributable/);
         return true;
@@ -392,8 +392,8 @@ describe('registry transport against real registries', function () {
     const sharedLayer = Buffer.alloc(50_000, 3);
     const one = await push('auth/one', 'v1', { sharedLayer });
     const two = await push('auth/two', 'v1', { sharedLayer });
-    await t.copy(request(one, 'auth/one', 'v1', { registry: secured.host }));
-    await t.copy(request(two, 'auth/two', 'v1', { registry: secured.host }));
+    await t.copy(request(one, 'auth/one', 'v1', { registry: secured.host }), UNINTERRUPTED);
+    await t.copy(request(two, 'auth/two', 'v1', { registry: secured.host }), UNINTERRUPTED);
     assert.equal(await headDigest(secured, 'auth/one', 'v1'), one.digest);
     assert.equal(await headDigest(secured, 'auth/two', 'v1'), two.digest);
     assert.equal(t.stats().blobsMounted, 1, 'the shared layer was mounted into the second repository');

@@ -67,7 +67,7 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
 
   it('lists a namespace through the web API, following the absolute next URL page by page', async () => {
     const f = await front({ maxPageSize: 2 });
-    const listing = await listSource(client, http, spec(f), { dockerHubApi: f.url, queryLimit: 4 });
+    const listing = await listSource(client, http, spec(f), { dockerHubApi: f.url, queryLimit: 4, signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems, []);
     assert.deepEqual(pairs(listing), library);
     const apiCalls = f.requests.filter((r) => r.startsWith('GET /v2/namespaces/'));
@@ -84,13 +84,13 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
     const f = await front();
     const otherHost = `http://localhost:${f.host.split(':')[1]}/v2/namespaces/library/repositories?page=2`;
     f.inject('/v2/namespaces/library/repositories', { body: { count: 9, next: otherHost, previous: null, results: [{ name: 'nginx', namespace: 'library' }] } });
-    await assert.rejects(listSource(client, http, spec(f), { dockerHubApi: f.url }), (error: unknown) =>
+    await assert.rejects(listSource(client, http, spec(f), { dockerHubApi: f.url, signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && /leaves 127\.0\.0\.1/.test(error.message),
     );
     f.inject('/v2/namespaces/library/repositories', {
       body: { count: 9, next: 'http://hub.example.com/v2/namespaces/library/repositories?page=2', results: [{ name: 'nginx', namespace: 'library' }] },
     });
-    await assert.rejects(listSource(client, http, spec(f), { dockerHubApi: f.url }), (error: unknown) =>
+    await assert.rejects(listSource(client, http, spec(f), { dockerHubApi: f.url, signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && /plain http to hub\.example\.com/.test(error.message),
     );
     assert.equal(f.requests.filter((r) => r.includes('page=2')).length, 0, f.requests.join('\n'));
@@ -110,14 +110,14 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
         ],
       },
     });
-    const listing = await listSource(client, http, spec(f), { dockerHubApi: f.url });
+    const listing = await listSource(client, http, spec(f), { dockerHubApi: f.url, signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems.map((p) => p.error.code), ['HOSTILE_RESPONSE', 'HOSTILE_RESPONSE', 'HOSTILE_RESPONSE']);
     assert.deepEqual(pairs(listing), library.filter((line) => line.startsWith('library/redis:')));
   });
 
   it('throws SOURCE_UNREACHABLE for a namespace the API does not know', async () => {
     const f = await front();
-    await assert.rejects(listSource(client, http, spec(f, 'no-such-user'), { dockerHubApi: f.url }), (error: unknown) =>
+    await assert.rejects(listSource(client, http, spec(f, 'no-such-user'), { dockerHubApi: f.url, signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && error.message.includes(`${f.host}/no-such-user`),
     );
   });
@@ -131,11 +131,11 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
     const source = spec(f, 'budget');
     let metadata: MetadataRepo | undefined;
     try {
-      metadata = await openMetadataRepo({ location: remote.url, retryDelayMs: 10 });
+      metadata = await openMetadataRepo({ location: remote.url, retryDelayMs: 10, signal: UNINTERRUPTED });
       const deps: RunDeps = {
         logger: silentLogger,
         metadata,
-        listSource: (_location, signal) => listSource(client, http, source, { dockerHubApi: f.url, ...(signal !== undefined && { signal }) }),
+        listSource: (_location, signal) => listSource(client, http, source, { dockerHubApi: f.url, signal }),
         headTarget: (repo, reference, signal) => client.headManifest(repo, reference, signal),
         createTransport: () => createRegistryTransport({ client }),
       };

@@ -9,6 +9,7 @@ import { apiFront, NO_CATALOG, type ApiFront } from '../support/api-front.js';
 import { pushTestImage, tagManifest } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { tempDir } from '../support/temp.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const pairs = (listing: Listing) => listing.tags.map((t) => `${t.repository}:${t.tag}@${t.digest}`);
 const problems = (listing: Listing) => listing.problems.map((p) => `${p.subject} ${p.error.code}`);
@@ -76,13 +77,13 @@ describe('image list and repository list sources against a real registry without
         `\t${host}/pause:3.9\r`,
       ].join('\n'),
     );
-    const groups = groupByNamespace(await loadImageList(file));
+    const groups = groupByNamespace(await loadImageList(file, UNINTERRUPTED));
     assert.deepEqual(
       groups.map((g) => `${g.registry}/${g.namespace}`),
       [`${host}/`, `${host}/calico`, `${host}/lib`],
     );
 
-    const listings = await Promise.all(groups.map((group) => listSource(client, http, group, { queryLimit: 3 })));
+    const listings = await Promise.all(groups.map((group) => listSource(client, http, group, { queryLimit: 3, signal: UNINTERRUPTED })));
     const [root, calico, lib] = listings as [Listing, Listing, Listing];
     assert.deepEqual(pairs(root), [line('pause:3.9')]);
     assert.deepEqual(pairs(calico), [line('calico/node:v3.27.0'), line('calico/node:v3.28.0')]);
@@ -100,7 +101,7 @@ describe('image list and repository list sources against a real registry without
 
   it('lists named repositories under a namespace, nested ones included', async () => {
     const spec: SourceSpec = { kind: 'repositories', registry: ghcr.host, namespace: 'owner', repositories: ['app', 'tools/cli', 'gone'] };
-    const listing = await listSource(client, http, spec);
+    const listing = await listSource(client, http, spec, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [line('owner/app:latest'), line('owner/app:v1'), line('owner/tools/cli:v2')]);
     assert.deepEqual(problems(listing), ['owner/gone NOT_FOUND']);
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { listSource } from '../../src/sources/index.js';
@@ -56,7 +56,7 @@ describe('Quay source against a real registry behind a Quay API front', function
 
   it('lists every public repository of the namespace through the API pages, with tags and digests from the registry', async () => {
     const f = await front({ pageSize: 2 });
-    const listing = await listSource(client, http, spec(f), { queryLimit: 4 });
+    const listing = await listSource(client, http, spec(f), { queryLimit: 4, signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems, []);
     assert.deepEqual(pairs(listing), calico);
     const apiCalls = f.requests.filter((r) => r.startsWith('GET /api/v1/repository'));
@@ -80,7 +80,7 @@ describe('Quay source against a real registry behind a Quay API front', function
         ],
       },
     });
-    const listing = await listSource(client, http, spec(f));
+    const listing = await listSource(client, http, spec(f), { signal: UNINTERRUPTED });
     assert.deepEqual(
       listing.problems.map((p) => p.error.code),
       ['HOSTILE_RESPONSE', 'HOSTILE_RESPONSE', 'HOSTILE_RESPONSE', 'HOSTILE_RESPONSE', 'HOSTILE_RESPONSE'],
@@ -96,17 +96,17 @@ describe('Quay source against a real registry behind a Quay API front', function
   it('throws SOURCE_UNREACHABLE when the cursor loops, and when the API answers garbage', async () => {
     const looping = await front();
     looping.inject('/api/v1/repository', { body: { repositories: [{ namespace: 'calico', name: 'node' }], next_page: 'same-cursor' } });
-    await assert.rejects(listSource(client, http, spec(looping)), (error: unknown) =>
+    await assert.rejects(listSource(client, http, spec(looping), { signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && /earlier page/.test(error.message),
     );
     const garbage = await front();
     garbage.inject('/api/v1/repository', { body: '<html>maintenance</html>' });
-    await assert.rejects(listSource(client, http, spec(garbage)), (error: unknown) => isGcrsyncError(error, 'SOURCE_UNREACHABLE'));
+    await assert.rejects(listSource(client, http, spec(garbage), { signal: UNINTERRUPTED }), (error: unknown) => isGcrsyncError(error, 'SOURCE_UNREACHABLE'));
   });
 
   it('lists nothing, with no problem, for a namespace without public repositories', async () => {
     const f = await front();
-    const listing = await listSource(client, http, spec(f, 'nobody'));
+    const listing = await listSource(client, http, spec(f, 'nobody'), { signal: UNINTERRUPTED });
     assert.deepEqual(listing, { tags: [], problems: [] });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { listNamespace } from '../../src/sources/index.js';
@@ -63,7 +63,7 @@ describe('source listers against a real registry', function () {
 
   it('walks nested repositories through the gcr listing extension with the pushed digests and no manifest HEADs', async () => {
     const f = await front();
-    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk' }, { queryLimit: 4 });
+    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk' }, { queryLimit: 4, signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems, []);
     assert.deepEqual(pairs(listing), expected((key) => key.startsWith('walk/')));
     assert.equal(pushed.get('walk/app:latest'), pushed.get('walk/app:v1'));
@@ -76,27 +76,27 @@ describe('source listers against a real registry', function () {
 
   it('lists a namespace root that is itself a repository, with its children', async () => {
     const f = await front();
-    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk/app' });
+    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems, []);
     assert.deepEqual(pairs(listing), expected((key) => key.startsWith('walk/app:') || key.startsWith('walk/app/')));
   });
 
   it('falls back to the catalog on a plain registry, keeping only the namespace prefix', async () => {
-    const listing = await listNamespace(client, { registry: registry.host, namespace: 'walk' }, { queryLimit: 3 });
+    const listing = await listNamespace(client, { registry: registry.host, namespace: 'walk' }, { queryLimit: 3, signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems, []);
     assert.deepEqual(pairs(listing), expected((key) => key.startsWith('walk/')));
     assert.ok(!listing.tags.some((t) => t.repository.startsWith('walkx') || t.repository.startsWith('other')));
   });
 
   it('lists the whole registry through the catalog when the namespace is empty', async () => {
-    const listing = await listNamespace(client, { registry: registry.host, namespace: '' });
+    const listing = await listNamespace(client, { registry: registry.host, namespace: '' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), expected(() => true));
   });
 
   it('refuses hostile children from the front and never requests them', async () => {
     const f = await front();
     f.inject('/v2/walk/tags/list', { body: { name: 'walk', child: ['app', '..', 'a/b', 'Evil', ''], manifest: {}, tags: [] } });
-    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk' });
+    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk' }, { signal: UNINTERRUPTED });
     assert.deepEqual(
       listing.problems.map((p) => [p.subject, p.error.code]),
       [['walk', 'HOSTILE_RESPONSE'], ['walk', 'HOSTILE_RESPONSE'], ['walk', 'HOSTILE_RESPONSE'], ['walk', 'HOSTILE_RESPONSE']],
@@ -109,7 +109,7 @@ describe('source listers against a real registry', function () {
   it('keeps listing when one child fails, and reports it', async () => {
     const f = await front();
     f.inject('/v2/walk/tools/tags/list', { status: 500, body: { errors: [{ code: 'UNKNOWN', message: 'backend exploded' }] } });
-    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk' });
+    const listing = await listNamespace(client, { registry: f.host, namespace: 'walk' }, { signal: UNINTERRUPTED });
     assert.deepEqual(listing.problems.map((p) => [p.subject, p.error.code]), [['walk/tools', 'REGISTRY']]);
     assert.match(listing.problems[0]!.error.message, /500/);
     assert.deepEqual(pairs(listing), expected((key) => key.startsWith('walk/') && !key.startsWith('walk/tools')));
@@ -117,7 +117,7 @@ describe('source listers against a real registry', function () {
 
   it('throws SOURCE_UNREACHABLE when nothing listens at the source', async () => {
     const host = `127.0.0.1:${await freePort()}`;
-    await assert.rejects(listNamespace(client, { registry: host, namespace: 'walk' }), (error: unknown) =>
+    await assert.rejects(listNamespace(client, { registry: host, namespace: 'walk' }, { signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && error.message.includes(`${host}/walk`),
     );
   });
@@ -126,7 +126,7 @@ describe('source listers against a real registry', function () {
     const f = await front();
     f.inject('/v2/walk/tags/list', { status: 503, body: 'down for maintenance' });
     f.inject('/v2/_catalog', { status: 503, body: 'down for maintenance' });
-    await assert.rejects(listNamespace(client, { registry: f.host, namespace: 'walk' }), (error: unknown) =>
+    await assert.rejects(listNamespace(client, { registry: f.host, namespace: 'walk' }, { signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && error.message.includes(`${f.host}/walk`),
     );
   });

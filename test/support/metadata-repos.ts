@@ -1,5 +1,6 @@
 import { openMetadataRepo, type MetadataRepo, type OpenMetadataRepoOptions } from '../../src/store/metadata-repo.js';
 import { guardedRemote, type BareRemote } from './git.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 export interface MetadataRepoFixtures {
   /** what each test must undo, run newest first after it; tests add their own (clones, checkouts) */
@@ -26,7 +27,7 @@ export function metadataRepoFixtures(guard: { denyDeletes?: boolean } = {}): Met
       cleanups.push(() => remote.cleanup());
       return remote;
     },
-    async open(remote, options = {}) {
+    async open(remote, options = { signal: UNINTERRUPTED }) {
       const repo = await openMetadataRepo({ location: remote.url, retryDelayMs: 10, ...options });
       cleanups.push(() => repo.close());
       return repo;

@@ -11,6 +11,7 @@ import type { IndexInput } from '../../src/store/index-pages.js';
 import type { TagRecord } from '../../src/store/schema.js';
 import { generateMirror } from '../support/site-mirror.js';
 import { tempDir } from '../support/temp.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const HOSTILE = `<script>alert("x")</script>'&`;
 
@@ -143,10 +144,10 @@ describe('site: writeSiteFiles', () => {
 
   it('writes only what changed and deletes only files it wrote before', async () => {
     const out = join(dir, 'site');
-    assert.deepEqual(await writeSiteFiles(out, new Map([['a.html', 'A'], ['r/b.html', 'B']])), [SITE_MANIFEST, 'a.html', 'r/b.html']);
+    assert.deepEqual(await writeSiteFiles(out, new Map([['a.html', 'A'], ['r/b.html', 'B']]), UNINTERRUPTED), [SITE_MANIFEST, 'a.html', 'r/b.html']);
     await writeFile(join(out, 'CNAME'), 'mine');
-    assert.deepEqual(await writeSiteFiles(out, new Map([['a.html', 'A'], ['r/b.html', 'B']])), []);
-    assert.deepEqual(await writeSiteFiles(out, new Map([['a.html', 'A2']])), [SITE_MANIFEST, 'a.html', 'r/b.html']);
+    assert.deepEqual(await writeSiteFiles(out, new Map([['a.html', 'A'], ['r/b.html', 'B']]), UNINTERRUPTED), []);
+    assert.deepEqual(await writeSiteFiles(out, new Map([['a.html', 'A2']]), UNINTERRUPTED), [SITE_MANIFEST, 'a.html', 'r/b.html']);
     await assert.rejects(readFile(join(out, 'r/b.html')), { code: 'ENOENT' });
     assert.equal(await readFile(join(out, 'a.html'), 'utf8'), 'A2');
     assert.equal(await readFile(join(out, 'CNAME'), 'utf8'), 'mine');
@@ -154,13 +155,13 @@ describe('site: writeSiteFiles', () => {
 
   it('refuses paths that leave the site, by name or through a symbolic link, and ignores such names in the manifest', async () => {
     const out = join(dir, 'site');
-    await assert.rejects(writeSiteFiles(out, new Map([['../x.html', 'x']])), { code: 'BAD_REFERENCE' });
+    await assert.rejects(writeSiteFiles(out, new Map([['../x.html', 'x']]), UNINTERRUPTED), { code: 'BAD_REFERENCE' });
     await mkdir(join(dir, 'elsewhere'));
     await symlink(join(dir, 'elsewhere'), join(out, 'r'));
-    await assert.rejects(writeSiteFiles(out, new Map([['r/x.html', 'x']])), { code: 'BAD_REFERENCE' });
+    await assert.rejects(writeSiteFiles(out, new Map([['r/x.html', 'x']]), UNINTERRUPTED), { code: 'BAD_REFERENCE' });
     await writeFile(join(dir, 'victim'), 'keep');
     await writeFile(join(out, SITE_MANIFEST), '../victim\n');
-    await writeSiteFiles(out, new Map([['a.html', 'A']]));
+    await writeSiteFiles(out, new Map([['a.html', 'A']]), UNINTERRUPTED);
     assert.equal(await readFile(join(dir, 'victim'), 'utf8'), 'keep');
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { isValidRepositoryPath } from '../../src/ref/reference.js';
 import { walkGoogle } from '../../src/sources/google.js';
@@ -23,7 +23,7 @@ describe('walkGoogle', () => {
       'ns/a/x': { child: ['y'] },
       'ns/a/x/y': { manifest: { [digest(2)]: ['1.0'] }, tags: ['1.0'] },
     });
-    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { queryLimit: 4 });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { queryLimit: 4, signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/a/x/y:1.0@${digest(2)}`, `ns/b:latest@${digest(1)}`, `ns/b:v1@${digest(1)}`]);
     assert.deepEqual(listing.problems, []);
     assert.equal(client.count('head'), 0, 'every digest was in the manifest map');
@@ -36,7 +36,7 @@ describe('walkGoogle', () => {
       'ns/app': { manifest: { [digest(1)]: ['v1'] }, tags: ['v1'], child: ['sub'] },
       'ns/app/sub': { manifest: { [digest(2)]: ['v2'] }, tags: ['v2'] },
     });
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/app:v1@${digest(1)}`, `ns/app/sub:v2@${digest(2)}`]);
   });
 
@@ -46,7 +46,7 @@ describe('walkGoogle', () => {
       pause: { manifest: { [digest(3)]: ['3.9'] }, tags: ['3.9'] },
       etcd: { manifest: { [digest(4)]: ['3.5.0-0'] }, tags: ['3.5.0-0'] },
     });
-    const listing = await walkGoogle(client, { registry: 'registry.k8s.io', namespace: '' });
+    const listing = await walkGoogle(client, { registry: 'registry.k8s.io', namespace: '' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`etcd:3.5.0-0@${digest(4)}`, `pause:3.9@${digest(3)}`]);
   });
 
@@ -55,7 +55,7 @@ describe('walkGoogle', () => {
       '': { child: ['hpa-example'], name: 'k8s-artifacts-prod/images' },
       'hpa-example': { manifest: { [digest(5)]: ['latest'] }, tags: ['latest'], name: 'k8s-artifacts-prod/images/hpa-example' },
     });
-    const listing = await walkGoogle(client, { registry: 'registry.k8s.io', namespace: '' });
+    const listing = await walkGoogle(client, { registry: 'registry.k8s.io', namespace: '' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`hpa-example:latest@${digest(5)}`]);
   });
 
@@ -64,7 +64,7 @@ describe('walkGoogle', () => {
       { 'ns/app': { manifest: { [digest(1)]: ['v1'], [digest(2)]: ['v2'] }, tags: ['v1', 'v2', 'v3', 'v4'] } },
       { heads: { 'ns/app:v3': digest(3), 'ns/app:v4': digest(4) } },
     );
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [1, 2, 3, 4].map((n) => `ns/app:v${n}@${digest(n)}`));
     assert.deepEqual(client.requests.filter((r) => r.startsWith('head')).sort(), ['head ns/app:v3', 'head ns/app:v4']);
     assert.equal(listing.tags[2]!.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
@@ -72,7 +72,7 @@ describe('walkGoogle', () => {
 
   it('lists tags that appear only in the manifest map', async () => {
     const client = new FakeListingClient({ 'ns/app': { manifest: { [digest(1)]: ['only-in-map'] }, tags: [] } });
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/app:only-in-map@${digest(1)}`]);
   });
 
@@ -81,7 +81,7 @@ describe('walkGoogle', () => {
       { 'ns/app': { manifest: { [digest(1)]: ['v1'], [digest(2)]: ['v1'] }, tags: ['v1'] } },
       { heads: { 'ns/app:v1': digest(2) } },
     );
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/app:v1@${digest(2)}`]);
     assert.equal(client.count('head'), 1);
   });
@@ -93,7 +93,7 @@ describe('walkGoogle', () => {
       'ns/good': { manifest: { [digest(1)]: ['v1'] }, tags: ['v1'] },
     });
     const { lines, logger } = capturingLogger();
-    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { logger });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { logger, signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/good:v1@${digest(1)}`]);
     assert.equal(listing.problems.length, hostile.length);
     for (const problem of listing.problems) {
@@ -119,7 +119,7 @@ describe('walkGoogle', () => {
       },
       { heads: { 'ns/app:v2': digest(2) } },
     );
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/app:v1@${digest(1)}`, `ns/app:v2@${digest(2)}`]);
     assert.deepEqual(client.requests.filter((r) => r.startsWith('head')), ['head ns/app:v2'], 'only the tag under a refused digest is HEADed');
     const refused = listing.problems.map((p) => p.error.message);
@@ -135,7 +135,7 @@ describe('walkGoogle', () => {
       'ns/broken': { fail: new Error('socket hang up') },
       'ns/ok': { manifest: { [digest(1)]: ['v1'] }, tags: ['v1'] },
     });
-    const listing = await walkGoogle(client, { registry, namespace: 'ns' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/ok:v1@${digest(1)}`]);
     assert.deepEqual(listing.problems.map((p) => [p.subject, p.error.code]), [['ns/broken', 'REGISTRY'], ['ns/missing', 'NOT_FOUND']]);
     assert.match(listing.problems[0]!.error.message, /socket hang up/);
@@ -143,7 +143,7 @@ describe('walkGoogle', () => {
 
   it('reports a listed tag whose manifest is gone', async () => {
     const client = new FakeListingClient({ 'ns/app': { tags: ['gone'] } });
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(listing.tags, []);
     assert.deepEqual(listing.problems.map((p) => [p.subject, p.error.code]), [['ns/app:gone', 'NOT_FOUND']]);
   });
@@ -153,7 +153,7 @@ describe('walkGoogle', () => {
       { ns: { child: ['plain'] }, 'ns/plain': { plain: true, tags: ['v1'] } },
       { heads: { 'ns/plain:v1': digest(9) } },
     );
-    const listing = await walkGoogle(client, { registry, namespace: 'ns' });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/plain:v1@${digest(9)}`]);
     assert.deepEqual(client.requests, ['google ns', 'google ns/plain', 'tags ns/plain', 'head ns/plain:v1']);
   });
@@ -168,7 +168,7 @@ describe('walkGoogle', () => {
       heads[`ns/c${i}:b`] = digest(i * 2 + 1);
     }
     const client = new FakeListingClient(nodes, { heads, delayMs: 3 });
-    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { queryLimit: 3 });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns' }, { queryLimit: 3, signal: UNINTERRUPTED });
     assert.equal(listing.tags.length, 60);
     assert.equal(client.requests.length, 1 + 30 + 60);
     assert.equal(client.maxInFlight, 3);
@@ -176,7 +176,7 @@ describe('walkGoogle', () => {
 
   it('throws SOURCE_UNREACHABLE when the namespace itself cannot be listed', async () => {
     const client = new FakeListingClient({}, { unreachable: true });
-    await assert.rejects(walkGoogle(client, { registry, namespace: 'ns' }), (error: unknown) => {
+    await assert.rejects(walkGoogle(client, { registry, namespace: 'ns' }, { signal: UNINTERRUPTED }), (error: unknown) => {
       return isGcrsyncError(error, 'SOURCE_UNREACHABLE') && error.message.includes('gcr.io/ns') && /ECONNREFUSED/.test(error.message);
     });
   });
@@ -185,7 +185,7 @@ describe('walkGoogle', () => {
     const tags = Array.from({ length: 10_000 }, (_, i) => `t${i}`);
     const client = new FakeListingClient({ 'ns/big': { manifest: { [digest(1)]: tags }, tags } });
     const { lines, logger } = capturingLogger();
-    const listing = await walkGoogle(client, { registry, namespace: 'ns/big' }, { logger });
+    const listing = await walkGoogle(client, { registry, namespace: 'ns/big' }, { logger, signal: UNINTERRUPTED });
     assert.equal(listing.tags.length, 10_000);
     assert.ok(lines.some((l) => l.startsWith('WARN') && l.includes('cap') && l.includes('items=10000')), lines.join('\n'));
   });
@@ -193,7 +193,7 @@ describe('walkGoogle', () => {
   it('does not warn below the cap', async () => {
     const client = new FakeListingClient({ 'ns/app': { manifest: { [digest(1)]: ['v1'] }, tags: ['v1'] } });
     const { lines, logger } = capturingLogger();
-    await walkGoogle(client, { registry, namespace: 'ns/app' }, { logger });
+    await walkGoogle(client, { registry, namespace: 'ns/app' }, { logger, signal: UNINTERRUPTED });
     assert.deepEqual(lines.filter((l) => l.startsWith('WARN')), []);
   });
 
@@ -214,6 +214,6 @@ describe('walkGoogle', () => {
 
   it('refuses a query limit below one', async () => {
     const client = new FakeListingClient({});
-    await assert.rejects(walkGoogle(client, { registry, namespace: 'ns' }, { queryLimit: 0 }), (error: unknown) => isGcrsyncError(error, 'USAGE'));
+    await assert.rejects(walkGoogle(client, { registry, namespace: 'ns' }, { queryLimit: 0, signal: UNINTERRUPTED }), (error: unknown) => isGcrsyncError(error, 'USAGE'));
   });
 });

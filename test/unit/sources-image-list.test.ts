@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { formatReference } from '../../src/ref/reference.js';
 import { groupByNamespace, loadImageList, namespaceOf, parseImageList } from '../../src/sources/index.js';
 import { tempDir } from '../support/temp.js';
@@ -58,11 +58,11 @@ describe('loadImageList', () => {
     const dir = await tempDir('image-list-unit');
     const file = join(dir, 'images.txt');
     await writeFile(file, 'nginx:1.25\n');
-    assert.deepEqual((await loadImageList(file)).map(formatReference), ['docker.io/library/nginx:1.25']);
+    assert.deepEqual((await loadImageList(file, UNINTERRUPTED)).map(formatReference), ['docker.io/library/nginx:1.25']);
   });
 
   it('turns a missing file into CONFIG naming it', async () => {
-    await assert.rejects(loadImageList('/nonexistent/images.txt'), (error: unknown) =>
+    await assert.rejects(loadImageList('/nonexistent/images.txt', UNINTERRUPTED), (error: unknown) =>
       isGcrsyncError(error, 'CONFIG') && error.message.includes('/nonexistent/images.txt') && error.message.includes('ENOENT'),
     );
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GcrsyncError, isGcrsyncError } from '../../src/errors.js';
+import { GcrsyncError, isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { isGoogleHost, listNamespace } from '../../src/sources/index.js';
 import type { Listing } from '../../src/sources/source.js';
 import { FakeListingClient, digest } from './sources-fake-client.js';
@@ -30,14 +30,14 @@ describe('listNamespace', () => {
       { ns: { child: ['b', 'a'] }, 'ns/a': { manifest: { [digest(1)]: ['z', 'a'] } }, 'ns/b': { manifest: { [digest(2)]: ['v1'] } } },
       { catalog: ['ns/a'] },
     );
-    const listing = await listNamespace(client, { registry: 'gcr.io', namespace: 'ns' });
+    const listing = await listNamespace(client, { registry: 'gcr.io', namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/a:a@${digest(1)}`, `ns/a:z@${digest(1)}`, `ns/b:v1@${digest(2)}`]);
     assert.equal(client.count('catalog'), 0);
   });
 
   it('walks any registry that answers with the extension (a gcr front on loopback)', async () => {
     const client = new FakeListingClient({ ns: { child: ['a'] }, 'ns/a': { manifest: { [digest(1)]: ['v1'] } } }, { catalog: [] });
-    const listing = await listNamespace(client, { registry: '127.0.0.1:5000', namespace: 'ns' });
+    const listing = await listNamespace(client, { registry: '127.0.0.1:5000', namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/a:v1@${digest(1)}`]);
     assert.equal(client.count('catalog'), 0);
     assert.equal(client.count('head'), 0);
@@ -48,7 +48,7 @@ describe('listNamespace', () => {
       { 'ns/b': { plain: true, tags: ['v2', 'v1'] }, 'ns/a': { plain: true, tags: ['v1'] } },
       { catalog: ['ns/b', 'ns/a', 'other/x'], heads: { 'ns/a:v1': digest(1), 'ns/b:v1': digest(2), 'ns/b:v2': digest(3) } },
     );
-    const listing = await listNamespace(client, { registry: '127.0.0.1:5000', namespace: 'ns' });
+    const listing = await listNamespace(client, { registry: '127.0.0.1:5000', namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/a:v1@${digest(1)}`, `ns/b:v1@${digest(2)}`, `ns/b:v2@${digest(3)}`]);
     assert.equal(client.requests[0], 'google ns');
     assert.equal(client.count('catalog'), 1);
@@ -59,20 +59,20 @@ describe('listNamespace', () => {
       { 'owner/app': { plain: true, tags: ['v1'] } },
       { catalog: new GcrsyncError('NOT_FOUND', '_catalog is not implemented', { status: 404 }), heads: { 'owner/app:v1': digest(4) } },
     );
-    const listing = await listNamespace(client, { registry: 'ghcr.io', namespace: 'owner/app' });
+    const listing = await listNamespace(client, { registry: 'ghcr.io', namespace: 'owner/app' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`owner/app:v1@${digest(4)}`]);
   });
 
   it('throws SOURCE_UNREACHABLE when neither the namespace nor the catalog can be listed', async () => {
     const client = new FakeListingClient({}, { catalog: new GcrsyncError('AUTH', 'unauthorized', { status: 401 }) });
-    await assert.rejects(listNamespace(client, { registry: 'quay.io', namespace: 'ns' }), (error: unknown) =>
+    await assert.rejects(listNamespace(client, { registry: 'quay.io', namespace: 'ns' }, { signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && error.message.includes('quay.io/ns'),
     );
   });
 
   it('throws SOURCE_UNREACHABLE at once when nothing answers, without trying the catalog', async () => {
     const client = new FakeListingClient({}, { unreachable: true });
-    await assert.rejects(listNamespace(client, { registry: '127.0.0.1:1', namespace: 'ns' }), (error: unknown) =>
+    await assert.rejects(listNamespace(client, { registry: '127.0.0.1:1', namespace: 'ns' }, { signal: UNINTERRUPTED }), (error: unknown) =>
       isGcrsyncError(error, 'SOURCE_UNREACHABLE') && error.message.includes('127.0.0.1:1/ns'),
     );
     assert.deepEqual(client.requests, ['google ns']);
@@ -80,6 +80,6 @@ describe('listNamespace', () => {
 
   it('throws SOURCE_UNREACHABLE for an unreachable Google host', async () => {
     const client = new FakeListingClient({}, { unreachable: true });
-    await assert.rejects(listNamespace(client, { registry: 'gcr.io', namespace: 'ns' }), (error: unknown) => isGcrsyncError(error, 'SOURCE_UNREACHABLE'));
+    await assert.rejects(listNamespace(client, { registry: 'gcr.io', namespace: 'ns' }, { signal: UNINTERRUPTED }), (error: unknown) => isGcrsyncError(error, 'SOURCE_UNREACHABLE'));
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { isQuirkTag, listSource, type SourceSpec } from '../../src/sources/index.js';
 import type { Listing } from '../../src/sources/source.js';
@@ -52,7 +52,7 @@ describe('listSource', () => {
         { repository: 'redis' },
       ],
     };
-    const listing = await listSource(client, http, spec);
+    const listing = await listSource(client, http, spec, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [
       `library/nginx:1.25@${digest(1)}`,
       `library/nginx:1.27@${digest(2)}`,
@@ -71,7 +71,7 @@ describe('listSource', () => {
       registry: 'quay.io',
       namespace: 'calico',
       images: [{ repository: 'node', tags: [{ tag: 'v3.27.0', digest: digest(6) }] }],
-    });
+    }, { signal: UNINTERRUPTED });
     assert.deepEqual(listing.tags, []);
     assert.deepEqual(problems(listing), ['calico/node:v3.27.0 DIGEST_MISMATCH']);
     assert.match(listing.problems[0]!.error.message, new RegExp(`now points at ${digest(5)}, the image list pins ${digest(6)}`));
@@ -82,7 +82,7 @@ describe('listSource', () => {
       { 'owner/app': { plain: true, tags: ['v1'] }, 'owner/tools/cli': { plain: true, tags: ['v2', ''] } },
       { heads: { 'owner/app:v1': digest(1), 'owner/tools/cli:v2': digest(2) } },
     );
-    const listing = await listSource(client, http, { kind: 'repositories', registry: 'ghcr.io', namespace: 'owner', repositories: ['tools/cli', 'app', 'app'] });
+    const listing = await listSource(client, http, { kind: 'repositories', registry: 'ghcr.io', namespace: 'owner', repositories: ['tools/cli', 'app', 'app'] }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`owner/app:v1@${digest(1)}`, `owner/tools/cli:v2@${digest(2)}`]);
     assert.deepEqual(listing.problems, []);
     assert.equal(client.count('catalog'), 0);
@@ -93,7 +93,7 @@ describe('listSource', () => {
       ns: { child: ['app'] },
       'ns/app': { manifest: { [digest(1)]: ['v1', `sha256-${HEX}`], [digest(2)]: [`sha256__${HEX}`] }, tags: ['v1', '', `sha256-${HEX}`, `sha256__${HEX}`] },
     });
-    const listing = await listSource(client, http, { kind: 'namespace', registry: 'gcr.io', namespace: 'ns' });
+    const listing = await listSource(client, http, { kind: 'namespace', registry: 'gcr.io', namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/app:v1@${digest(1)}`]);
     assert.deepEqual(listing.problems, []);
     assert.equal(client.count('head'), 0);
@@ -101,23 +101,23 @@ describe('listSource', () => {
 
   it('probes any other host, then falls back to its catalog', async () => {
     const client = new FakeListingClient({ 'ns/a': { plain: true, tags: ['v1'] } }, { catalog: ['ns/a', 'other/b'], heads: { 'ns/a:v1': digest(1) } });
-    const listing = await listSource(client, http, { kind: 'namespace', registry: '127.0.0.1:5000', namespace: 'ns' });
+    const listing = await listSource(client, http, { kind: 'namespace', registry: '127.0.0.1:5000', namespace: 'ns' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/a:v1@${digest(1)}`]);
     assert.deepEqual(client.requests.slice(0, 2), ['google ns', 'catalog']);
   });
 
   it('goes straight to the catalog when told so', async () => {
     const client = new FakeListingClient({ 'ns/a': { plain: true, tags: ['v1'] } }, { catalog: ['ns/a'], heads: { 'ns/a:v1': digest(1) } });
-    const listing = await listSource(client, http, { kind: 'namespace', registry: '127.0.0.1:5000', namespace: 'ns', api: 'catalog' });
+    const listing = await listSource(client, http, { kind: 'namespace', registry: '127.0.0.1:5000', namespace: 'ns', api: 'catalog' }, { signal: UNINTERRUPTED });
     assert.deepEqual(pairs(listing), [`ns/a:v1@${digest(1)}`]);
     assert.equal(client.count('google'), 0);
   });
 
   it('refuses a spec it cannot list before sending anything', async () => {
     const client = new FakeListingClient({});
-    await assert.rejects(listSource(client, http, { kind: 'namespace', registry: 'ghcr.io', namespace: 'owner' }), (e: unknown) => isGcrsyncError(e, 'CONFIG'));
+    await assert.rejects(listSource(client, http, { kind: 'namespace', registry: 'ghcr.io', namespace: 'owner' }, { signal: UNINTERRUPTED }), (e: unknown) => isGcrsyncError(e, 'CONFIG'));
     await assert.rejects(
-      listSource(client, http, { kind: 'namespace', registry: 'docker.io', namespace: 'library' }, { dockerHubApi: 'not a url' }),
+      listSource(client, http, { kind: 'namespace', registry: 'docker.io', namespace: 'library' }, { dockerHubApi: 'not a url', signal: UNINTERRUPTED }),
       (e: unknown) => isGcrsyncError(e, 'USAGE') && /Docker Hub API/.test(e.message),
     );
     assert.deepEqual(client.requests, []);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { readTextIfExists, writeFileAtomic } from '../../src/store/json-file.js';
 
 describe('store json-file', () => {
@@ -15,15 +15,15 @@ describe('store json-file', () => {
   });
 
   it('reads undefined for a missing file and the text of an existing one', async () => {
-    assert.equal(await readTextIfExists(join(dir, 'nope.json')), undefined);
+    assert.equal(await readTextIfExists(join(dir, 'nope.json'), UNINTERRUPTED), undefined);
     await writeFile(join(dir, 'a.json'), 'héllo\n');
-    assert.equal(await readTextIfExists(join(dir, 'a.json')), 'héllo\n');
+    assert.equal(await readTextIfExists(join(dir, 'a.json'), UNINTERRUPTED), 'héllo\n');
   });
 
   it('creates missing directories, replaces the content and leaves no temp file behind', async () => {
     const path = join(dir, 'metadata', 'gcr.io', 'ns', 'x.json');
-    await writeFileAtomic(path, 'one\n');
-    await writeFileAtomic(path, 'two\n');
+    await writeFileAtomic(path, 'one\n', UNINTERRUPTED);
+    await writeFileAtomic(path, 'two\n', UNINTERRUPTED);
     assert.equal(await readFile(path, 'utf8'), 'two\n');
     assert.deepEqual(await readdir(join(dir, 'metadata', 'gcr.io', 'ns')), ['x.json']);
   });
