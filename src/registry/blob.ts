@@ -12,7 +12,7 @@ export class BlobRequests {
   constructor(private readonly requests: RegistryRequests) {}
 
   /** Size of a blob, or undefined when the repository does not have it. */
-  async headBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<number | undefined> {
+  async headBlob(repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<number | undefined> {
     checkRepository(repo.repository);
     checkDigest(digest);
     const target = this.requests.target(repo.registry);
@@ -33,7 +33,7 @@ export class BlobRequests {
    * against the digest and Content-Length as it flows, and errors with DIGEST_MISMATCH instead of ending.
    * `size` (from the manifest) gives the transfer a deadline that fits it instead of the client's default.
    */
-  async getBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
+  async getBlob(repo: RepositoryRef, digest: string, signal: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
     checkRepository(repo.repository);
     checkDigest(digest);
     const what = `blob ${formatRepository(repo)}@${digest}`;

@@ -51,31 +51,31 @@ export class RegistryClient {
     this.uploader = new BlobUploader(this.requests, options.fallbackChunkBytes ?? DEFAULT_FALLBACK_CHUNK);
   }
 
-  ping(registry: string, signal?: AbortSignal): Promise<void> {
+  ping(registry: string, signal: AbortSignal): Promise<void> {
     return this.requests.ping(registry, signal);
   }
 
-  listTags(repo: RepositoryRef, signal?: AbortSignal): Promise<string[]> {
+  listTags(repo: RepositoryRef, signal: AbortSignal): Promise<string[]> {
     return this.lister.listTags(repo, signal);
   }
 
-  listGoogle(registry: string, path: string, signal?: AbortSignal): Promise<GoogleTagList | undefined> {
+  listGoogle(registry: string, path: string, signal: AbortSignal): Promise<GoogleTagList | undefined> {
     return this.lister.listGoogle(registry, path, signal);
   }
 
-  catalog(registry: string, signal?: AbortSignal): Promise<string[]> {
+  catalog(registry: string, signal: AbortSignal): Promise<string[]> {
     return this.lister.catalog(registry, signal);
   }
 
-  headManifest(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined> {
+  headManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined> {
     return this.manifests.headManifest(repo, reference, signal);
   }
 
-  getManifest(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+  getManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest> {
     return this.manifests.getManifest(repo, reference, signal);
   }
 
-  putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+  putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
     return this.manifests.putManifest(repo, reference, bytes, mediaType, signal);
   }
 
@@ -83,19 +83,19 @@ export class RegistryClient {
     return this.manifests.rateLimit(registry);
   }
 
-  headBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<number | undefined> {
+  headBlob(repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<number | undefined> {
     return this.blobs.headBlob(repo, digest, signal);
   }
 
-  getBlob(repo: RepositoryRef, digest: string, signal?: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
+  getBlob(repo: RepositoryRef, digest: string, signal: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
     return this.blobs.getBlob(repo, digest, signal, size);
   }
 
-  mountBlob(repo: RepositoryRef, digest: string, fromRepository: string, signal?: AbortSignal): Promise<'mounted' | { uploadUrl: string }> {
+  mountBlob(repo: RepositoryRef, digest: string, fromRepository: string, signal: AbortSignal): Promise<'mounted' | { uploadUrl: string }> {
     return this.uploader.mountBlob(repo, digest, fromRepository, signal);
   }
 
-  uploadBlob(repo: RepositoryRef, digest: string, size: number, body: Readable | Buffer, signal?: AbortSignal, opts: UploadOptions = {}): Promise<void> {
+  uploadBlob(repo: RepositoryRef, digest: string, size: number, body: Readable | Buffer, signal: AbortSignal, opts: UploadOptions = {}): Promise<void> {
     return this.uploader.uploadBlob(repo, digest, size, body, signal, opts);
   }
 }

@@ -43,7 +43,7 @@ export class RegistryLister {
   ) {}
 
   /** Every tag of a repository, following Link pagination (relative or absolute; a repeated URL is refused). */
-  async listTags(repo: RepositoryRef, signal?: AbortSignal): Promise<string[]> {
+  async listTags(repo: RepositoryRef, signal: AbortSignal): Promise<string[]> {
     checkRepository(repo.repository);
     const target = this.requests.target(repo.registry);
     const url = new URL(`/v2/${repo.repository}/tags/list`, target.origin);
@@ -61,7 +61,7 @@ export class RegistryLister {
    * gcr.io/Artifact Registry listing of `path` ('' = the registry root) with `child` and `manifest`; undefined
    * when the registry answered a plain tag list without the extension.
    */
-  async listGoogle(registry: string, path: string, signal?: AbortSignal): Promise<GoogleTagList | undefined> {
+  async listGoogle(registry: string, path: string, signal: AbortSignal): Promise<GoogleTagList | undefined> {
     if (path !== '') checkRepository(path);
     const target = this.requests.target(registry);
     const url = new URL(path === '' ? '/v2/tags/list' : `/v2/${path}/tags/list`, target.origin);
@@ -98,7 +98,7 @@ export class RegistryLister {
   }
 
   /** Repositories from `_catalog` (self-hosted registries; Docker Hub, ghcr.io and registry.k8s.io don't serve it). */
-  async catalog(registry: string, signal?: AbortSignal): Promise<string[]> {
+  async catalog(registry: string, signal: AbortSignal): Promise<string[]> {
     const target = this.requests.target(registry);
     const url = new URL('/v2/_catalog', target.origin);
     url.searchParams.set('n', String(this.pageSizeFor(registry)));
@@ -123,7 +123,7 @@ export class RegistryLister {
     scopes: string[],
     first: URL,
     what: string,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
     take: (body: unknown, where: string) => number,
   ): Promise<void> {
     const { http } = this.requests;

@@ -44,7 +44,7 @@ export class ManifestRequests {
   constructor(private readonly requests: RegistryRequests) {}
 
   /** Digest, media type and size of a manifest (HEAD, falling back to GET when headers are missing); undefined = 404. */
-  async headManifest(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<ManifestDescriptor | undefined> {
+  async headManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined> {
     checkRepository(repo.repository);
     checkManifestReference(reference);
     const what = manifestName(repo, reference);
@@ -72,7 +72,7 @@ export class ManifestRequests {
   }
 
   /** A manifest's exact bytes; when `reference` is a digest the bytes are checked against it (DIGEST_MISMATCH). */
-  async getManifest(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+  async getManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest> {
     checkRepository(repo.repository);
     checkManifestReference(reference);
     const what = manifestName(repo, reference);
@@ -101,7 +101,7 @@ export class ManifestRequests {
   }
 
   /** PUTs the exact bytes under a tag or digest; returns their digest after checking the registry agrees. */
-  async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
+  async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
     checkRepository(repo.repository);
     checkManifestReference(reference);
     const what = manifestName(repo, reference);

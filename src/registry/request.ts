@@ -61,7 +61,7 @@ export class RegistryRequests {
   }
 
   /** Checks that the registry speaks the v2 API and accepts our credentials (or anonymous access). */
-  async ping(registry: string, signal?: AbortSignal): Promise<void> {
+  async ping(registry: string, signal: AbortSignal): Promise<void> {
     const target = this.target(registry);
     const url = new URL('/v2/', target.origin);
     let response: HttpResponse;
@@ -94,7 +94,7 @@ export class RegistryRequests {
    * retry with the challenge answered. Requests to another host (a Link into a redirected backend) carry no
    * credentials and get anonymous tokens only.
    */
-  async send(target: AuthTarget, scopes: string[], req: Omit<HttpRequest, 'answerChallenge'> & { url: URL }, signal?: AbortSignal): Promise<HttpResponse> {
+  async send(target: AuthTarget, scopes: string[], req: Omit<HttpRequest, 'answerChallenge'> & { url: URL }, signal: AbortSignal): Promise<HttpResponse> {
     const answerChallenge = (response: HttpResponse, s?: AbortSignal) => this.auth.answerAnonymously(response, scopes, s);
     const replayable = !(req.body instanceof Readable);
     if (req.url.host !== target.origin.host) {

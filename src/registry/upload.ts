@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import type { AuthTarget } from '../auth/authenticator.js';
 import { repositoryScope } from '../auth/scope.js';
-import { GcrsyncError } from '../errors.js';
+import { GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { deadlineForBytes } from '../http/client.js';
 import type { HttpResponse } from '../http/response.js';
 import { errorForResponse } from '../http/status-error.js';
@@ -56,7 +56,7 @@ export class BlobUploader {
    * Cross-repository mount on one registry (§1.8): 'mounted' on 201; on 202 the registry opened an upload session
    * instead. Any refusal falls back to opening a plain upload session (Harbor answers 401 for unreadable sources).
    */
-  async mountBlob(repo: RepositoryRef, digest: string, fromRepository: string, signal?: AbortSignal): Promise<'mounted' | { uploadUrl: string }> {
+  async mountBlob(repo: RepositoryRef, digest: string, fromRepository: string, signal: AbortSignal): Promise<'mounted' | { uploadUrl: string }> {
     checkRepository(repo.repository);
     checkRepository(fromRepository);
     checkDigest(digest);
@@ -85,7 +85,7 @@ export class BlobUploader {
     digest: string,
     size: number,
     body: Readable | Buffer,
-    signal?: AbortSignal,
+    signal: AbortSignal,
     opts: UploadOptions = {},
   ): Promise<void> {
     checkRepository(repo.repository);
@@ -118,7 +118,7 @@ export class BlobUploader {
     }
   }
 
-  private async startUpload(target: AuthTarget, repo: RepositoryRef, signal?: AbortSignal): Promise<UploadSession> {
+  private async startUpload(target: AuthTarget, repo: RepositoryRef, signal: AbortSignal): Promise<UploadSession> {
     const url = new URL(`/v2/${repo.repository}/blobs/uploads/`, target.origin);
     const response = await this.requests.send(
       target,
@@ -134,7 +134,7 @@ export class BlobUploader {
   }
 
   /** One PUT with the whole blob. Returns the status when the registry refused the size of it (413/411). */
-  private async uploadWhole(upload: BlobUpload, signal?: AbortSignal): Promise<number | undefined> {
+  private async uploadWhole(upload: BlobUpload, signal: AbortSignal): Promise<number | undefined> {
     const { target, repo, session, digest, size, body, what } = upload;
     let payload: Buffer | Readable;
     let verifier: DigestVerifier | undefined;
@@ -183,7 +183,7 @@ export class BlobUploader {
   }
 
   /** PATCH chunks with Content-Range, then the closing PUT; `session.url` follows every new Location. */
-  private async uploadChunks(upload: BlobUpload, chunkBytes: number, signal?: AbortSignal): Promise<void> {
+  private async uploadChunks(upload: BlobUpload, chunkBytes: number, signal: AbortSignal): Promise<void> {
     const { target, repo, session, digest, size, body, what } = upload;
     const scopes = [repositoryScope(repo.repository, ['pull', 'push'])];
     const chunkSize = Math.max(chunkBytes, session.minChunkBytes ?? 0);
@@ -242,7 +242,13 @@ export class BlobUploader {
   /** DELETE an upload session (§1.7 Cancel); failures don't matter, the registry purges stale sessions. */
   private async cancelUpload(target: AuthTarget, repo: RepositoryRef, session: UploadSession): Promise<void> {
     try {
-      const response = await this.requests.send(target, [repositoryScope(repo.repository, ['pull', 'push'])], { method: 'DELETE', url: session.url, retry: false });
+      const response = await this.requests.send(
+        target,
+        [repositoryScope(repo.repository, ['pull', 'push'])],
+        { method: 'DELETE', url: session.url, retry: false },
+        // the clean-up runs after an abort too
+        UNINTERRUPTED,
+      );
       await response.discard();
     } catch (error) {
       this.requests.logger.debug('could not cancel upload session', { url: safeUrl(session.url), error: String(error) });

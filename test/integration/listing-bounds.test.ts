@@ -99,7 +99,7 @@ describe('listing bounds: endless pages', function () {
     const pages = await endlessPages((n) => ({ tags: Array.from({ length: 1000 }, (_, i) => `p${n}-${i}`) }));
     servers.push(pages);
     await assert.rejects(
-      registryClient().listTags({ registry: pages.host, repository: 'ns/app' }),
+      registryClient().listTags({ registry: pages.host, repository: 'ns/app' }, UNINTERRUPTED),
       (error: unknown) => isGcrsyncError(error, 'HOSTILE_RESPONSE') && /tags of .*ns\/app: more than 200000 entries across its pages/.test(error.message),
     );
     assert.equal(pages.requests.length, 201);
@@ -109,7 +109,7 @@ describe('listing bounds: endless pages', function () {
     const pages = await endlessPages((n) => ({ tags: Array.from({ length: 200 }, (_, i) => `p${n}-${i}-${'x'.repeat(100)}`) }));
     servers.push(pages);
     await assert.rejects(
-      registryClient({ maxBytes: 1024 * 1024 }).listTags({ registry: pages.host, repository: 'ns/app' }),
+      registryClient({ maxBytes: 1024 * 1024 }).listTags({ registry: pages.host, repository: 'ns/app' }, UNINTERRUPTED),
       (error: unknown) => isGcrsyncError(error, 'HOSTILE_RESPONSE') && /more than 1048576 bytes/.test(error.message),
     );
     assert.ok(pages.requests.length < 60, `${pages.requests.length} pages`);
@@ -119,7 +119,7 @@ describe('listing bounds: endless pages', function () {
     const pages = await endlessPages((n) => ({ repositories: Array.from({ length: 1000 }, (_, i) => `ns/r${n}-${i}`) }));
     servers.push(pages);
     await assert.rejects(
-      registryClient({ maxEntries: 5000 }).catalog(pages.host),
+      registryClient({ maxEntries: 5000 }).catalog(pages.host, UNINTERRUPTED),
       (error: unknown) => isGcrsyncError(error, 'HOSTILE_RESPONSE') && /catalog of .*: more than 5000 entries across its pages/.test(error.message),
     );
   });
@@ -131,7 +131,7 @@ describe('listing bounds: endless pages', function () {
       return true;
     });
     servers.push(page);
-    const listed = await registryClient({ maxEntries: 2_000_000 }).listTags({ registry: page.host, repository: 'ns/app' });
+    const listed = await registryClient({ maxEntries: 2_000_000 }).listTags({ registry: page.host, repository: 'ns/app' }, UNINTERRUPTED);
     assert.equal(listed.length, tags.length);
     assert.equal(listed.at(-1), 't1249999');
   });

@@ -4,7 +4,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createKeychain } from '../../src/auth/keychain.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { isTransient } from '../../src/http/retry.js';
 import { RegistryClient, type RepositoryRef } from '../../src/registry/client.js';
@@ -166,7 +166,7 @@ describe('registry client against docker-registry', function () {
         });
         const through = clientFor(proxy, registry);
         try {
-          await through.client.ping(proxy.host);
+          await through.client.ping(proxy.host, UNINTERRUPTED);
         } finally {
           await through.http.close();
           await proxy.close();
@@ -180,7 +180,7 @@ describe('registry client against docker-registry', function () {
         const proxy = await startProxy(registry.url, paginateTags);
         const paged = clientFor(proxy, registry, { pageSize: 3 });
         try {
-          const listed = await paged.client.listTags({ registry: proxy.host, repository: 'src/app' });
+          const listed = await paged.client.listTags({ registry: proxy.host, repository: 'src/app' }, UNINTERRUPTED);
           assert.deepEqual(listed, [...tags].sort());
           const pages = proxy.requests.filter((r) => r.startsWith('GET /v2/src/app/tags/list'));
           // 9 tags at 3 per page; a 401 retry may repeat the first request
@@ -195,7 +195,7 @@ describe('registry client against docker-registry', function () {
         for (const name of ['cat/a', 'cat/b', 'cat/c', 'cat/d']) await pushTestImage(registry, name, 'v1');
         const paged = clientFor(registry, registry, { pageSize: 2 });
         try {
-          const repositories = await paged.client.catalog(registry.host);
+          const repositories = await paged.client.catalog(registry.host, UNINTERRUPTED);
           for (const name of ['cat/a', 'cat/b', 'cat/c', 'cat/d', 'src/app', 'src/multi']) assert.ok(repositories.includes(name), `${name} in ${repositories}`);
           assert.equal(new Set(repositories).size, repositories.length);
           assert.match(registry.log(), /_catalog\?last=/, 'the registry served more than one page');
@@ -205,37 +205,37 @@ describe('registry client against docker-registry', function () {
       });
 
       it('heads and gets manifests by tag and digest', async () => {
-        const head = await client.headManifest(repo('src/app'), 'v1');
+        const head = await client.headManifest(repo('src/app'), 'v1', UNINTERRUPTED);
         assert.deepEqual(head, { digest: image.digest, mediaType: image.mediaType, size: image.size });
-        const byDigest = await client.getManifest(repo('src/app'), image.digest);
+        const byDigest = await client.getManifest(repo('src/app'), image.digest, UNINTERRUPTED);
         assert.equal(sha256(byDigest.bytes), image.digest);
         assert.equal(byDigest.mediaType, image.mediaType);
-        const index = await client.headManifest(repo('src/multi'), 'v1');
+        const index = await client.headManifest(repo('src/multi'), 'v1', UNINTERRUPTED);
         assert.equal(index?.digest, multi.digest);
         assert.equal(index?.mediaType, 'application/vnd.oci.image.index.v1+json');
-        assert.equal(await client.headManifest(repo('src/app'), 'no-such-tag'), undefined);
-        await assert.rejects(client.getManifest(repo('src/app'), 'no-such-tag'), (e) => isGcrsyncError(e, 'NOT_FOUND') && e.message.includes('src/app'));
+        assert.equal(await client.headManifest(repo('src/app'), 'no-such-tag', UNINTERRUPTED), undefined);
+        await assert.rejects(client.getManifest(repo('src/app'), 'no-such-tag', UNINTERRUPTED), (e) => isGcrsyncError(e, 'NOT_FOUND') && e.message.includes('src/app'));
       });
 
       it('copies an index and its children byte for byte (digests preserved)', async () => {
-        const source = await client.getManifest(repo('src/multi'), 'v1');
+        const source = await client.getManifest(repo('src/multi'), 'v1', UNINTERRUPTED);
         const parsed = parseManifest(source.bytes, source.mediaType, 'test');
         assert.equal(parsed.kind, 'index');
         if (parsed.kind !== 'index') return;
         for (const child of parsed.manifests) {
-          const childManifest = await client.getManifest(repo('src/multi'), child.digest);
+          const childManifest = await client.getManifest(repo('src/multi'), child.digest, UNINTERRUPTED);
           const childParsed = parseManifest(childManifest.bytes, childManifest.mediaType, 'test');
           assert.equal(childParsed.kind, 'manifest');
           if (childParsed.kind !== 'manifest') continue;
           for (const blob of [childParsed.config, ...childParsed.layers]) {
-            if ((await client.headBlob(repo('dst/multi'), blob.digest)) !== undefined) continue;
-            const { body, size } = await client.getBlob(repo('src/multi'), blob.digest);
+            if ((await client.headBlob(repo('dst/multi'), blob.digest, UNINTERRUPTED)) !== undefined) continue;
+            const { body, size } = await client.getBlob(repo('src/multi'), blob.digest, UNINTERRUPTED);
             assert.equal(size, blob.size);
-            await client.uploadBlob(repo('dst/multi'), blob.digest, blob.size, body);
+            await client.uploadBlob(repo('dst/multi'), blob.digest, blob.size, body, UNINTERRUPTED);
           }
-          assert.equal(await client.putManifest(repo('dst/multi'), child.digest, childManifest.bytes, childManifest.mediaType), child.digest);
+          assert.equal(await client.putManifest(repo('dst/multi'), child.digest, childManifest.bytes, childManifest.mediaType, UNINTERRUPTED), child.digest);
         }
-        assert.equal(await client.putManifest(repo('dst/multi'), 'v1', source.bytes, source.mediaType), multi.digest);
+        assert.equal(await client.putManifest(repo('dst/multi'), 'v1', source.bytes, source.mediaType, UNINTERRUPTED), multi.digest);
         assert.equal(await headDigest(registry, 'dst/multi', 'v1'), multi.digest);
         const copied = await oracleManifest(registry, 'dst/multi', 'v1');
         assert.ok(copied.bytes.equals(source.bytes));
@@ -249,12 +249,12 @@ describe('registry client against docker-registry', function () {
         ];
         for (const c of cases) {
           const digest = sha256(c.data);
-          assert.equal(await client.headBlob(repo(c.repository), digest), undefined);
-          await client.uploadBlob(repo(c.repository), digest, c.data.length, c.body(c.data), undefined, {
+          assert.equal(await client.headBlob(repo(c.repository), digest, UNINTERRUPTED), undefined);
+          await client.uploadBlob(repo(c.repository), digest, c.data.length, c.body(c.data), UNINTERRUPTED, {
             ...(c.chunkBytes !== undefined && { chunkBytes: c.chunkBytes }),
           });
-          assert.equal(await client.headBlob(repo(c.repository), digest), c.data.length, c.repository);
-          const { body } = await client.getBlob(repo(c.repository), digest);
+          assert.equal(await client.headBlob(repo(c.repository), digest, UNINTERRUPTED), c.data.length, c.repository);
+          const { body } = await client.getBlob(repo(c.repository), digest, UNINTERRUPTED);
           assert.ok((await readAll(body)).equals(c.data), c.repository);
         }
         assert.match(registry.log(), /PATCH/, 'the chunked upload used PATCH');
@@ -262,16 +262,16 @@ describe('registry client against docker-registry', function () {
 
       it('mounts a blob from another repository, and opens a session when it cannot', async () => {
         const layer = image.blobs[image.blobs.length - 1]!;
-        assert.equal(await client.mountBlob(repo('mnt/app'), layer, 'src/app'), 'mounted');
+        assert.equal(await client.mountBlob(repo('mnt/app'), layer, 'src/app', UNINTERRUPTED), 'mounted');
         assert.ok(await hasBlob(registry, 'mnt/app', layer));
 
         const data = randomBytes(2048);
         const digest = sha256(data);
-        const answer = await client.mountBlob(repo('mnt/other'), digest, 'src/app');
+        const answer = await client.mountBlob(repo('mnt/other'), digest, 'src/app', UNINTERRUPTED);
         assert.notEqual(answer, 'mounted');
         if (answer === 'mounted') return;
-        await client.uploadBlob(repo('mnt/other'), digest, data.length, data, undefined, { uploadUrl: answer.uploadUrl });
-        assert.equal(await client.headBlob(repo('mnt/other'), digest), data.length);
+        await client.uploadBlob(repo('mnt/other'), digest, data.length, data, UNINTERRUPTED, { uploadUrl: answer.uploadUrl });
+        assert.equal(await client.headBlob(repo('mnt/other'), digest, UNINTERRUPTED), data.length);
       });
 
       it('refuses corrupted uploads with DIGEST_MISMATCH and leaves nothing at the target', async () => {
@@ -287,33 +287,33 @@ describe('registry client against docker-registry', function () {
         ];
         for (const [name, body, chunkBytes] of attempts) {
           await assert.rejects(
-            client.uploadBlob(repo('bad/app'), digest, data.length, body(), undefined, { ...(chunkBytes !== undefined && { chunkBytes }) }),
+            client.uploadBlob(repo('bad/app'), digest, data.length, body(), UNINTERRUPTED, { ...(chunkBytes !== undefined && { chunkBytes }) }),
             (e) => isGcrsyncError(e, 'DIGEST_MISMATCH') && e.message.includes('bad/app'),
             name,
           );
-          assert.equal(await client.headBlob(repo('bad/app'), digest), undefined, name);
+          assert.equal(await client.headBlob(repo('bad/app'), digest, UNINTERRUPTED), undefined, name);
         }
       });
 
       it('reports a manifest whose blobs are missing as a registry error naming the repository', async () => {
-        const source = await client.getManifest(repo('src/app'), 'v1');
+        const source = await client.getManifest(repo('src/app'), 'v1', UNINTERRUPTED);
         await assert.rejects(
-          client.putManifest(repo('empty/app'), 'v1', source.bytes, source.mediaType),
+          client.putManifest(repo('empty/app'), 'v1', source.bytes, source.mediaType, UNINTERRUPTED),
           (e) => isGcrsyncError(e) && e.code === 'REGISTRY' && /empty\/app/.test(e.message) && /MANIFEST_BLOB_UNKNOWN/.test(e.message),
         );
       });
 
       it('refuses a put whose bytes do not match the digest it names', async () => {
-        const source = await client.getManifest(repo('src/app'), 'v1');
-        await assert.rejects(client.putManifest(repo('src/app'), multi.digest, source.bytes, source.mediaType), (e) => isGcrsyncError(e, 'DIGEST_MISMATCH'));
+        const source = await client.getManifest(repo('src/app'), 'v1', UNINTERRUPTED);
+        await assert.rejects(client.putManifest(repo('src/app'), multi.digest, source.bytes, source.mediaType, UNINTERRUPTED), (e) => isGcrsyncError(e, 'DIGEST_MISMATCH'));
       });
 
       if (mode !== 'none') {
         it('fails with AUTH on a wrong password, without the password in the message', async () => {
           const wrong = clientFor(registry, registry, { password: 'not-the-password' });
           try {
-            await assert.rejects(wrong.client.ping(registry.host), (e) => isGcrsyncError(e, 'AUTH') && !e.message.includes('not-the-password'));
-            await assert.rejects(wrong.client.listTags(repo('src/app')), (e) => isGcrsyncError(e, 'AUTH') && e.message.includes('src/app'));
+            await assert.rejects(wrong.client.ping(registry.host, UNINTERRUPTED), (e) => isGcrsyncError(e, 'AUTH') && !e.message.includes('not-the-password'));
+            await assert.rejects(wrong.client.listTags(repo('src/app'), UNINTERRUPTED), (e) => isGcrsyncError(e, 'AUTH') && e.message.includes('src/app'));
           } finally {
             await wrong.http.close();
           }
@@ -322,7 +322,7 @@ describe('registry client against docker-registry', function () {
         it('fails with AUTH when anonymous', async () => {
           const anonymous = clientFor(registry, { ...registry, credentials: undefined } as TestRegistry);
           try {
-            await assert.rejects(anonymous.client.headManifest(repo('src/app'), 'v1'), (e) => isGcrsyncError(e, 'AUTH'));
+            await assert.rejects(anonymous.client.headManifest(repo('src/app'), 'v1', UNINTERRUPTED), (e) => isGcrsyncError(e, 'AUTH'));
           } finally {
             await anonymous.http.close();
           }
@@ -346,13 +346,13 @@ describe('registry client against docker-registry', function () {
       try {
         const before = registry.tokenServer!.requestCount();
         const repo = { registry: registry.host, repository: 'tok/app' };
-        await Promise.all([client.listTags(repo), client.headManifest(repo, 'v1'), client.getManifest(repo, 'v1')]);
-        for (let i = 0; i < 5; i++) await client.headManifest(repo, 'v1');
-        await client.listTags(repo);
+        await Promise.all([client.listTags(repo, UNINTERRUPTED), client.headManifest(repo, 'v1', UNINTERRUPTED), client.getManifest(repo, 'v1', UNINTERRUPTED)]);
+        for (let i = 0; i < 5; i++) await client.headManifest(repo, 'v1', UNINTERRUPTED);
+        await client.listTags(repo, UNINTERRUPTED);
         assert.equal(registry.tokenServer!.requestCount() - before, 1, 'one pull token served all reads');
-        const manifest = await client.getManifest(repo, 'v1');
-        await client.putManifest(repo, 'again', manifest.bytes, manifest.mediaType);
-        await client.headManifest(repo, 'again');
+        const manifest = await client.getManifest(repo, 'v1', UNINTERRUPTED);
+        await client.putManifest(repo, 'again', manifest.bytes, manifest.mediaType, UNINTERRUPTED);
+        await client.headManifest(repo, 'again', UNINTERRUPTED);
         assert.equal(registry.tokenServer!.requestCount() - before, 2, 'pull,push token fetched once and reused for the pull after it');
       } finally {
         await http.close();
@@ -366,8 +366,8 @@ describe('registry client against docker-registry', function () {
         const digest = sha256(data);
         const repo = { registry: registry.host, repository: 'tok/slow' };
         const scope = 'repository:tok/slow:pull,push';
-        await client.uploadBlob(repo, digest, data.length, slowStream(data, 4000, 1300), undefined, { chunkBytes: 4000 });
-        assert.equal(await client.headBlob(repo, digest), data.length);
+        await client.uploadBlob(repo, digest, data.length, slowStream(data, 4000, 1300), UNINTERRUPTED, { chunkBytes: 4000 });
+        assert.equal(await client.headBlob(repo, digest, UNINTERRUPTED), data.length);
         // 2 s tokens are refreshed after 1 s, so the 1.3 s pauses need a new token for each PATCH
         assert.ok(registry.tokenServer!.requestCount(scope) >= 3, `token requests for ${scope}: ${registry.tokenServer!.requestCount(scope)}`);
       } finally {
@@ -380,9 +380,9 @@ describe('registry client against docker-registry', function () {
       registry.tokenServer!.deny.add('repository:tok/denied:push');
       try {
         const repo = { registry: registry.host, repository: 'tok/app' };
-        const manifest = await client.getManifest(repo, 'v1');
+        const manifest = await client.getManifest(repo, 'v1', UNINTERRUPTED);
         await assert.rejects(
-          client.putManifest({ registry: registry.host, repository: 'tok/denied' }, 'v1', manifest.bytes, manifest.mediaType),
+          client.putManifest({ registry: registry.host, repository: 'tok/denied' }, 'v1', manifest.bytes, manifest.mediaType, UNINTERRUPTED),
           (e) => isGcrsyncError(e, 'AUTH') && e.message.includes('tok/denied'),
         );
       } finally {
@@ -424,9 +424,9 @@ describe('registry client against docker-registry', function () {
       try {
         const started = Date.now();
         const repo = { registry: proxy.host, repository: 'fault/app' };
-        assert.deepEqual(await client.listTags(repo), ['v1']);
+        assert.deepEqual(await client.listTags(repo, UNINTERRUPTED), ['v1']);
         assert.ok(Date.now() - started >= 950, 'waited for Retry-After');
-        assert.equal((await client.getManifest(repo, 'v1')).digest, pushed.digest);
+        assert.equal((await client.getManifest(repo, 'v1', UNINTERRUPTED)).digest, pushed.digest);
         assert.equal(throttled, 1);
         assert.equal(reset, 1);
       } finally {
@@ -445,7 +445,7 @@ describe('registry client against docker-registry', function () {
       const { http, client } = clientFor(proxy, registry);
       try {
         await assert.rejects(
-          client.listTags({ registry: proxy.host, repository: 'fault/app' }),
+          client.listTags({ registry: proxy.host, repository: 'fault/app' }, UNINTERRUPTED),
           (e) => isGcrsyncError(e, 'RATE_LIMITED') && isTransient(e) && e.message.includes('fault/app'),
         );
       } finally {
@@ -469,9 +469,9 @@ describe('registry client against docker-registry', function () {
       const { http, client } = clientFor(proxy, registry);
       try {
         const repo = { registry: proxy.host, repository: 'fault/app' };
-        await assert.rejects(client.getManifest(repo, pushed.digest), (e) => isGcrsyncError(e, 'DIGEST_MISMATCH'));
+        await assert.rejects(client.getManifest(repo, pushed.digest, UNINTERRUPTED), (e) => isGcrsyncError(e, 'DIGEST_MISMATCH'));
         const layer = pushed.blobs[pushed.blobs.length - 1]!;
-        const { body } = await client.getBlob(repo, layer);
+        const { body } = await client.getBlob(repo, layer, UNINTERRUPTED);
         await assert.rejects(readAll(body), (e) => isGcrsyncError(e, 'DIGEST_MISMATCH'));
       } finally {
         await http.close();
@@ -501,7 +501,7 @@ describe('registry client against docker-registry', function () {
       const { http, client } = clientFor(front, registry);
       try {
         const layer = pushed.blobs[pushed.blobs.length - 1]!;
-        const { body } = await client.getBlob({ registry: front.host, repository: 'fault/app' }, layer);
+        const { body } = await client.getBlob({ registry: front.host, repository: 'fault/app' }, layer, UNINTERRUPTED);
         assert.equal(sha256(await readAll(body)), layer);
         assert.deepEqual(storageAuth, [undefined]);
       } finally {
@@ -524,7 +524,7 @@ describe('registry client against docker-registry', function () {
       const { http, client } = clientFor(proxy, registry);
       try {
         assert.equal(client.rateLimit(proxy.host), undefined);
-        const head = await client.headManifest({ registry: proxy.host, repository: 'fault/app' }, 'v1');
+        const head = await client.headManifest({ registry: proxy.host, repository: 'fault/app' }, 'v1', UNINTERRUPTED);
         assert.deepEqual(head, { digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size });
         assert.ok(proxy.requests.includes('GET /v2/fault/app/manifests/v1'), proxy.requests.join('\n'));
         assert.deepEqual(client.rateLimit(proxy.host), { limit: 100, remaining: 76 });
@@ -544,7 +544,7 @@ describe('registry client against docker-registry', function () {
       });
       const { http, client } = clientFor(proxy, registry);
       try {
-        await assert.rejects(client.listTags({ registry: proxy.host, repository: 'fault/app' }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE') && /loops/.test(e.message));
+        await assert.rejects(client.listTags({ registry: proxy.host, repository: 'fault/app' }, UNINTERRUPTED), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE') && /loops/.test(e.message));
       } finally {
         await http.close();
         await proxy.close();
@@ -558,7 +558,7 @@ describe('registry client against docker-registry', function () {
       const http = new HttpClient({ retry: { ...fastRetry, retries: 1 } });
       const client = new RegistryClient({ http, keychain: createKeychain({ dockerConfigPath: '/nonexistent/config.json' }) });
       try {
-        await assert.rejects(client.ping(host), (e) => isGcrsyncError(e, 'SOURCE_UNREACHABLE') && e.message.includes(host));
+        await assert.rejects(client.ping(host, UNINTERRUPTED), (e) => isGcrsyncError(e, 'SOURCE_UNREACHABLE') && e.message.includes(host));
       } finally {
         await http.close();
       }
@@ -579,7 +579,7 @@ describe('registry client against docker-registry', function () {
     it('is undefined for a plain registry', async () => {
       const { http, client } = clientFor(backend, backend);
       try {
-        assert.equal(await client.listGoogle(backend.host, 'k8s-artifacts-prod/images/pause'), undefined);
+        assert.equal(await client.listGoogle(backend.host, 'k8s-artifacts-prod/images/pause', UNINTERRUPTED), undefined);
       } finally {
         await http.close();
       }
@@ -623,9 +623,9 @@ describe('registry client against docker-registry', function () {
       const keychain = createKeychain({ explicit: { [front.host]: { username: 'front-user', password: 'front-password' } }, dockerConfigPath: '/nonexistent/config.json' });
       const client = new RegistryClient({ http, keychain });
       try {
-        const root = await client.listGoogle(front.host, '');
+        const root = await client.listGoogle(front.host, '', UNINTERRUPTED);
         assert.deepEqual(root, { name: 'k8s-artifacts-prod/images', child: ['pause'], tags: [], manifest: {} });
-        const leaf = await client.listGoogle(front.host, 'pause');
+        const leaf = await client.listGoogle(front.host, 'pause', UNINTERRUPTED);
         assert.deepEqual(leaf?.tags, ['3.9']);
         assert.deepEqual(leaf?.manifest[pushed.digest]?.tag, ['3.9']);
         assert.equal(backend.tokenServer!.rejected, 0, 'no credentials were offered to the backend token server');
