@@ -50,7 +50,7 @@ export class Authenticator {
   }
 
   /** Authorization for a request to `target` needing `scopes`, or undefined while no challenge is known (go anonymous). */
-  async authorization(target: AuthTarget, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+  async authorization(target: AuthTarget, scopes: readonly string[], signal: AbortSignal): Promise<string | undefined> {
     const challenge = this.challenges.get(target.origin.host);
     if (!challenge) return undefined;
     return this.headerFor(target, challenge, scopes, signal);
@@ -66,7 +66,7 @@ export class Authenticator {
     response: HttpResponse,
     scopes: readonly string[],
     refused: string | undefined,
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<string | undefined> {
     const challenge = pickChallenge(parseWwwAuthenticate(response.headers.all('www-authenticate')));
     if (!challenge) return undefined;
@@ -78,7 +78,7 @@ export class Authenticator {
   }
 
   /** Answers a 401 from a host reached by redirect with an anonymous Bearer token for that host's own challenge. */
-  async answerAnonymously(response: HttpResponse, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+  async answerAnonymously(response: HttpResponse, scopes: readonly string[], signal: AbortSignal): Promise<string | undefined> {
     const challenge = pickChallenge(parseWwwAuthenticate(response.headers.all('www-authenticate')));
     if (challenge?.scheme !== 'bearer') return undefined;
     const realm = this.http.followUrl(response.url, challenge.params.realm!);
@@ -94,7 +94,7 @@ export class Authenticator {
     return `Bearer ${token}`;
   }
 
-  private async headerFor(target: AuthTarget, challenge: Challenge, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
+  private async headerFor(target: AuthTarget, challenge: Challenge, scopes: readonly string[], signal: AbortSignal): Promise<string | undefined> {
     const credentials = await this.keychain.resolve(target.registry, signal);
     if (challenge.scheme === 'basic') return basicHeader(credentials);
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return undefined;

@@ -6,7 +6,7 @@ import type { Credentials } from './credentials.js';
 export interface HelperOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** the config file that named the helper, for error messages */
   configPath?: string;
 }
@@ -20,7 +20,7 @@ const NOT_FOUND = 'credentials not found in native keychain';
  * Returns undefined when the helper has nothing for that server. The helper's output is never logged or put
  * in an error: it is a secret.
  */
-export function runCredentialHelper(suffix: string, serverUrl: string, options: HelperOptions = {}): Promise<Credentials | undefined> {
+export function runCredentialHelper(suffix: string, serverUrl: string, options: HelperOptions): Promise<Credentials | undefined> {
   const program = `docker-credential-${suffix}`;
   const where = options.configPath ? ` (named in ${options.configPath})` : '';
   // a suffix with a path separator would run an arbitrary file instead of a helper on PATH
@@ -34,7 +34,7 @@ export function runCredentialHelper(suffix: string, serverUrl: string, options: 
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'ignore'],
       detached: true,
-      ...(options.signal && { signal: options.signal }),
+      signal: options.signal,
     });
     const killGroup = () => {
       try {

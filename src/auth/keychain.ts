@@ -7,7 +7,7 @@ import { credentialsFromEntry, defaultDockerConfigPath, hostOfConfigKey, readDoc
 
 /** Answers "which credentials go to this registry host?"; undefined means anonymous. */
 export interface Keychain {
-  resolve(registry: string, signal?: AbortSignal): Promise<Credentials | undefined>;
+  resolve(registry: string, signal: AbortSignal): Promise<Credentials | undefined>;
 }
 
 export interface KeychainOptions {
@@ -47,15 +47,15 @@ export function createKeychain(options: KeychainOptions = {}): Keychain {
   let config: Promise<DockerConfig | undefined> | undefined;
   const resolved = new Map<string, Promise<Credentials | undefined>>();
 
-  const helper = (suffix: string, serverUrl: string, signal?: AbortSignal) =>
+  const helper = (suffix: string, serverUrl: string, signal: AbortSignal) =>
     runCredentialHelper(suffix, serverUrl, {
       env,
       configPath: path,
       ...(options.helperTimeoutMs !== undefined && { timeoutMs: options.helperTimeoutMs }),
-      ...(signal && { signal }),
+      signal,
     });
 
-  const lookup = async (registry: string, signal?: AbortSignal): Promise<Credentials | undefined> => {
+  const lookup = async (registry: string, signal: AbortSignal): Promise<Credentials | undefined> => {
     const given = explicit.get(registry);
     if (given) return given;
     config ??= readDockerConfig(path);
@@ -78,7 +78,7 @@ export function createKeychain(options: KeychainOptions = {}): Keychain {
   };
 
   return {
-    resolve(registry: string, signal?: AbortSignal) {
+    resolve(registry: string, signal: AbortSignal) {
       const key = normalizeRegistry(registry.toLowerCase());
       let answer = resolved.get(key);
       if (!answer) {

@@ -84,7 +84,7 @@ export class TokenCache {
     this.deadlineMs = options.deadlineMs ?? TOKEN_DEADLINE_MS;
   }
 
-  async token(request: TokenRequest, signal?: AbortSignal): Promise<string> {
+  async token(request: TokenRequest, signal: AbortSignal): Promise<string> {
     if (request.credentials && 'registryToken' in request.credentials) return request.credentials.registryToken;
     const scopes = unionScopes(request.scopes);
     const group = `${request.realm.href} ${request.service ?? ''} ${credentialIdentity(request.credentials)}`;
@@ -120,7 +120,7 @@ export class TokenCache {
     }
   }
 
-  private async exchange(request: TokenRequest, scopes: string[], signal?: AbortSignal): Promise<{ token: string; expiresInS: number }> {
+  private async exchange(request: TokenRequest, scopes: string[], signal: AbortSignal): Promise<{ token: string; expiresInS: number }> {
     const where = safeUrl(request.realm);
     const credentials = request.credentials;
     let response: HttpResponse | undefined;

@@ -52,14 +52,14 @@ export interface HttpRequest {
    * Called when a host reached through a redirect answers 401: returns an Authorization value (typically an
    * anonymous Bearer token for that host's challenge) to try once more with, or undefined to give up.
    */
-  answerChallenge?: (response: HttpResponse, signal?: AbortSignal) => Promise<string | undefined>;
+  answerChallenge?: (response: HttpResponse, signal: AbortSignal) => Promise<string | undefined>;
 }
 
 export interface GetJsonOptions {
   headers?: Record<string, string>;
   /** refuse (HOSTILE_RESPONSE) bodies longer than this; default 16 MiB */
   maxBytes?: number;
-  signal?: AbortSignal;
+  signal: AbortSignal;
 }
 
 /**
@@ -144,7 +144,7 @@ export class HttpClient {
    * back as a response (the caller decides what is an error); network failures after the last retry throw
    * REGISTRY (transient when the network fault is), an abort throws ABORTED.
    */
-  async request(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+  async request(req: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
     const first = typeof req.url === 'string' ? new URL(req.url) : req.url;
     assertRequestable(first, this.insecure);
     const deadlineMs = req.deadlineMs ?? this.deadlineMs;
@@ -222,7 +222,7 @@ export class HttpClient {
   }
 
   /** GET a JSON document (no registry auth): non-2xx → GcrsyncError by status, oversized/not JSON → HOSTILE_RESPONSE. */
-  async getJson(url: URL | string, opts: GetJsonOptions = {}): Promise<unknown> {
+  async getJson(url: URL | string, opts: GetJsonOptions): Promise<unknown> {
     const response = await this.request(
       { method: 'GET', url, headers: { accept: 'application/json', ...opts.headers } },
       opts.signal,
@@ -236,9 +236,9 @@ export class HttpClient {
    * `request` retries only until response headers arrive; a body that breaks after them is retried here, as
    * often as the retry policy allows. Only for reads that are safe to repeat (GET of manifests and listings).
    */
-  async readRetrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async readRetrying<T>(read: () => Promise<T>, signal: AbortSignal): Promise<T> {
     return retrying(read, {
-      ...(signal && { signal }),
+      signal,
       retries: this.retryPolicy.retries,
       delayMs: (attempt) => backoffDelay(attempt, this.retryPolicy),
       // a cut-off body carries the answer's status and the network error; a request that never got an answer has no status
@@ -260,10 +260,10 @@ export class HttpClient {
     headers: Record<string, string>,
     body: HttpRequest['body'],
     retry: boolean,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
   ): Promise<HttpResponse> {
     return retrying(() => this.sendOnce(method, url, headers, body, signal), {
-      ...(signal && { signal }),
+      signal,
       retries: retry ? this.retryPolicy.retries : 0,
       delayMs: (attempt) => backoffDelay(attempt, this.retryPolicy),
       retryResult: (response, attempt) => retryDelayForStatus(response.status, response.headers.get('retry-after'), attempt, this.retryPolicy, this.clock.now()),
@@ -281,7 +281,7 @@ export class HttpClient {
     url: URL,
     headers: Record<string, string>,
     body: HttpRequest['body'],
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
   ): Promise<HttpResponse> {
     await this.backoffs.wait(url.host, signal);
     const sentAt = this.clock.now();
@@ -296,10 +296,10 @@ export class HttpClient {
         // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
         // body anyway); registries answer HEAD properly, and a no-op run is mostly HEADs: keep the pool warm
         ...(method === 'HEAD' && { reset: false }),
-        ...(signal && { signal }),
+        signal,
       });
     } catch (error) {
-      if (signal?.aborted) throw abortedError();
+      if (signal.aborted) throw abortedError();
       if (isGcrsyncError(error)) throw error;
       throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(url)} failed: ${networkErrorCode(error) ?? errorText(error)}`, {
         ref: safeUrl(url),

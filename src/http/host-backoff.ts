@@ -3,7 +3,7 @@ import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
 /** Time as the backoff sees it; tests pass a clock they move by hand. */
 export interface Clock {
   now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = { now: () => Date.now(), sleep };
@@ -49,7 +49,7 @@ export class HostBackoffs {
   }
 
   /** Waits until `host` may be asked again (a pause set meanwhile is waited for too). */
-  async wait(host: string, signal?: AbortSignal): Promise<void> {
+  async wait(host: string, signal: AbortSignal): Promise<void> {
     for (let left = this.pauseLeft(host); left > 0; left = this.pauseLeft(host)) await this.clock.sleep(left, signal);
   }
 

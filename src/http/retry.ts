@@ -134,7 +134,7 @@ export function retryDelayForStatus(
 }
 
 export interface RetryOptions<T> {
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** further attempts after the first */
   retries: number;
   /** the pause before retry number `attempt` (0-based) */
@@ -169,7 +169,7 @@ export async function retrying<T>(attempt: (attempt: number) => Promise<T>, opti
       failure = result;
       await options.release?.(result);
     } catch (error) {
-      if (signal?.aborted) throw abortedError();
+      if (signal.aborted) throw abortedError();
       if (n >= options.retries || !retryable(error)) throw error;
       failure = error;
       delay = options.delayMs(n);
@@ -180,18 +180,18 @@ export async function retrying<T>(attempt: (attempt: number) => Promise<T>, opti
 }
 
 /** Waits `ms`, or rejects with ABORTED as soon as `signal` fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortedError());
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortedError());
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
       reject(abortedError());
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

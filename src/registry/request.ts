@@ -95,7 +95,7 @@ export class RegistryRequests {
    * credentials and get anonymous tokens only.
    */
   async send(target: AuthTarget, scopes: string[], req: Omit<HttpRequest, 'answerChallenge'> & { url: URL }, signal: AbortSignal): Promise<HttpResponse> {
-    const answerChallenge = (response: HttpResponse, s?: AbortSignal) => this.auth.answerAnonymously(response, scopes, s);
+    const answerChallenge = (response: HttpResponse, s: AbortSignal) => this.auth.answerAnonymously(response, scopes, s);
     const replayable = !(req.body instanceof Readable);
     if (req.url.host !== target.origin.host) {
       const response = await this.http.request({ ...req, answerChallenge }, signal);

@@ -3,6 +3,7 @@ import { HttpClient } from '../../src/http/client.js';
 import { createLogger } from '../../src/log.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const RETRY_AFTER_SECONDS = 3;
 
@@ -34,7 +35,7 @@ describe('http: backoff shared per host (real registry behind fault proxies)', f
     const http = new HttpClient({ logger, retry: { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 10_000 } });
     try {
       const get = async (proxy: FaultProxy, path: string) => {
-        const response = await http.request({ method: 'GET', url: `${proxy.url}${path}` });
+        const response = await http.request({ method: 'GET', url: `${proxy.url}${path}` }, UNINTERRUPTED);
         await response.discard();
         return response.status;
       };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createKeychain } from '../../src/auth/keychain.js';
 import { decodeAuth, hostOfConfigKey, parseDockerConfig } from '../../src/auth/docker-config.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { redactAll } from '../../src/log.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -52,22 +52,22 @@ describe('auth/keychain', () => {
     it('decodes base64 auth under a URL key, splitting at the first colon', async () => {
       const path = await writeConfig({ auths: { 'https://registry.example.com/v1/': { auth: b64('alice:pa:ss\0') } } });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.deepEqual(await keychain.resolve('registry.example.com'), { username: 'alice', password: 'pa:ss' });
+      assert.deepEqual(await keychain.resolve('registry.example.com', UNINTERRUPTED), { username: 'alice', password: 'pa:ss' });
     });
 
     it('finds Docker Hub under https://index.docker.io/v1/ for every Hub alias', async () => {
       const path = await writeConfig({ auths: { 'https://index.docker.io/v1/': { auth: b64('hubuser:hubpass') } } });
       for (const name of ['docker.io', 'index.docker.io', 'registry-1.docker.io']) {
         const keychain = createKeychain({ dockerConfigPath: path, env });
-        assert.deepEqual(await keychain.resolve(name), { username: 'hubuser', password: 'hubpass' }, name);
+        assert.deepEqual(await keychain.resolve(name, UNINTERRUPTED), { username: 'hubuser', password: 'hubpass' }, name);
       }
     });
 
     it('matches host:port keys exactly and not other ports', async () => {
       const path = await writeConfig({ auths: { '127.0.0.1:5000': { username: 'u', password: 'p-5000' } } });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.deepEqual(await keychain.resolve('127.0.0.1:5000'), { username: 'u', password: 'p-5000' });
-      assert.equal(await keychain.resolve('127.0.0.1:6000'), undefined);
+      assert.deepEqual(await keychain.resolve('127.0.0.1:5000', UNINTERRUPTED), { username: 'u', password: 'p-5000' });
+      assert.equal(await keychain.resolve('127.0.0.1:6000', UNINTERRUPTED), undefined);
     });
 
     it('returns identity tokens and registry tokens as such', async () => {
@@ -78,33 +78,33 @@ describe('auth/keychain', () => {
         },
       });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.deepEqual(await keychain.resolve('id.example'), { identityToken: 'refresh-abc', username: 'bob' });
-      assert.deepEqual(await keychain.resolve('rt.example'), { registryToken: 'bearer-xyz' });
+      assert.deepEqual(await keychain.resolve('id.example', UNINTERRUPTED), { identityToken: 'refresh-abc', username: 'bob' });
+      assert.deepEqual(await keychain.resolve('rt.example', UNINTERRUPTED), { registryToken: 'bearer-xyz' });
     });
 
     it('is anonymous for unknown hosts and empty credsStore markers', async () => {
       const path = await writeConfig({ auths: { 'marker.example': {} } });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.equal(await keychain.resolve('marker.example'), undefined);
-      assert.equal(await keychain.resolve('other.example'), undefined);
+      assert.equal(await keychain.resolve('marker.example', UNINTERRUPTED), undefined);
+      assert.equal(await keychain.resolve('other.example', UNINTERRUPTED), undefined);
     });
 
     it('is anonymous when there is no config file', async () => {
       const keychain = createKeychain({ dockerConfigPath: join(dir, 'missing.json'), env });
-      assert.equal(await keychain.resolve('gcr.io'), undefined);
+      assert.equal(await keychain.resolve('gcr.io', UNINTERRUPTED), undefined);
     });
 
     it('reads $DOCKER_CONFIG/config.json by default', async () => {
       await writeConfig({ auths: { 'quay.io': { auth: b64('q:quay-pass') } } });
       const keychain = createKeychain({ env: { ...env, DOCKER_CONFIG: dir } });
-      assert.deepEqual(await keychain.resolve('quay.io'), { username: 'q', password: 'quay-pass' });
+      assert.deepEqual(await keychain.resolve('quay.io', UNINTERRUPTED), { username: 'q', password: 'quay-pass' });
     });
 
     it('falls back to ~/.docker/config.json', async () => {
       await mkdir(join(dir, 'home', '.docker'), { recursive: true });
       await writeFile(join(dir, 'home', '.docker', 'config.json'), JSON.stringify({ auths: { 'ghcr.io': { auth: b64('g:ghcr-pass') } } }));
       const keychain = createKeychain({ env });
-      assert.deepEqual(await keychain.resolve('ghcr.io'), { username: 'g', password: 'ghcr-pass' });
+      assert.deepEqual(await keychain.resolve('ghcr.io', UNINTERRUPTED), { username: 'g', password: 'ghcr-pass' });
     });
   });
 
@@ -112,7 +112,7 @@ describe('auth/keychain', () => {
     it('explicit credentials win over the config', async () => {
       const path = await writeConfig({ auths: { 'registry.example.com': { auth: b64('file:file-pass') } } });
       const keychain = createKeychain({ dockerConfigPath: path, env, explicit: { 'registry.example.com': { username: 'flag', password: 'flag-pass' } } });
-      assert.deepEqual(await keychain.resolve('registry.example.com'), { username: 'flag', password: 'flag-pass' });
+      assert.deepEqual(await keychain.resolve('registry.example.com', UNINTERRUPTED), { username: 'flag', password: 'flag-pass' });
     });
 
     it('credHelpers[host] wins over credsStore and auths', async () => {
@@ -123,27 +123,27 @@ describe('auth/keychain', () => {
         auths: { 'registry.example.com': { auth: b64('file:file-pass') } },
       });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.deepEqual(await keychain.resolve('registry.example.com'), { username: 'helper-user', password: 'helper-secret-1' });
+      assert.deepEqual(await keychain.resolve('registry.example.com', UNINTERRUPTED), { username: 'helper-user', password: 'helper-secret-1' });
     });
 
     it('credsStore answers before auths, and "not found" falls through to auths', async () => {
       const path = await writeConfig({ credsStore: 'fake', auths: { 'quay.io': { auth: b64('q:from-auths') } } });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.deepEqual(await keychain.resolve('registry.example.com'), { username: 'helper-user', password: 'helper-secret-1' });
-      assert.deepEqual(await keychain.resolve('quay.io'), { username: 'q', password: 'from-auths' });
+      assert.deepEqual(await keychain.resolve('registry.example.com', UNINTERRUPTED), { username: 'helper-user', password: 'helper-secret-1' });
+      assert.deepEqual(await keychain.resolve('quay.io', UNINTERRUPTED), { username: 'q', password: 'from-auths' });
     });
 
     it('asks helpers about Docker Hub with the legacy key and reads <token> as an identity token', async () => {
       const path = await writeConfig({ credHelpers: { 'index.docker.io': 'fake' } });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      assert.deepEqual(await keychain.resolve('docker.io'), { identityToken: 'hub-identity-token' });
+      assert.deepEqual(await keychain.resolve('docker.io', UNINTERRUPTED), { identityToken: 'hub-identity-token' });
     });
 
     it('resolves each registry once', async () => {
       const path = await writeConfig({ credsStore: 'fake' });
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      await Promise.all([keychain.resolve('registry.example.com'), keychain.resolve('registry.example.com')]);
-      await keychain.resolve('registry.example.com');
+      await Promise.all([keychain.resolve('registry.example.com', UNINTERRUPTED), keychain.resolve('registry.example.com', UNINTERRUPTED)]);
+      await keychain.resolve('registry.example.com', UNINTERRUPTED);
       const { readFile } = await import('node:fs/promises');
       assert.equal((await readFile(join(binDir, 'calls.log'), 'utf8')).trim().split('\n').length, 1);
     });
@@ -159,7 +159,7 @@ describe('auth/keychain', () => {
       const path = await writeConfig({ credsStore: 'once', auths: { 'quay.io': { auth: b64(`q:${fromConfig}`) } } });
       const keychain = createKeychain({ dockerConfigPath: path, env, explicit: { 'flag.example': { username: 'u', password: fromFlag! } } });
       assert.deepEqual(
-        await Promise.all(['registry.example.com', 'quay.io', 'flag.example'].map((registry) => keychain.resolve(registry))),
+        await Promise.all(['registry.example.com', 'quay.io', 'flag.example'].map((registry) => keychain.resolve(registry, UNINTERRUPTED))),
         [{ username: 'h', password: fromHelper }, { username: 'q', password: fromConfig }, { username: 'u', password: fromFlag }],
       );
       for (const secret of secrets) assert.equal(redactAll(`say ${secret}`), 'say ***');
@@ -172,40 +172,40 @@ describe('auth/keychain', () => {
     it('corrupt JSON is CONFIG naming the file, never quoting it', async () => {
       const path = await writeConfig('{"auths": {"x": {"auth": "c3VwZXItc2VjcmV0"}, oops');
       const keychain = createKeychain({ dockerConfigPath: path, env });
-      await assert.rejects(keychain.resolve('x'), (e) => isConfig(path)(e) && !(e as Error).message.includes('c3VwZXItc2VjcmV0'));
+      await assert.rejects(keychain.resolve('x', UNINTERRUPTED), (e) => isConfig(path)(e) && !(e as Error).message.includes('c3VwZXItc2VjcmV0'));
     });
 
     it('a wrongly typed field is CONFIG', async () => {
       const path = await writeConfig({ auths: { x: { auth: 42 } } });
-      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x'), isConfig(path));
+      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x', UNINTERRUPTED), isConfig(path));
     });
 
     it('an unreadable config is CONFIG', async () => {
       const path = join(dir, 'a-directory');
       await mkdir(path);
-      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x'), isConfig(path));
+      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x', UNINTERRUPTED), isConfig(path));
     });
 
     it('an auth value that is not user:password is CONFIG', async () => {
       const path = await writeConfig({ auths: { x: { auth: b64('no-colon') } } });
-      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x'), isConfig(path));
+      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x', UNINTERRUPTED), isConfig(path));
     });
 
     it('a helper missing from PATH is CONFIG', async () => {
       const path = await writeConfig({ credsStore: 'absent' });
-      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x'), (e) => isGcrsyncError(e, 'CONFIG') && /docker-credential-absent/.test(e.message));
+      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x', UNINTERRUPTED), (e) => isGcrsyncError(e, 'CONFIG') && /docker-credential-absent/.test(e.message));
     });
 
     it('a helper name with a path is refused', async () => {
       const path = await writeConfig({ credsStore: '../../bin/sh' });
-      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x'), (e) => isGcrsyncError(e, 'CONFIG'));
+      await assert.rejects(createKeychain({ dockerConfigPath: path, env }).resolve('x', UNINTERRUPTED), (e) => isGcrsyncError(e, 'CONFIG'));
     });
 
     it('a hanging helper is killed after the timeout', async () => {
       await helper('slow', '#!/bin/sh\nsleep 10\n');
       const path = await writeConfig({ credsStore: 'slow' });
       const started = Date.now();
-      await assert.rejects(createKeychain({ dockerConfigPath: path, env, helperTimeoutMs: 300 }).resolve('x'), (e) => isGcrsyncError(e, 'AUTH'));
+      await assert.rejects(createKeychain({ dockerConfigPath: path, env, helperTimeoutMs: 300 }).resolve('x', UNINTERRUPTED), (e) => isGcrsyncError(e, 'AUTH'));
       assert.ok(Date.now() - started < 5000);
     });
 
@@ -213,7 +213,7 @@ describe('auth/keychain', () => {
       await helper('broken', '#!/bin/sh\necho "leaked-helper-output"\nexit 3\n');
       const path = await writeConfig({ credsStore: 'broken' });
       await assert.rejects(
-        createKeychain({ dockerConfigPath: path, env }).resolve('x'),
+        createKeychain({ dockerConfigPath: path, env }).resolve('x', UNINTERRUPTED),
         (e) => isGcrsyncError(e, 'AUTH') && /exit 3/.test(e.message) && !e.message.includes('leaked-helper-output'),
       );
     });

@@ -5,7 +5,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import type { Credentials } from '../../src/auth/credentials.js';
 import type { Keychain } from '../../src/auth/keychain.js';
 import { TokenCache, parseTokenResponse } from '../../src/auth/token.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { HttpResponse, ResponseHeaders } from '../../src/http/response.js';
 import { Readable } from 'node:stream';
@@ -79,10 +79,10 @@ describe('auth/token: Bearer token cache', () => {
     http = new HttpClient();
     const tokens = new TokenCache(http);
     const request = { realm: server.realm, service: 'svc', scopes: ['repository:a:pull,push'] };
-    const first = await tokens.token(request);
-    assert.equal(await tokens.token(request), first);
-    assert.equal(await tokens.token({ ...request, scopes: ['repository:a:pull'] }), first, 'pull is covered by pull,push');
-    const other = await tokens.token({ ...request, scopes: ['repository:b:pull'] });
+    const first = await tokens.token(request, UNINTERRUPTED);
+    assert.equal(await tokens.token(request, UNINTERRUPTED), first);
+    assert.equal(await tokens.token({ ...request, scopes: ['repository:a:pull'] }, UNINTERRUPTED), first, 'pull is covered by pull,push');
+    const other = await tokens.token({ ...request, scopes: ['repository:b:pull'] }, UNINTERRUPTED);
     assert.notEqual(other, first);
     assert.equal(server.calls.length, 2);
     assert.deepEqual(server.calls[0]!.scopes, ['repository:a:pull,push']);
@@ -94,7 +94,7 @@ describe('auth/token: Bearer token cache', () => {
     http = new HttpClient();
     const tokens = new TokenCache(http);
     const request = { realm: server.realm, service: 'svc', scopes: ['repository:a:pull'] };
-    const answers = await Promise.all(Array.from({ length: 5 }, () => tokens.token(request)));
+    const answers = await Promise.all(Array.from({ length: 5 }, () => tokens.token(request, UNINTERRUPTED)));
     assert.equal(new Set(answers).size, 1);
     assert.equal(server.calls.length, 1);
   });
@@ -105,11 +105,11 @@ describe('auth/token: Bearer token cache', () => {
     let now = 1_000_000;
     const tokens = new TokenCache(http, { now: () => now });
     const request = { realm: server.realm, scopes: ['repository:a:pull'] };
-    const first = await tokens.token(request);
+    const first = await tokens.token(request, UNINTERRUPTED);
     now += 29_000;
-    assert.equal(await tokens.token(request), first);
+    assert.equal(await tokens.token(request, UNINTERRUPTED), first);
     now += 2_000;
-    assert.notEqual(await tokens.token(request), first);
+    assert.notEqual(await tokens.token(request, UNINTERRUPTED), first);
     assert.equal(server.calls.length, 2);
   });
 
@@ -118,8 +118,8 @@ describe('auth/token: Bearer token cache', () => {
     http = new HttpClient();
     const tokens = new TokenCache(http);
     const scopes = ['repository:a:pull'];
-    const anonymous = await tokens.token({ realm: server.realm, scopes });
-    const alice = await tokens.token({ realm: server.realm, scopes, credentials: { username: 'alice', password: 'pw' } });
+    const anonymous = await tokens.token({ realm: server.realm, scopes }, UNINTERRUPTED);
+    const alice = await tokens.token({ realm: server.realm, scopes, credentials: { username: 'alice', password: 'pw' } }, UNINTERRUPTED);
     assert.notEqual(anonymous, alice);
     assert.equal(server.calls[0]!.authorization, undefined);
     assert.equal(server.calls[1]!.authorization, `Basic ${Buffer.from('alice:pw').toString('base64')}`);
@@ -129,7 +129,7 @@ describe('auth/token: Bearer token cache', () => {
     server = await tokenServer({ oauth: true });
     http = new HttpClient();
     const tokens = new TokenCache(http);
-    await tokens.token({ realm: server.realm, service: 'svc', scopes: ['repository:a:pull', 'repository:b:pull'], credentials: { identityToken: 'refresh-1' } });
+    await tokens.token({ realm: server.realm, service: 'svc', scopes: ['repository:a:pull', 'repository:b:pull'], credentials: { identityToken: 'refresh-1' } }, UNINTERRUPTED);
     const call = server.calls[0]!;
     assert.equal(call.method, 'POST');
     assert.equal(call.form!.get('grant_type'), 'refresh_token');
@@ -142,7 +142,7 @@ describe('auth/token: Bearer token cache', () => {
     server = await tokenServer({ oauth: false });
     http = new HttpClient();
     const tokens = new TokenCache(http);
-    await tokens.token({ realm: server.realm, scopes: ['repository:a:pull'], credentials: { identityToken: 'refresh-1' } });
+    await tokens.token({ realm: server.realm, scopes: ['repository:a:pull'], credentials: { identityToken: 'refresh-1' } }, UNINTERRUPTED);
     assert.equal(server.calls.length, 1);
     assert.equal(server.calls[0]!.method, 'GET');
     assert.equal(server.calls[0]!.authorization, `Basic ${Buffer.from('<token>:refresh-1').toString('base64')}`);
@@ -152,7 +152,7 @@ describe('auth/token: Bearer token cache', () => {
     server = await tokenServer();
     http = new HttpClient();
     const tokens = new TokenCache(http);
-    assert.equal(await tokens.token({ realm: server.realm, scopes: [], credentials: { registryToken: 'given' } }), 'given');
+    assert.equal(await tokens.token({ realm: server.realm, scopes: [], credentials: { registryToken: 'given' } }, UNINTERRUPTED), 'given');
     assert.equal(server.calls.length, 0);
   });
 
@@ -161,7 +161,7 @@ describe('auth/token: Bearer token cache', () => {
     http = new HttpClient();
     const tokens = new TokenCache(http);
     await assert.rejects(
-      tokens.token({ realm: server.realm, service: 'svc', scopes: ['repository:a:pull'], credentials: { username: 'user', password: 'wrong-password' } }),
+      tokens.token({ realm: server.realm, service: 'svc', scopes: ['repository:a:pull'], credentials: { username: 'user', password: 'wrong-password' } }, UNINTERRUPTED),
       (e) => isGcrsyncError(e, 'AUTH') && e.info.status === 401 && !e.message.includes('wrong-password'),
     );
   });
@@ -187,11 +187,11 @@ describe('auth/authenticator', () => {
     server = await tokenServer({ expiresIn: 300 });
     http = new HttpClient();
     const auth = new Authenticator({ http, keychain: keychainOf({ username: 'u', password: 'p' }) });
-    assert.equal(await auth.authorization(target, ['repository:a:pull']), undefined);
+    assert.equal(await auth.authorization(target, ['repository:a:pull'], UNINTERRUPTED), undefined);
     const challenge = challengeResponse('http://127.0.0.1:5000/v2/a/tags/list', `Bearer realm="${server.realm.href}",service="svc",scope="repository:a:pull"`);
-    const header = await auth.answer(target, challenge, ['repository:a:pull'], undefined);
+    const header = await auth.answer(target, challenge, ['repository:a:pull'], undefined, UNINTERRUPTED);
     assert.equal(header, 'Bearer token-1');
-    assert.equal(await auth.authorization(target, ['repository:a:pull']), 'Bearer token-1');
+    assert.equal(await auth.authorization(target, ['repository:a:pull'], UNINTERRUPTED), 'Bearer token-1');
     assert.equal(server.calls.length, 1);
   });
 
@@ -200,7 +200,7 @@ describe('auth/authenticator', () => {
     http = new HttpClient();
     const auth = new Authenticator({ http, keychain: keychainOf() });
     const challenge = challengeResponse('http://127.0.0.1:5000/v2/', `Bearer realm="${server.realm.href}",service="svc",scope="repository:other:pull"`);
-    await auth.answer(target, challenge, ['repository:a:pull,push'], undefined);
+    await auth.answer(target, challenge, ['repository:a:pull,push'], undefined, UNINTERRUPTED);
     assert.deepEqual(server.calls[0]!.scopes, ['repository:a:pull,push', 'repository:other:pull']);
   });
 
@@ -208,10 +208,10 @@ describe('auth/authenticator', () => {
     http = new HttpClient();
     const auth = new Authenticator({ http, keychain: keychainOf({ username: 'u', password: 'p' }) });
     const challenge = challengeResponse('http://127.0.0.1:5000/v2/', 'Basic realm="r"');
-    const basic = await auth.answer(target, challenge, [], undefined);
+    const basic = await auth.answer(target, challenge, [], undefined, UNINTERRUPTED);
     assert.equal(basic, `Basic ${Buffer.from('u:p').toString('base64')}`);
-    assert.equal(await auth.answer(target, challenge, [], basic), undefined);
-    assert.equal(await new Authenticator({ http, keychain: keychainOf() }).answer(target, challenge, [], undefined), undefined);
+    assert.equal(await auth.answer(target, challenge, [], basic, UNINTERRUPTED), undefined);
+    assert.equal(await new Authenticator({ http, keychain: keychainOf() }).answer(target, challenge, [], undefined, UNINTERRUPTED), undefined);
   });
 
   it('refuses a realm on a private address named by a public registry', async () => {
@@ -219,6 +219,6 @@ describe('auth/authenticator', () => {
     const auth = new Authenticator({ http, keychain: keychainOf({ username: 'u', password: 'p' }) });
     const publicTarget = { registry: 'registry.example.com', origin: new URL('https://registry.example.com') };
     const challenge = challengeResponse('https://registry.example.com/v2/', 'Bearer realm="https://169.254.169.254/token",service="x"');
-    await assert.rejects(auth.answer(publicTarget, challenge, [], undefined), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
+    await assert.rejects(auth.answer(publicTarget, challenge, [], undefined, UNINTERRUPTED), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
   });
 });

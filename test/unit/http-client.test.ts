@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { isTransient } from '../../src/http/retry.js';
 
@@ -74,7 +74,7 @@ describe('http/client', () => {
         res.end();
       }
     });
-    const response = await http.request({ method: 'GET', url: `${registry.url}/first`, headers: { Authorization: 'Bearer registry-token' } });
+    const response = await http.request({ method: 'GET', url: `${registry.url}/first`, headers: { Authorization: 'Bearer registry-token' } }, UNINTERRUPTED);
     assert.equal(response.status, 200);
     assert.equal(await response.text(1000), 'blob-bytes');
     assert.equal(response.url.href, `${storage.url}/blob?sig=1`);
@@ -105,7 +105,7 @@ describe('http/client', () => {
         challenges.push(r.headers.get('www-authenticate')!);
         return 'Bearer anonymous-backend-token';
       },
-    });
+    }, UNINTERRUPTED);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(1000), { tags: [] });
     assert.equal(challenges.length, 1);
@@ -122,7 +122,7 @@ describe('http/client', () => {
       } else res.end('ok');
     });
     const started = Date.now();
-    const response = await http.request({ method: 'GET', url: server.url });
+    const response = await http.request({ method: 'GET', url: server.url }, UNINTERRUPTED);
     assert.equal(response.status, 200);
     assert.equal(await response.text(100), 'ok');
     assert.ok(Date.now() - started >= 950, `waited only ${Date.now() - started} ms`);
@@ -134,7 +134,7 @@ describe('http/client', () => {
       if (n === 1) req.socket.destroy();
       else res.end('ok');
     });
-    const response = await http.request({ method: 'GET', url: server.url });
+    const response = await http.request({ method: 'GET', url: server.url }, UNINTERRUPTED);
     assert.equal(await response.text(100), 'ok');
     assert.equal(server.seen.length, 2);
   });
@@ -144,7 +144,7 @@ describe('http/client', () => {
       res.writeHead(503);
       res.end();
     });
-    const response = await http.request({ method: 'GET', url: server.url });
+    const response = await http.request({ method: 'GET', url: server.url }, UNINTERRUPTED);
     assert.equal(response.status, 503);
     assert.equal(server.seen.length, 1 + fast.retries);
   });
@@ -154,7 +154,7 @@ describe('http/client', () => {
       res.writeHead(503);
       res.end();
     });
-    const response = await http.request({ method: 'PUT', url: server.url, body: Readable.from([Buffer.from('once')]) });
+    const response = await http.request({ method: 'PUT', url: server.url, body: Readable.from([Buffer.from('once')]) }, UNINTERRUPTED);
     assert.equal(response.status, 503);
     assert.equal(server.seen.length, 1);
     assert.equal(server.seen[0]!.body, 'once');
@@ -165,7 +165,7 @@ describe('http/client', () => {
       res.writeHead(500);
       res.end();
     });
-    const response = await http.request({ method: 'PATCH', url: server.url, body: Buffer.from('chunk'), retry: false });
+    const response = await http.request({ method: 'PATCH', url: server.url, body: Buffer.from('chunk'), retry: false }, UNINTERRUPTED);
     assert.equal(response.status, 500);
     assert.equal(server.seen.length, 1);
   });
@@ -177,7 +177,7 @@ describe('http/client', () => {
         res.end();
       } else res.end(req.method);
     });
-    const response = await http.request({ method: 'POST', url: server.url, body: 'payload', headers: { 'content-type': 'text/plain' } });
+    const response = await http.request({ method: 'POST', url: server.url, body: 'payload', headers: { 'content-type': 'text/plain' } }, UNINTERRUPTED);
     assert.equal(await response.text(100), 'GET');
     assert.equal(server.seen[1]!.body, '');
   });
@@ -188,7 +188,7 @@ describe('http/client', () => {
       res.writeHead(302, { location: `/${n + 1}` });
       res.end();
     });
-    await assert.rejects(http.request({ method: 'GET', url: server.url }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
+    await assert.rejects(http.request({ method: 'GET', url: server.url }, UNINTERRUPTED), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
     assert.equal(server.seen.length, 11);
   });
 
@@ -197,11 +197,11 @@ describe('http/client', () => {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
       res.end();
     });
-    await assert.rejects(http.request({ method: 'GET', url: server.url }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
+    await assert.rejects(http.request({ method: 'GET', url: server.url }, UNINTERRUPTED), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
   });
 
   it('refuses plain http to a host that is neither loopback nor insecure', async () => {
-    await assert.rejects(http.request({ method: 'GET', url: 'http://registry.example.com/v2/' }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
+    await assert.rejects(http.request({ method: 'GET', url: 'http://registry.example.com/v2/' }, UNINTERRUPTED), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
   });
 
   it('caps bodies and refuses what is not JSON', async () => {
@@ -212,9 +212,9 @@ describe('http/client', () => {
         res.end('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}');
       } else res.end('<html>not json</html>');
     });
-    await assert.rejects(http.getJson(`${server.url}/big`, { maxBytes: 1000 }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
-    await assert.rejects(http.getJson(`${server.url}/html`), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
-    await assert.rejects(http.getJson(`${server.url}/missing`), (e) => isGcrsyncError(e, 'NOT_FOUND') && /NAME_UNKNOWN/.test(e.message));
+    await assert.rejects(http.getJson(`${server.url}/big`, { maxBytes: 1000, signal: UNINTERRUPTED }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
+    await assert.rejects(http.getJson(`${server.url}/html`, { signal: UNINTERRUPTED }), (e) => isGcrsyncError(e, 'HOSTILE_RESPONSE'));
+    await assert.rejects(http.getJson(`${server.url}/missing`, { signal: UNINTERRUPTED }), (e) => isGcrsyncError(e, 'NOT_FOUND') && /NAME_UNKNOWN/.test(e.message));
   });
 
   it('keeps tokens and credentials out of network error messages', async () => {
@@ -225,7 +225,7 @@ describe('http/client', () => {
     const noRetry = new HttpClient({ retry: { ...fast, retries: 0 } });
     try {
       await assert.rejects(
-        noRetry.request({ method: 'GET', url, headers: { authorization: 'Basic dXNlcjpodW50ZXIy' } }),
+        noRetry.request({ method: 'GET', url, headers: { authorization: 'Basic dXNlcjpodW50ZXIy' } }, UNINTERRUPTED),
         (e) => isGcrsyncError(e, 'REGISTRY') && isTransient(e) && !e.message.includes('very-secret-token') && !e.message.includes('dXNlcjpodW50ZXIy'),
       );
     } finally {
@@ -255,7 +255,7 @@ describe('http/client', () => {
     });
     const bounded = new HttpClient({ connectionsPerOrigin: 2 });
     try {
-      const answers = await Promise.all(Array.from({ length: 8 }, () => bounded.request({ method: 'GET', url: server.url }).then((r) => r.text(10))));
+      const answers = await Promise.all(Array.from({ length: 8 }, () => bounded.request({ method: 'GET', url: server.url }, UNINTERRUPTED).then((r) => r.text(10))));
       assert.deepEqual(answers, Array(8).fill('ok'));
       assert.ok(peak <= 2, `peak ${peak}`);
     } finally {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { HostBackoffs, type Clock } from '../../src/http/host-backoff.js';
 import type { RetryPolicy } from '../../src/http/retry.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const policy: RetryPolicy = { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
 
@@ -31,9 +32,9 @@ describe('http/host-backoff', () => {
     hosts.observe('a.example', clock.now(), 429);
     assert.equal(hosts.pauseLeft('a.example'), 100);
     assert.equal(hosts.pauseLeft('b.example'), 0);
-    await hosts.wait('b.example');
+    await hosts.wait('b.example', UNINTERRUPTED);
     assert.deepEqual(clock.slept, []);
-    await hosts.wait('a.example');
+    await hosts.wait('a.example', UNINTERRUPTED);
     assert.deepEqual(clock.slept, [100]);
     assert.equal(hosts.pauseLeft('a.example'), 0);
   });
@@ -95,13 +96,13 @@ describe('http/host-backoff', () => {
     const sleep = clock.sleep;
     let extended = false;
     clock.sleep = async (ms) => {
-      await sleep(ms);
+      await sleep(ms, UNINTERRUPTED);
       if (!extended) {
         extended = true;
         hosts.observe('a.example', clock.now(), 429, 500);
       }
     };
-    await hosts.wait('a.example');
+    await hosts.wait('a.example', UNINTERRUPTED);
     assert.deepEqual(clock.slept, [1000, 500]);
   });
 

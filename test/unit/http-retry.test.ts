@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { GcrsyncError, isGcrsyncError, type ErrorCode, type ErrorInfo } from '../../src/errors.js';
+import { GcrsyncError, isGcrsyncError, UNINTERRUPTED, type ErrorCode, type ErrorInfo } from '../../src/errors.js';
 import {
   backoffDelay,
   isTransient,
@@ -96,7 +96,7 @@ describe('http/retry', () => {
   });
 
   describe('retrying: the one loop', () => {
-    const quick = { retries: 2, delayMs: () => 1 };
+    const quick = { retries: 2, delayMs: () => 1, signal: UNINTERRUPTED };
     const transient = () => new GcrsyncError('REGISTRY', 'HTTP 503', { status: 503 });
 
     it('tries again after a transient failure and returns the first success', async () => {
