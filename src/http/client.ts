@@ -153,7 +153,7 @@ export class HttpClient {
       deadline.abort(new GcrsyncError('REGISTRY', `${req.method} ${safeUrl(first)} took longer than ${deadlineMs} ms (the whole request, body included)`, { ref: safeUrl(first), cause: timedOut(deadlineMs) }));
     }, deadlineMs);
     timer.unref();
-    const bounded = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+    const bounded = AbortSignal.any([signal, deadline.signal]);
     try {
       const response = await this.requestWithin(req, first, bounded);
       // the deadline keeps running while the caller reads the body; it ends with the body (a HEAD has none)
@@ -162,7 +162,7 @@ export class HttpClient {
       return response;
     } catch (error) {
       clearTimeout(timer);
-      if (deadline.signal.aborted && !signal?.aborted) throw deadline.signal.reason;
+      if (deadline.signal.aborted && !signal.aborted) throw deadline.signal.reason;
       throw error;
     }
   }

@@ -117,7 +117,7 @@ function deadlineSignal(deadline: number | undefined, signal: AbortSignal): { si
   const timer = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
   let disposed = false;
   return {
-    signal: signal === undefined ? timer : AbortSignal.any([signal, timer]),
+    signal: AbortSignal.any([signal, timer]),
     expired: () => !disposed && timer.aborted && !signal.aborted,
     dispose: () => {
       disposed = true;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { hostileFront, type HostileFront } from '../support/hostile-front.js';
 
@@ -23,7 +23,7 @@ describe('deadlines: a whole request is bounded', function () {
     servers.push(trickle);
     const http = new HttpClient({ timeoutMs: 5_000, deadlineMs: 1_500 });
     try {
-      await assert.rejects(http.getJson(`${trickle.url}/v2/ns/app/tags/list`), (error: unknown) => isGcrsyncError(error, 'REGISTRY') && /took longer than 1500 ms/.test(error.message));
+      await assert.rejects(http.getJson(`${trickle.url}/v2/ns/app/tags/list`, { signal: UNINTERRUPTED }), (error: unknown) => isGcrsyncError(error, 'REGISTRY') && /took longer than 1500 ms/.test(error.message));
       assert.equal(trickle.requests.length, 1, 'a trickle is not asked again');
     } finally {
       await http.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { TokenCache } from '../../src/auth/token.js';
-import { isGcrsyncError } from '../../src/errors.js';
+import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { hostileFront, type HostileFront } from '../support/hostile-front.js';
 
@@ -38,7 +38,7 @@ describe('token endpoint: hostile answers', function () {
       servers.push(realm);
       const tokens = new TokenCache(http);
       await assert.rejects(
-        tokens.token({ realm: new URL(`${realm.url}/token`), service: 'registry', scopes: ['repository:ns/app:pull'], credentials }),
+        tokens.token({ realm: new URL(`${realm.url}/token`), service: 'registry', scopes: ['repository:ns/app:pull'], credentials }, UNINTERRUPTED),
         (error: unknown) => isGcrsyncError(error, 'HOSTILE_RESPONSE') && /redirect/.test(error.message) && !error.message.includes(trap.host),
       );
       assert.ok(realm.requests.length >= 1, 'the realm was asked');
@@ -51,7 +51,7 @@ describe('token endpoint: hostile answers', function () {
     servers.push(silent);
     const tokens = new TokenCache(http, { deadlineMs: 1_000 });
     await assert.rejects(
-      tokens.token({ realm: new URL(`${silent.url}/token`), service: 'registry', scopes: ['repository:ns/app:pull'], credentials: { username: 'user', password: PASSWORD } }),
+      tokens.token({ realm: new URL(`${silent.url}/token`), service: 'registry', scopes: ['repository:ns/app:pull'], credentials: { username: 'user', password: PASSWORD } }, UNINTERRUPTED),
       (error: unknown) => isGcrsyncError(error, 'REGISTRY') && /took longer than 1000 ms/.test(error.message),
     );
     assert.equal(silent.requests.length, 1, 'asked once');
