@@ -14,22 +14,25 @@ const RETRY_AFTER_SECONDS = 3;
  */
 describe('http: backoff shared per host (real registry behind fault proxies)', function () {
   this.timeout(60_000);
-  let registry: TestRegistry;
-  let throttled: FaultProxy;
-  let other: FaultProxy;
+  // one registry behind two proxies: two hosts to the client, and only the first one throttles
+  let rig: { registry: TestRegistry; throttled: FaultProxy; other: FaultProxy } | undefined;
 
   before(async () => {
-    registry = await startRegistry();
-    throttled = await startFaultProxy(registry.url, { seed: 'throttled', rate: 1, kinds: ['status-429'], retryAfterSeconds: RETRY_AFTER_SECONDS });
-    other = await startFaultProxy(registry.url, { seed: 'other', rate: 0 });
+    const registry = await startRegistry();
+    const [throttled, other] = await Promise.all([
+      startFaultProxy(registry.url, { seed: 'throttled', rate: 1, kinds: ['status-429'], retryAfterSeconds: RETRY_AFTER_SECONDS }),
+      startFaultProxy(registry.url, { seed: 'other', rate: 0 }),
+    ]);
+    rig = { registry, throttled, other };
   });
   after(async () => {
-    await throttled?.stop();
-    await other?.stop();
-    await registry?.stop();
+    await rig?.throttled.stop();
+    await rig?.other.stop();
+    await rig?.registry.stop();
   });
 
   it('after a 429 from one host, concurrent requests to it wait out the pause; the other host is unaffected', async () => {
+    const { throttled, other } = rig!;
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', write: (line) => lines.push(line) });
     const http = new HttpClient({ logger, retry: { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 10_000 } });
