@@ -85,6 +85,9 @@ export class MirrorIndex {
       const found = wanted.tag !== undefined ? tagMatch(entry, key, wanted) : digestMatch(tags, wanted.digest!);
       if (found === undefined) continue;
       const { tag, record } = found;
+      if (record.skipped !== undefined) {
+        return { mirrored: false, image: label, reason: `not mirrorable: ${record.skipped} (${entry.file}); a job with schema1: convert copies it as schema2` };
+      }
       if (record.target === '') {
         return { mirrored: false, image: label, reason: `${entry.file} records it without a mirror name (old format); sync it again` };
       }

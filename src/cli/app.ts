@@ -17,7 +17,7 @@ import { planRuns } from '../jobs/plan.js';
 import type { MirrorNamer } from '../reconcile/plan.js';
 import { runExitCode, type RunObserver, type RunReport } from '../reconcile/run.js';
 import { createMirrorNamer } from '../ref/naming.js';
-import { DOCKER_HUB, formatReference, parseReference, type Reference } from '../ref/reference.js';
+import { formatReference, parseReference, type Reference } from '../ref/reference.js';
 import { formatSummary } from '../reconcile/report.js';
 import { RegistryClient } from '../registry/client.js';
 import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
@@ -89,9 +89,16 @@ export async function createJobsDeps(
     createTransport: async (job) =>
       job.transport === 'docker'
         ? createDockerTransport({ docker: await connectDocker(), keychain, logger })
-        : createRegistryTransport({ client: registry, logger }),
-    // Docker Hub counts pulls: stop starting images while the images in flight still fit in what is left
-    stopReasonFor: (spec, job) => (spec.registry === DOCKER_HUB ? rateLimitStop(registry, DOCKER_HUB, job.concurrency) : undefined),
+        : createRegistryTransport({
+            client: registry,
+            logger,
+            schema1: job.schema1,
+            referrers: job.referrers,
+            allowNondistributable: job.allowNondistributable,
+          }),
+    // Docker Hub (and any registry sending its ratelimit-* headers) counts pulls: stop starting images while the
+    // images in flight and the next one, one pull per manifest GET, still fit in what is left
+    stopReasonFor: (spec, job) => rateLimitStop(registry, spec.registry, job.concurrency),
     ...(observer !== undefined && { observer }),
   };
   return {

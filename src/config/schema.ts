@@ -77,6 +77,17 @@ export const SETTINGS = {
   concurrency: setting(integer(1, 1000), 'images copied at a time', { flag: 'concurrency', env: 'GCRSYNC_CONCURRENCY', default: 10 }),
   queryLimit: setting(integer(1, 1000), 'registry listing requests at a time', { flag: 'query-limit', env: 'GCRSYNC_QUERY_LIMIT', default: 20 }),
   platforms: setting(oneOrMore('a platform or a list of os/arch[/variant]'), 'os/arch[/variant] to keep (default: every platform)', { flag: 'platform', env: 'GCRSYNC_PLATFORMS' }),
+  schema1: setting(
+    z.enum(['skip', 'convert'], { error: expected('skip or convert') }),
+    'Docker schema1 images: record them as not mirrorable, or convert them to schema2 (docs/targets.md#image-shapes-schema1-foreign-layers-signatures-and-referrers)',
+    { flag: 'schema1', env: 'GCRSYNC_SCHEMA1', default: 'skip' },
+  ),
+  allowNondistributable: setting(flag(), 'upload the bytes of non-distributable (foreign) layers too', {
+    flag: 'allow-nondistributable',
+    env: 'GCRSYNC_ALLOW_NONDISTRIBUTABLE',
+    default: false,
+  }),
+  referrers: setting(flag(), 'copy the OCI 1.1 referrers (signatures, attestations, SBOMs) of each copied image (default true)', {}),
   naming: setting(
     map({
       template: text().optional().describe('over {registry} {namespace} {repo} {path} {tag}; default "{path}"'),

@@ -72,6 +72,8 @@ export interface JobOptions extends Omit<CommandLineValues, 'target' | 'platform
   target: TargetLocation;
   /** `os/arch[/variant]` to keep; empty keeps every platform */
   platforms: string[];
+  /** copy OCI 1.1 referrers of each copied image (the referrers API, else the `sha256-<hex>` fallback tag) */
+  referrers: boolean;
   naming: NamingRules;
   filters: TagFilterRules;
   hooks: { beforeRepository?: HookCommand; afterPush?: HookCommand };
@@ -270,6 +272,7 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
     target,
     ...resolved,
     platforms,
+    referrers: settings.referrers ?? true,
     naming,
     filters,
     hooks: { ...(beforeRepository !== undefined && { beforeRepository }), ...(afterPush !== undefined && { afterPush }) },

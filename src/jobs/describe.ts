@@ -164,6 +164,8 @@ export function formatJobDescriptions(file: string, described: { jobs: JobDescri
     lines.push(`  metadata   ${job.metadataRepo}`);
     lines.push(`  transport  ${job.transport}, ${job.concurrency} images at a time, ${job.queryLimit} listing requests at a time`);
     lines.push(`  platforms  ${job.platforms.length === 0 ? 'all' : job.platforms.join(', ')}`);
+    const foreign = job.allowNondistributable ? 'foreign layers uploaded' : 'foreign layers left to their urls';
+    lines.push(`  shapes     schema1 ${job.schema1 === 'convert' ? 'converted to schema2' : 'recorded as not mirrorable'}; ${foreign}; referrers ${job.referrers ? 'copied' : 'not copied'}`);
     const rewrites = job.naming.rewrite.map((r) => `${r.prefix} → ${r.replacement === '' ? '(nothing)' : r.replacement}`);
     lines.push(`  naming     ${job.naming.template}${job.naming.separator !== undefined ? `, flattened with ${job.naming.separator}` : ''}${rewrites.length > 0 ? `; rewrite ${rewrites.join(', ')}` : ''}`);
     lines.push(`  filters    ${describeFilters(job.filters)}`);

@@ -28,7 +28,7 @@ export interface JobsDeps extends ImageListReader {
   /** the job's transport; the caller keeps the platform list in every copy request */
   createTransport(job: JobOptions): Transport | Promise<Transport>;
   /** a reason to start no more images for this source (e.g. Docker Hub's pull budget) */
-  stopReasonFor?(spec: SourceSpec, job: JobOptions): (() => string | undefined) | undefined;
+  stopReasonFor?(spec: SourceSpec, job: JobOptions): ((image: { children?: number }) => string | undefined) | undefined;
   now?: () => Date;
   /** the environment hook commands inherit (default: this process's) */
   hookEnv?: NodeJS.ProcessEnv;
@@ -175,6 +175,7 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
     ...(hooks !== undefined && { hooks }),
     ...(stopReason !== undefined && { stopReason }),
     ...(deps.observer !== undefined && { observer: deps.observer }),
+    schema1: run.job.schema1,
   };
 }
 

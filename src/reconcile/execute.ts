@@ -11,7 +11,8 @@ import type { PlanItem } from './plan.js';
 
 export interface ItemOutcome {
   item: PlanItem;
-  status: 'synced' | 'already-present' | 'failed' | 'skipped';
+  /** `not-mirrorable`: no registry stores the image's shape any more (schema1); recorded, never retried */
+  status: 'synced' | 'already-present' | 'failed' | 'skipped' | 'not-mirrorable';
   result?: CopyResult;
   /** digest verified at the target after the copy */
   targetDigest?: string;
@@ -41,7 +42,7 @@ export interface ExecuteOptions {
   concurrency: number;
   signal: AbortSignal;
   /** asked before each image starts: a reason stops the run from starting more (deadline, rate-limit budget) */
-  stopReason?: () => string | undefined;
+  stopReason?: (item: PlanItem) => string | undefined;
   onOutcome?: (outcome: ItemOutcome) => void | Promise<void>;
 }
 
@@ -73,7 +74,7 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
   const retryLater: PlanItem[] = [];
   const attempt = async (item: PlanItem, lastChance: boolean) => {
     const started = Date.now();
-    const reason = options.signal.aborted ? 'interrupted' : options.stopReason?.();
+    const reason = options.signal.aborted ? 'interrupted' : options.stopReason?.(item);
     if (reason !== undefined) {
       if (!stopLogged) deps.logger.warn(`starting no more images: ${reason}`);
       stopLogged = true;
@@ -116,9 +117,11 @@ async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal: AbortSig
       sourceDigest: item.sourceDigest,
       target: item.target,
       ...(item.sourceMediaType !== undefined && { sourceMediaType: item.sourceMediaType }),
+      ...(item.digestTags !== undefined && item.digestTags.length > 0 && { digestTags: item.digestTags }),
     },
     signal,
   );
+  if (result.notMirrorable !== undefined) return { item, status: 'not-mirrorable', result };
   const verified = await deps.headTarget(targetRepo, item.tag, signal);
   if (verified === undefined) {
     throw new GcrsyncError('NOT_FOUND', `${formatReference(item.target)} is not at the target after the push`, {

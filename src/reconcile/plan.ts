@@ -4,9 +4,13 @@ import { createHash } from 'node:crypto';
 import { relativeRepository, type SourceLocation } from '../ref/naming.js';
 import type { SourceTag } from '../sources/source.js';
 import { findRecord, isDigestKnown, type NamespaceMetadata } from '../store/schema.js';
+import { digestTagSubject, isSignatureTag } from '../ref/digest-tags.js';
 
-/** Why an image is due: never synced, the source tag moved, or an old-format record whose digest we never knew. */
-export type PlanReason = 'new' | 'digest-changed' | 'unverified';
+/**
+ * Why an image is due: never synced, the source tag moved, an old-format record whose digest we never knew, or its
+ * signature tags (`sha256-<hex>.sig`, …) are not the ones recorded as copied with it.
+ */
+export type PlanReason = 'new' | 'digest-changed' | 'unverified' | 'signatures-changed';
 
 export interface PlanItem {
   /** metadata key: repository path under the namespace */
@@ -17,6 +21,34 @@ export interface PlanItem {
   sourceDigest: string;
   sourceMediaType?: string;
   reason: PlanReason;
+  /** source tags that follow this image (its `sha256-<hex>.sig/.att/.sbom` and referrers fallback tag) */
+  digestTags?: string[];
+  /** platform images of an index, when the listing said (a Docker Hub pull each) */
+  children?: number;
+}
+
+export interface PlanOptions {
+  shard?: Shard;
+  /** with `convert`, tags recorded as not mirrorable schema1 images are due again */
+  schema1?: 'skip' | 'convert';
+  /** digest tags found in the listing, by `repository digest` (see digestTagsByImage) */
+  digestTags?: ReadonlyMap<string, string[]>;
+}
+
+function signatureCount(tags: readonly string[] | undefined): number {
+  return tags?.filter(isSignatureTag).length ?? 0;
+}
+
+/** Digest tags of the listing grouped by the image they belong to: `repository digest` → tags. */
+export function digestTagsByImage(tags: readonly SourceTag[]): Map<string, string[]> {
+  const byImage = new Map<string, string[]>();
+  for (const found of tags) {
+    const subject = digestTagSubject(found.tag);
+    if (subject === undefined) continue;
+    const key = `${found.repository} ${subject}`;
+    byImage.set(key, [...(byImage.get(key) ?? []), found.tag]);
+  }
+  return byImage;
 }
 
 export interface Plan {
@@ -51,8 +83,9 @@ export function planSync(
   metadata: NamespaceMetadata | undefined,
   source: SourceLocation,
   nameFor: MirrorNamer,
-  shard?: Shard,
+  options: PlanOptions = {},
 ): Plan {
+  const { shard } = options;
   const plan: Plan = { items: [], upToDate: 0, problems: [] };
   const claimedTargets = new Map<string, string>();
   for (const found of tags) {
@@ -80,10 +113,15 @@ export function planSync(
     }
     claimedTargets.set(targetName, subject);
     const record = findRecord(metadata, key, found.tag);
+    const digestTags = options.digestTags?.get(`${found.repository} ${found.digest}`);
     let reason: PlanReason | undefined;
     if (record === undefined) reason = 'new';
     else if (!isDigestKnown(record)) reason = 'unverified';
     else if (record.digest !== found.digest) reason = 'digest-changed';
+    else if (record.skipped === 'schema1' && options.schema1 === 'convert') reason = 'new';
+    else if (record.skipped === undefined && record.targetDigest === undefined && signatureCount(digestTags) !== (record.signatures ?? 0)) {
+      reason = 'signatures-changed';
+    }
     if (reason === undefined) {
       plan.upToDate += 1;
       continue;
@@ -95,7 +133,9 @@ export function planSync(
       target: targetRef,
       sourceDigest: found.digest,
       ...(found.mediaType !== undefined && { sourceMediaType: found.mediaType }),
+      ...(found.children !== undefined && { children: found.children }),
       reason,
+      ...(digestTags !== undefined && { digestTags }),
     });
   }
   return plan;

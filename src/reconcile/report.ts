@@ -19,6 +19,11 @@ export function formatSummary(report: RunReport): string {
     if (count('already-present') > 0) lines.push(`  already there   ${count('already-present')}`);
     if (count('skipped') > 0) lines.push(`  not started     ${count('skipped')}`);
   }
+  const unmirrorable = report.outcomes.filter((o) => o.status === 'not-mirrorable');
+  if (unmirrorable.length > 0) {
+    lines.push(`  not mirrorable  ${unmirrorable.length}`);
+    for (const o of unmirrorable) lines.push(`    ${o.source}: not mirrorable: ${o.notMirrorable ?? 'unknown shape'}`);
+  }
   const failed = report.outcomes.filter((o) => o.status === 'failed');
   lines.push(`  failed          ${failed.length}`);
   for (const o of failed) lines.push(`    ${o.source}: ${o.error ?? 'unknown error'}`);

@@ -9,9 +9,11 @@ import type { Listing, SourceTag } from '../sources/source.js';
 import { renderChangelogSection } from '../store/changelog.js';
 import type { MetadataRepo } from '../store/metadata-repo.js';
 import { applyUpdates, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
-import type { Transport } from '../transports/transport.js';
+import type { CopyResult, Transport } from '../transports/transport.js';
 import { executePlan, type ItemOutcome, type PushHooks } from './execute.js';
-import { planSync, type MirrorNamer, type Plan, type PlanItem, type Shard } from './plan.js';
+import { digestTagsByImage, planSync, type MirrorNamer, type Plan, type PlanItem, type Shard } from './plan.js';
+import { digestTagSubject } from '../ref/digest-tags.js';
+import { isSchema1 } from '../registry/media-types.js';
 
 /** What a run talks to; built once in cmd/ and passed down, so tests can point it at local registries. */
 export interface RunDeps {
@@ -42,10 +44,12 @@ export interface RunSettings {
   /** commit what is verified so far every N images and/or every N ms, so a run that is cut off keeps its progress */
   checkpoint?: { images?: number; intervalMs?: number };
   hooks?: PushHooks;
-  /** a reason to start no more images (e.g. the source's pull budget is spent) */
-  stopReason?: () => string | undefined;
+  /** a reason to start no more images (e.g. the source's pull budget is spent), asked with the image about to start */
+  stopReason?: (item: PlanItem) => string | undefined;
   /** told how many images are about to be copied and how each ended (progress display) */
   observer?: RunObserver;
+  /** Docker schema1 images: recorded as not mirrorable (default) or converted by the transport */
+  schema1?: 'skip' | 'convert';
 }
 
 export interface RunObserver {
@@ -70,6 +74,11 @@ export interface RunReport {
     targetDigest?: string;
     platforms?: string[];
     bytes?: number;
+    /** why the image was recorded without a copy (`not-mirrorable`) */
+    notMirrorable?: string;
+    converted?: string;
+    signatures?: number;
+    referrers?: number;
     seconds: number;
     error?: string;
   }>;
@@ -102,40 +111,61 @@ function emptyReport(command: RunReport['command'], settings: RunSettings, metad
   };
 }
 
+interface ListedSource {
+  metadata?: NamespaceMetadata;
+  /** the images, tag filters applied */
+  listing: Listing;
+  /** digest tags (signatures, referrers fallback) by image: they follow their image whatever the filters say */
+  digestTags: Map<string, string[]>;
+}
+
 /** Reads the namespace file and lists the source: the two things that must work before anything is changed. */
-async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport): Promise<{ metadata?: NamespaceMetadata; listing: Listing }> {
+async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport): Promise<ListedSource> {
   const metadata = await deps.metadata.read(report.metadataFile, settings.signal);
   const listed = await deps.listSource(settings.source, settings.signal);
-  const listing = settings.selectTags === undefined ? listed : { ...listed, tags: settings.selectTags(listed.tags) };
+  const images = listed.tags.filter((found) => digestTagSubject(found.tag) === undefined);
+  const digestTags = digestTagsByImage(listed.tags);
+  const listing = { ...listed, tags: settings.selectTags === undefined ? images : settings.selectTags(images) };
   report.sourceTags = listing.tags.length;
   for (const problem of listing.problems) {
     deps.logger.warn(`not listed: ${problem.subject}`, { error: describeError(problem.error) });
     report.problems.push({ subject: problem.subject, error: describeError(problem.error) });
   }
-  return { ...(metadata !== undefined && { metadata }), listing };
+  return { ...(metadata !== undefined && { metadata }), listing, digestTags };
 }
 
 /** What sync and compare both start with: the report, the metadata and the listing read, and the plan. */
 async function prepareRun(command: RunReport['command'], deps: RunDeps, settings: RunSettings): Promise<{ report: RunReport; listing: Listing; plan: Plan }> {
   const report = emptyReport(command, settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
-  const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planFor(settings, listing, metadata);
-  recordPlanProblems(plan, deps, report);
-  return { report, listing, plan };
+  const listed = await readAndList(deps, settings, report);
+  const plan = planFor(settings, listed);
+  recordPlanProblems(plan, deps, report, settings);
+  return { report, listing: listed.listing, plan };
 }
 
-function planFor(settings: RunSettings, listing: Listing, metadata: NamespaceMetadata | undefined): Plan {
+function planFor(settings: RunSettings, { listing, metadata, digestTags }: ListedSource): Plan {
   const name = settings.name ?? ((key: string, tag: string) => targetReference(settings.target, key, tag));
-  return planSync(listing.tags, metadata, settings.source, name, settings.shard);
+  return planSync(listing.tags, metadata, settings.source, name, {
+    digestTags,
+    ...(settings.shard !== undefined && { shard: settings.shard }),
+    ...(settings.schema1 !== undefined && { schema1: settings.schema1 }),
+  });
 }
 
-function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport): void {
+/** Tags the listing says are schema1, which `schema1: skip` records without a request. */
+function knownSchema1(items: readonly PlanItem[], settings: RunSettings): PlanItem[] {
+  return settings.schema1 === 'convert' ? [] : items.filter((item) => isSchema1(item.sourceMediaType));
+}
+
+function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport, settings: RunSettings): void {
   report.upToDate = plan.upToDate;
+  const unmirrorable = new Set(knownSchema1(plan.items, settings));
   report.planned = plan.items.map((item) => ({
     source: formatReference(item.source),
     target: formatReference(item.target),
     digest: item.sourceDigest,
-    reason: item.reason,
+    // a dry run shows what the run will do with it
+    reason: unmirrorable.has(item) ? 'not-mirrorable' : item.reason,
   }));
   for (const problem of plan.problems) {
     deps.logger.warn(`not planned: ${problem.subject}`, { error: describeError(problem.error) });
@@ -157,7 +187,11 @@ function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
     status: outcome.status,
     digest: copiedDigest(outcome),
     ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
-    ...(outcome.result !== undefined && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
+    ...(outcome.result !== undefined && outcome.status === 'synced' && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
+    ...(outcome.result?.notMirrorable !== undefined && { notMirrorable: outcome.result.notMirrorable }),
+    ...(outcome.result?.converted !== undefined && { converted: outcome.result.converted }),
+    ...(outcome.result?.signatures !== undefined && { signatures: outcome.result.signatures }),
+    ...(outcome.result?.referrers !== undefined && { referrers: outcome.result.referrers }),
     seconds: outcome.seconds,
     ...(outcome.error !== undefined && { error: describeError(outcome.error) }),
   };
@@ -168,14 +202,27 @@ function copiedDigest(outcome: Pick<ItemOutcome, 'item' | 'result'>): string {
   return outcome.result?.sourceDigest ?? outcome.item.sourceDigest;
 }
 
-function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDigest: string, platforms?: string[]): TagRecord {
+function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDigest: string, result?: CopyResult): TagRecord {
+  const platforms = result?.platforms;
   return {
     digest,
     target: formatReference(item.target),
     syncedAt,
     ...(platforms !== undefined && platforms.length > 0 && { platforms }),
     ...(targetDigest !== digest && { targetDigest }),
+    ...(result?.converted !== undefined && { converted: result.converted }),
+    ...(result?.signatures !== undefined && { signatures: result.signatures }),
+    ...(result?.referrers !== undefined && { referrers: result.referrers }),
   };
+}
+
+function notMirrorableResult(digest: string, shape: 'schema1'): CopyResult {
+  return { sourceDigest: digest, targetDigest: '', platforms: [], digestPreserved: false, bytesUploaded: 0, warnings: [], notMirrorable: shape };
+}
+
+/** A tag no registry stores as it is: recorded with its digest, so it is not tried again until it moves. */
+function notMirrorableRecord(digest: string, syncedAt: string, shape: 'schema1'): TagRecord {
+  return { digest, target: '', syncedAt, skipped: shape };
 }
 
 /**
@@ -275,23 +322,37 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     settings.observer?.outcome(outcome);
     report.outcomes.push(outcomeLine(outcome));
     if (outcome.status === 'skipped' && outcome.skippedBecause !== undefined) report.stoppedBecause ??= outcome.skippedBecause;
-    if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
+    if (outcome.status === 'not-mirrorable') {
+      pending.push({ item: outcome.item, record: notMirrorableRecord(copiedDigest(outcome), now().toISOString(), outcome.result?.notMirrorable ?? 'schema1'), logged: false });
+      if (checkpointDue()) await flush();
+    } else if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
       pending.push({
         item: outcome.item,
-        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), outcome.targetDigest, outcome.result?.platforms),
+        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), outcome.targetDigest, outcome.result),
         logged: outcome.status === 'synced',
       });
       if (checkpointDue()) await flush();
     }
   };
-  const stopReason = () => {
+  const stopReason = (item: PlanItem) => {
     if (deadline !== undefined && Date.now() >= deadline) return `--max-duration reached`;
-    return settings.stopReason?.();
+    return settings.stopReason?.(item);
   };
+  // the listing already says which tags are schema1: with `skip` they are recorded without a request
+  const unmirrorable = knownSchema1(plan.items, settings);
+  for (const item of unmirrorable) {
+    deps.logger.info(`not mirrorable: ${formatReference(item.source)} is a Docker schema1 image`);
+    await onOutcome({ item, status: 'not-mirrorable', result: notMirrorableResult(item.sourceDigest, 'schema1'), seconds: 0 });
+  }
+  const toCopy = plan.items.filter((item) => !unmirrorable.includes(item));
+  if (toCopy.length === 0) {
+    await flush();
+    return report;
+  }
   const transport = await deps.createTransport();
   try {
     await executePlan(
-      plan.items,
+      toCopy,
       { transport, headTarget: deps.headTarget, logger: deps.logger, ...(settings.hooks !== undefined && { hooks: settings.hooks }) },
       { concurrency: settings.concurrency, stopReason, onOutcome, signal: settings.signal },
     );
@@ -346,9 +407,9 @@ export interface MirrorStatus {
 /** Source total / synced / waiting, as `monitor` prints it. */
 export async function readStatus(deps: RunDeps, settings: RunSettings): Promise<MirrorStatus> {
   const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
-  const { metadata, listing } = await readAndList(deps, settings, report);
-  const plan = planFor(settings, listing, metadata);
-  return { source: report.source, total: listing.tags.length, synced: plan.upToDate, waiting: plan.items.length };
+  const listed = await readAndList(deps, settings, report);
+  const plan = planFor(settings, listed);
+  return { source: report.source, total: listed.listing.tags.length, synced: plan.upToDate, waiting: plan.items.length };
 }
 
 /** Exit status of a finished run: 1 when any image failed, could not be listed or could not be recorded, else 0. */

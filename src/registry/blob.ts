@@ -3,6 +3,7 @@ import { repositoryScope } from '../auth/scope.js';
 import { GcrsyncError } from '../errors.js';
 import { deadlineForBytes } from '../http/client.js';
 import { errorForResponse } from '../http/status-error.js';
+import { safeUrl } from '../http/url-policy.js';
 import { formatRepository } from '../ref/reference.js';
 import { DigestVerifier } from './digest.js';
 import { checkDigest, checkRepository, type RegistryRequests, type RepositoryRef } from './request.js';
@@ -53,6 +54,41 @@ export class BlobRequests {
       // errors reach the reader through the verifier, which pipeline destroys with them
     });
     return { body, ...(length !== undefined && { size: length }) };
+  }
+
+  /**
+   * A non-distributable layer's bytes from the `urls` its descriptor names, tried in order, without credentials.
+   * The urls come from an untrusted manifest: each passes the URL policy as if the source registry had redirected
+   * there (https unless allowed otherwise, no private address, no loopback from a public registry).
+   */
+  async getBlobFromUrls(repo: RepositoryRef, digest: string, urls: readonly string[], signal: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
+    checkDigest(digest);
+    const from = this.requests.target(repo.registry).origin;
+    let last: unknown = new GcrsyncError('NOT_FOUND', `blob ${digest} of ${formatRepository(repo)} names no url`, { ref: formatRepository(repo) });
+    for (const text of urls) {
+      let url: URL;
+      try {
+        url = this.requests.http.followUrl(from, text);
+      } catch (error) {
+        last = error;
+        continue;
+      }
+      const what = `blob ${digest} from ${safeUrl(url)}`;
+      const response = await this.requests.http.request(
+        { method: 'GET', url, headers: { 'accept-encoding': 'identity' }, ...(size !== undefined && { deadlineMs: deadlineForBytes(size) }) },
+        signal,
+      );
+      if (response.status !== 200) {
+        last = await errorForResponse(response, `GET ${what}`);
+        continue;
+      }
+      const length = response.contentLength();
+      const body = pipeline(response.body, new DigestVerifier(digest, length, `GET ${what}`), () => {
+        // errors reach the reader through the verifier
+      });
+      return { body, ...(length !== undefined && { size: length }) };
+    }
+    throw last;
   }
 }
 

@@ -6,7 +6,7 @@ import { BlobRequests } from './blob.js';
 import { DEFAULT_LISTING_CAPS, RegistryLister, type ListingCaps } from './list.js';
 import { ManifestRequests, type FetchedManifest, type ManifestDescriptor, type RateLimit } from './manifest.js';
 import { RegistryRequests, type RepositoryRef } from './request.js';
-import type { GoogleTagList } from './schemas.js';
+import type { Descriptor, GoogleTagList } from './schemas.js';
 import { BlobUploader, type UploadOptions } from './upload.js';
 
 export { DEFAULT_LISTING_CAPS, isGoogleHost, type ListingCaps } from './list.js';
@@ -79,6 +79,10 @@ export class RegistryClient {
     return this.manifests.putManifest(repo, reference, bytes, mediaType, signal);
   }
 
+  getReferrers(repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<Descriptor[] | undefined> {
+    return this.manifests.getReferrers(repo, digest, signal);
+  }
+
   rateLimit(registry: string): RateLimit | undefined {
     return this.manifests.rateLimit(registry);
   }
@@ -89,6 +93,10 @@ export class RegistryClient {
 
   getBlob(repo: RepositoryRef, digest: string, signal: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
     return this.blobs.getBlob(repo, digest, signal, size);
+  }
+
+  getBlobFromUrls(repo: RepositoryRef, digest: string, urls: readonly string[], signal: AbortSignal, size?: number): Promise<{ body: Readable; size?: number }> {
+    return this.blobs.getBlobFromUrls(repo, digest, urls, signal, size);
   }
 
   mountBlob(repo: RepositoryRef, digest: string, fromRepository: string, signal: AbortSignal): Promise<'mounted' | { uploadUrl: string }> {

@@ -27,10 +27,16 @@ export const DEFAULT_LISTING_CAPS: ListingCaps = { maxEntries: 200_000, maxBytes
 const GOOGLE_PAGE_SIZE = 10_000;
 const DEFAULT_PAGE_SIZE = 1000;
 
-/** ggcr google/options.go isGoogle: these hosts serve the listing extension and accept n=10000. */
+/**
+ * Hosts that serve Google's listing extension and accept n=10000: ggcr google/options.go isGoogle (gcr.io and its
+ * regional and k8s hosts, Artifact Registry, *.google.com) plus registry.k8s.io, which redirects to Artifact Registry.
+ * The one definition: listing page sizes and the choice of source lister both ask it.
+ */
 export function isGoogleHost(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '');
-  return host === 'gcr.io' || host.endsWith('.gcr.io') || host.endsWith('.pkg.dev') || host.endsWith('.google.com');
+  const host = registry.toLowerCase().replace(/:\d+$/, '');
+  return (
+    host === 'gcr.io' || host.endsWith('.gcr.io') || host === 'registry.k8s.io' || host.endsWith('.pkg.dev') || host.endsWith('.google.com')
+  );
 }
 
 /** Paginated listing: tags/list, _catalog and the gcr.io listing extension. */

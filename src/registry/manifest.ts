@@ -3,11 +3,12 @@ import { repositoryScope } from '../auth/scope.js';
 import { GcrsyncError } from '../errors.js';
 import type { HttpResponse } from '../http/response.js';
 import { errorForResponse } from '../http/status-error.js';
+import { nextLinkTarget } from '../http/link.js';
 import { isValidDigest } from '../ref/reference.js';
 import { digestMismatch, digestOf, hashAlgorithmOf } from './digest.js';
-import { MANIFEST_ACCEPT, baseMediaType, isManifestMediaType, isSchema1 } from './media-types.js';
+import { MANIFEST_ACCEPT, OCI_INDEX, baseMediaType, isManifestMediaType, isSchema1 } from './media-types.js';
 import { checkManifestReference, checkRepository, isDigest, manifestName, type RegistryRequests, type RepositoryRef } from './request.js';
-import { manifestMediaType } from './schemas.js';
+import { manifestMediaType, parseManifest, type Descriptor } from './schemas.js';
 
 export interface ManifestDescriptor {
   digest: string;
@@ -26,6 +27,7 @@ export interface RateLimit {
 
 // distribution refuses manifests over 4 MiB (maxManifestBodySize); the spec asks clients to handle at least 4 MB
 const MANIFEST_LIMIT = 4 * 1024 * 1024;
+const MAX_REFERRER_PAGES = 1000;
 
 /** `100;w=21600` → 100 (Docker Hub ratelimit-* headers). */
 export function parseRateLimitValue(value: string | undefined): number | undefined {
@@ -122,6 +124,42 @@ export class ManifestRequests {
     const answered = response.headers.get('docker-content-digest');
     if (answered !== undefined && answered !== digest) throw digestMismatch(`PUT manifest ${what} (registry's digest)`, digest, answered);
     return digest;
+  }
+
+  /**
+   * The OCI 1.1 referrers of `digest` (`GET /v2/<name>/referrers/<digest>`): the descriptors of the manifests whose
+   * `subject` it is; undefined when the registry does not serve the API (distribution 2.8, most registries before 2024).
+   */
+  async getReferrers(repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<Descriptor[] | undefined> {
+    checkRepository(repo.repository);
+    checkManifestReference(digest);
+    const what = `referrers of ${manifestName(repo, digest)}`;
+    const target = this.requests.target(repo.registry);
+    const manifests: Descriptor[] = [];
+    const seen = new Set<string>();
+    // the spec lets a registry page the list with Link, like tags/list
+    for (let url: URL | undefined = new URL(`/v2/${repo.repository}/referrers/${digest}`, target.origin); url !== undefined; ) {
+      if (seen.has(url.href) || seen.size >= MAX_REFERRER_PAGES) throw new GcrsyncError('HOSTILE_RESPONSE', `${what}: pagination loops or never ends`, { ref: what });
+      seen.add(url.href);
+      const page: URL = url;
+      const { status, bytes, link, from } = await this.requests.http.readRetrying(async () => {
+        const answer = await this.requests.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url: page, headers: { accept: OCI_INDEX } }, signal);
+        // registries without the API answer it as an unknown route
+        if (seen.size === 1 && (answer.status === 404 || answer.status === 400 || answer.status === 405)) {
+          await answer.discard();
+          return { status: answer.status, bytes: undefined, link: undefined, from: answer.url };
+        }
+        if (answer.status !== 200) throw await errorForResponse(answer, `GET ${what}`);
+        return { status: answer.status, bytes: await answer.buffer(MANIFEST_LIMIT), link: answer.headers.get('link'), from: answer.url };
+      }, signal);
+      if (status !== 200 || bytes === undefined) return undefined;
+      const index = parseManifest(bytes, OCI_INDEX, what);
+      if (index.kind !== 'index') throw new GcrsyncError('HOSTILE_RESPONSE', `${what} is not an image index`, { ref: what });
+      manifests.push(...index.manifests);
+      const next = nextLinkTarget(link);
+      url = next === undefined ? undefined : this.requests.http.followUrl(new URL(from), next);
+    }
+    return manifests;
   }
 
   /** The last Docker Hub `ratelimit-*` values seen on a manifest answer from `registry`. */

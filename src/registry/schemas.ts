@@ -42,8 +42,16 @@ export type Descriptor = z.output<typeof descriptor>;
 
 const imageManifest = z.object({ config: descriptor, layers: listOf(descriptor), subject: optional(descriptor), artifactType: optional(z.string()) });
 const imageIndex = z.object({ manifests: z.array(descriptor), subject: optional(descriptor) });
-/** Docker schema1: only the layer digests, so callers can report it as uncopyable (its digest is not sha256 of the body). */
-const schema1 = z.object({ fsLayers: z.preprocess((v) => (Array.isArray(v) ? v : []), z.array(z.object({ blobSum: digest }))) });
+/** Docker schema1: layer digests and their v1Compatibility history, newest first (its digest is not sha256 of the body). */
+const schema1 = z
+  .object({
+    fsLayers: z.preprocess((v) => (Array.isArray(v) ? v : []), z.array(z.object({ blobSum: digest }))),
+    history: z.preprocess((v) => (Array.isArray(v) ? v : []), z.array(z.object({ v1Compatibility: z.string() }))),
+  })
+  .refine((m) => m.history.length === m.fsLayers.length, { error: (issue) => {
+    const m = issue.input as { fsLayers: unknown[]; history: unknown[] };
+    return `schema1 manifest has ${m.fsLayers.length} fsLayers but ${m.history.length} history entries`;
+  } });
 
 export interface ImageManifest extends z.output<typeof imageManifest> {
   kind: 'manifest';
@@ -55,10 +63,14 @@ export interface ImageIndex extends z.output<typeof imageIndex> {
   mediaType: string;
 }
 
+/** Docker schema1: copied only by converting it (transports/schema1.ts). */
 export interface Schema1Manifest {
   kind: 'schema1';
   mediaType: string;
+  /** layer digests, newest first */
   blobSums: string[];
+  /** each layer's `v1Compatibility` JSON text, newest first, one per blobSum */
+  history: string[];
 }
 
 export type Manifest = ImageManifest | ImageIndex | Schema1Manifest;
@@ -99,7 +111,8 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
   const body = manifestJson(bytes, where);
   const mediaType = declaredMediaType(body, contentType, where);
   if (isSchema1(mediaType) || body.schemaVersion === 1) {
-    return { kind: 'schema1', mediaType, blobSums: parseAnswer(schema1, body, where, 'manifest').fsLayers.map((layer) => layer.blobSum) };
+    const parsed = parseAnswer(schema1, body, where, 'manifest');
+    return { kind: 'schema1', mediaType, blobSums: parsed.fsLayers.map((layer) => layer.blobSum), history: parsed.history.map((entry) => entry.v1Compatibility) };
   }
   if (body.schemaVersion !== 2) throw hostile(where, `manifest schemaVersion ${JSON.stringify(body.schemaVersion)} is not 2`);
   if (isIndexMediaType(mediaType)) return { kind: 'index', mediaType, ...compact(parseAnswer(imageIndex, body, where, 'manifest')) };

@@ -84,6 +84,7 @@ export function slackMessage(report: InvocationReport): { text: string } {
     const count = (status: string) => r.outcomes.filter((outcome) => outcome.status === status).length;
     lines.push(
       `${prefix}${count('synced')} copied, ${count('already-present')} already there, ${count('failed')} failed, ${count('skipped')} not started` +
+        (count('not-mirrorable') > 0 ? `, ${count('not-mirrorable')} not mirrorable` : '') +
         ` (${r.sourceTags} source tags, ${r.upToDate} up to date)`,
     );
     for (const outcome of r.outcomes) if (outcome.status === 'failed') item(`• \`${outcome.source}\`: ${outcome.error ?? 'unknown error'}`);

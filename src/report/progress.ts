@@ -230,6 +230,8 @@ export function formatRunTable(report: InvocationReport): string {
     { label: 'already there', status: 'already-present' },
     { label: 'failed', status: 'failed' },
     { label: 'not started', status: 'skipped' },
+    // a row of its own only when a run met such an image (schema1), so the usual table keeps its shape
+    ...(outcomes.some((outcome) => outcome.status === 'not-mirrorable') ? [{ label: 'not mirrorable', status: 'not-mirrorable' as const }] : []),
   ];
   const table: string[][] = [['outcome', 'images', 'bytes', 'image time']];
   let images = 0;

@@ -96,7 +96,10 @@ export function renderRepositoryPages(namespace: NamespaceView, repository: Repo
 
 function renderRepositoryPage(namespace: NamespaceView, repository: RepositoryView, path: string, rows: Readonly<RepositoryView['tags']>, pager: Html): string {
   const newest = repository.tags.find((tag) => tag.record.target !== '' && !COSIGN_TAG.test(tag.tag));
-  const signatures = repository.tags.filter((tag) => COSIGN_TAG.test(tag.tag)).length;
+  // records since digest tags follow their image count them; older metadata holds them as tags of their own
+  const signatures =
+    repository.tags.filter((tag) => COSIGN_TAG.test(tag.tag)).length + repository.tags.reduce((sum, tag) => sum + (tag.record.signatures ?? 0), 0);
+  const referrers = repository.tags.reduce((sum, tag) => sum + (tag.record.referrers ?? 0), 0);
   const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a> › <a href="${relativeLink(path, namespacePage(namespace.file))}">${namespace.source}</a></nav>
 <h1>${repository.source}</h1>
 <dl>
@@ -105,6 +108,7 @@ function renderRepositoryPage(namespace: NamespaceView, repository: RepositoryVi
 <dt>Tags</dt><dd>${repository.tags.length}</dd>
 <dt>Last sync</dt><dd>${timeOf(repository.lastSync)}</dd>
 ${signatures === 0 ? html`` : html`<dt>Signatures</dt><dd>${signatures} cosign signature, attestation or SBOM tags carried</dd>
+`}${referrers === 0 ? html`` : html`<dt>Referrers</dt><dd>${referrers} OCI 1.1 referrers (signatures, attestations, SBOMs) carried</dd>
 `}</dl>
 ${newest === undefined ? html`` : pullSection(repository, newest.tag, newest.record.target)}<h2>Rewrite mapping</h2>
 <p>What <code>gcrsync rewrite</code> and the admission webhook change an image name to (original → mirror):</p>
@@ -118,7 +122,7 @@ ${rows.map(({ tag, record }) => {
   const digest = record.digest === '' ? html`—` : html`<code title="${record.digest}">${shortDigest(record.digest)}</code>`;
   const rewritten = record.targetDigest === undefined ? html`` : html`<br><span class="muted">mirror <code title="${record.targetDigest}">${shortDigest(record.targetDigest)}</code></span>`;
   const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.join(', ');
-  const pull = record.target === '' ? html`—` : copyable(`docker pull ${record.target}`);
+  const pull = record.skipped !== undefined ? html`not mirrorable: ${record.skipped}` : record.target === '' ? html`—` : copyable(`docker pull ${record.target}`);
   return html`<tr id="tag-${tag}"><th scope="row"><code>${tag}</code>${cosignNote(tag)}</th><td>${digest}${rewritten}</td><td>${platforms}</td><td>${timeOf(record.syncedAt)}</td><td>${pull}</td></tr>\n`;
 })}</tbody>
 </table>

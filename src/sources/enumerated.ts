@@ -56,14 +56,16 @@ export function namespaceRepositories(entries: z.output<typeof repositoryEntries
 
 /**
  * Lists a namespace whose repositories come from a web API: the enumeration must work (else
- * SOURCE_UNREACHABLE, and nothing is changed), then each repository's tags come from the registry's
- * tags/list and each digest from a manifest HEAD, under the run's query limit.
+ * SOURCE_UNREACHABLE, and nothing is changed), then each repository's tags come from `listRepository` (the
+ * registry's tags/list and a manifest HEAD per digest by default), under the run's query limit.
  */
 export async function listEnumerated(
   client: ListingClient,
   source: { registry: string; namespace: string },
   enumerate: EnumerateRepositories,
   options: ListOptions,
+  /** lists one repository's tags; default: the registry's tags/list and a manifest HEAD per tag */
+  listRepository: (run: ListingRun, repository: string) => void = (run, repository) => run.listPlainRepository(repository),
 ): Promise<Listing> {
   const run = new ListingRun(client, source.registry, options);
   let repositories: string[];
@@ -76,6 +78,6 @@ export async function listEnumerated(
   if (repositories.length === 0) {
     run.logger.warn('the registry lists no public repository in this namespace', { registry: source.registry, namespace: source.namespace });
   }
-  for (const repository of new Set(repositories)) run.listPlainRepository(repository);
+  for (const repository of new Set(repositories)) listRepository(run, repository);
   return run.finish();
 }

@@ -3,7 +3,7 @@ export type { GoogleTagList, ListingClient, ManifestDescriptor, RepositoryRef } 
 export { DEFAULT_QUERY_LIMIT, sortListing, type ListOptions } from './listing-run.js';
 export { inNamespace, listCatalog, listRepositories } from './catalog.js';
 export { GOOGLE_ANSWER_CAP, walkGoogle } from './google.js';
-export { isGoogleHost } from './google-hosts.js';
+export { isGoogleHost } from '../registry/client.js';
 export { listNamespace, type SourceNamespace } from './namespace.js';
 export {
   namespaceApiFor,

@@ -4,6 +4,7 @@ import type { ListingClient } from './listing-client.js';
 import type { ListOptions } from './listing-run.js';
 import { listCatalog, listRepositories } from './catalog.js';
 import { dockerHubApiUrl, listDockerHub } from './docker-hub.js';
+import { DOCKER_HUB } from '../ref/reference.js';
 import type { ApiHttp } from './enumerated.js';
 import { walkGoogle } from './google.js';
 import { listImages } from './images.js';
@@ -45,7 +46,8 @@ export async function listSource(client: ListingClient, http: ApiHttp, spec: Sou
         case 'quay':
           return listQuay(registry, http, spec, listOptions);
         case 'docker-hub':
-          return listDockerHub(registry, http, spec, dockerHubApiUrl(dockerHubApi), listOptions);
+          // a Hub-compatible registry other than docker.io serves the web API on its own host
+          return listDockerHub(registry, http, spec, dockerHubApiUrl(dockerHubApi ?? (spec.registry === DOCKER_HUB ? undefined : http.originFor(spec.registry))), listOptions);
         case 'catalog':
           return listCatalog(registry, spec, listOptions);
         case 'probe':

@@ -2,7 +2,7 @@ import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
 import { listCatalog, listRepositories } from './catalog.js';
-import { isGoogleHost } from './google-hosts.js';
+import { isGoogleHost } from '../registry/client.js';
 import { walkGoogle } from './google.js';
 import { sourceUnreachable, type ListOptions } from './listing-run.js';
 

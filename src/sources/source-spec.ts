@@ -1,7 +1,7 @@
 import { GcrsyncError } from '../errors.js';
 import type { SourceLocation } from '../ref/naming.js';
 import { DOCKER_HUB, isValidDigest, isValidRegistryHost, isValidRepositoryPath, isValidTag } from '../ref/reference.js';
-import { isGoogleHost } from './google-hosts.js';
+import { isGoogleHost } from '../registry/client.js';
 
 /** How a namespace's repositories are enumerated. */
 export type NamespaceApi = 'google' | 'quay' | 'docker-hub' | 'catalog';

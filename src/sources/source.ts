@@ -9,6 +9,8 @@ export interface SourceTag {
   digest: string;
   /** manifest media type when the listing told it (lets us report schema1 or indexes early) */
   mediaType?: string;
+  /** platform images of an index, when the listing told it (Docker Hub counts a pull for each) */
+  children?: number;
 }
 
 /** A repository or tag that could not be listed or was refused as hostile; the rest of the listing goes on. */

@@ -3,10 +3,11 @@ import type { GoogleTagList, ListingClient, RepositoryRef } from './listing-clie
 
 /**
  * Digests listed as if they were tags: Nexus lists `sha256:<hex>` among a repository's tags, Artifactory
- * the `sha256__<hex>` folders it keeps manifest-list children in, and OCI 1.1's referrers fallback tags
- * an index `sha256-<hex>`. None is an image a person tagged, so a mirror skips them.
+ * the `sha256__<hex>` folders it keeps manifest-list children in. Neither is an image a person tagged, so a
+ * mirror skips them. OCI 1.1's referrers fallback tag `sha256-<hex>` is kept: it travels with its image
+ * (ref/digest-tags.ts).
  */
-const DIGEST_SHAPED_TAG = /^sha(?:256|384|512)(?::|__|-)[0-9a-f]{64,128}$/;
+const DIGEST_SHAPED_TAG = /^sha(?:256|384|512)(?::|__)[0-9a-f]{64,128}$/;
 
 /** True for tags that are no real tag: empty ones and digest-shaped ones (see DIGEST_SHAPED_TAG). */
 export function isQuirkTag(tag: string): boolean {

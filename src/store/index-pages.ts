@@ -184,9 +184,13 @@ function repositoryLines(repository: RepositoryView): string[] {
   const lines = [`${code(repository.source)} → ${codeOrDash(repository.mirror)}`, ''];
   lines.push('| tag | digest | platforms | synced at | pull from the mirror |', '|---|---|---|---|---|');
   for (const { tag, record } of repository.tags) {
-    const digest = record.targetDigest === undefined ? codeOrDash(shortDigest(record.digest)) : `${codeOrDash(shortDigest(record.digest))} (mirror ${code(shortDigest(record.targetDigest))})`;
+    const converted = record.converted === undefined ? '' : `, converted from ${record.converted}`;
+    const digest =
+      record.targetDigest === undefined
+        ? codeOrDash(shortDigest(record.digest))
+        : `${codeOrDash(shortDigest(record.digest))} (mirror ${code(shortDigest(record.targetDigest))}${converted})`;
     const platforms = record.platforms === undefined || record.platforms.length === 0 ? '—' : record.platforms.map(escapeText).join(', ');
-    const pull = record.target === '' ? '—' : code(`docker pull ${record.target}`);
+    const pull = record.skipped !== undefined ? `not mirrorable: ${record.skipped}` : record.target === '' ? '—' : code(`docker pull ${record.target}`) + attached(record);
     lines.push(`| ${code(tag)} | ${digest} | ${platforms} | ${showTime(record.syncedAt)} | ${pull} |`);
   }
   return lines;
@@ -212,6 +216,15 @@ function paginate(path: string, head: readonly string[], tableHead: readonly str
     const pager = chunks.length === 1 ? [] : [`Page ${index + 1} of ${chunks.length}: ${nav.join(' · ')}`, ''];
     return { path: paths[index]!, text: [...head, ...pager, ...tableHead, ...chunk, ''].join('\n') };
   });
+}
+
+/** What came along with the image: ` (2 signatures, 1 referrer)`, or nothing. */
+function attached(record: TagRecord): string {
+  const parts = [
+    ...(record.signatures === undefined ? [] : [count(record.signatures, 'signature')]),
+    ...(record.referrers === undefined ? [] : [count(record.referrers, 'referrer')]),
+  ];
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
 
 /** The mirror repository of a repository's tags: the target reference without its tag or digest. */

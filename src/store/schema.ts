@@ -13,6 +13,10 @@ import { lineColumn, locateJsonSyntaxError } from './json-syntax.js';
 export type TagRecord = z.output<typeof tagRecord>;
 
 const platformPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){1,2}$/;
+/** Image shapes a registry can no longer store as they are. */
+export type NotMirrorable = 'schema1';
+const notMirrorable = z.enum(['schema1'], { error: 'must be one of schema1' });
+const count = z.int({ error: 'must be a whole number' }).min(0, { error: 'must be a whole number' });
 const knownOrEmpty = (test: (text: string) => boolean, message: string) => z.string({ error: message }).refine((text) => text === '' || test(text), message);
 
 const tagRecord = z
@@ -28,13 +32,25 @@ const tagRecord = z
       platforms: z.array(z.string({ error: 'must be os/arch[/variant]' }).regex(platformPattern, 'must be os/arch[/variant]'), { error: 'must be a list of os/arch[/variant]' }).optional(),
       /** digest at the target, present only when it differs from `digest` (the transport rewrote the manifest) */
       targetDigest: z.string({ error: 'must be a digest (algorithm:hex)' }).refine(isValidDigest, 'must be a digest (algorithm:hex)').optional(),
+      /** the tag is not mirrorable and was not copied (`schema1`: a Docker schema1 image with `schema1: skip`) */
+      skipped: notMirrorable.optional(),
+      /** the image was converted to be copied (`schema1`: to Docker schema2); `targetDigest` is the converted one */
+      converted: notMirrorable.optional(),
+      /** digest tags (`sha256-<hex>.sig`, `.att`, `.sbom`, …) copied with the image */
+      signatures: count.optional(),
+      /** OCI 1.1 referrers (manifests whose `subject` is the image) copied with the image */
+      referrers: count.optional(),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? 'is not a known field' : 'must be an object') },
   )
-  .transform(({ platforms, targetDigest, ...known }) => ({
+  .transform(({ platforms, targetDigest, skipped, converted, signatures, referrers, ...known }) => ({
     ...known,
     ...(platforms !== undefined && platforms.length > 0 && { platforms: [...new Set(platforms)].sort() }),
     ...(targetDigest !== undefined && targetDigest !== known.digest && { targetDigest }),
+    ...(skipped !== undefined && { skipped }),
+    ...(converted !== undefined && { converted }),
+    ...(signatures !== undefined && signatures > 0 && { signatures }),
+    ...(referrers !== undefined && referrers > 0 && { referrers }),
   }));
 
 /** The content of one `metadata/<registry>/<namespace>.json`. */

@@ -2,9 +2,10 @@ import PQueue from 'p-queue';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { Readable } from 'node:stream';
 import type { RegistryClient, RepositoryRef } from '../registry/client.js';
 
-export type BlobClient = Pick<RegistryClient, 'headBlob' | 'getBlob' | 'mountBlob' | 'uploadBlob'>;
+export type BlobClient = Pick<RegistryClient, 'headBlob' | 'getBlob' | 'getBlobFromUrls' | 'mountBlob' | 'uploadBlob'>;
 
 export interface BlobJob {
   source: RepositoryRef;
@@ -12,6 +13,8 @@ export interface BlobJob {
   digest: string;
   /** size from the manifest descriptor; the bytes streamed must match it */
   size: number;
+  /** where a non-distributable layer lives when the source registry does not hold it */
+  urls?: readonly string[];
 }
 
 export type BlobOutcome = { kind: 'uploaded'; bytes: number } | { kind: 'mounted' } | { kind: 'skipped' };
@@ -121,6 +124,17 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     }
   }
 
+  /** The source registry's copy, else (a foreign layer the registry does not hold) the descriptor's urls. */
+  async function readSource(job: BlobJob, signal: AbortSignal): Promise<{ body: Readable; size?: number }> {
+    try {
+      return await client.getBlob(job.source, job.digest, signal, job.size);
+    } catch (error) {
+      if (job.urls === undefined || job.urls.length === 0 || !isGcrsyncError(error, 'NOT_FOUND')) throw error;
+      logger.debug('blob not in the source registry; reading it from its urls', { digest: job.digest });
+      return client.getBlobFromUrls(job.source, job.digest, job.urls, signal, job.size);
+    }
+  }
+
   async function transfer(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
     signal.throwIfAborted();
     const present = await client.headBlob(job.target, job.digest, signal);
@@ -131,7 +145,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     const from = [...holdersOf(job.target.registry, job.digest)].find((repository) => repository !== job.target.repository);
     const mount = await mountOrOpen(job, from, signal);
     if (mount === 'mounted') return { kind: 'mounted' };
-    const blob = await client.getBlob(job.source, job.digest, signal, job.size);
+    const blob = await readSource(job, signal);
     try {
       if (blob.size !== undefined && blob.size !== job.size) {
         throw new GcrsyncError(

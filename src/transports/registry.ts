@@ -1,11 +1,13 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, isTransient, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
 import { DOCKER_CONFIG, OCI_CONFIG, isForeignLayer, isSchema1 } from '../registry/media-types.js';
 import { parseManifest, type Descriptor, type ImageManifest, type Manifest, type Platform } from '../registry/schemas.js';
 import { createBlobCopier, type BlobStats } from './blob-copier.js';
+import { copyFollowers } from './referrers.js';
+import { convertSchema1 } from './schema1.js';
 import {
   configPlatform,
   filterIndexBytes,
@@ -32,6 +34,12 @@ export interface RegistryTransportOptions {
   platforms?: string[];
   /** upload chunk size handed to the client, for registries that cap request bodies */
   chunkBytes?: number;
+  /** Docker schema1 images: `skip` answers them as not mirrorable (default), `convert` copies them as schema2 */
+  schema1?: 'skip' | 'convert';
+  /** copy OCI 1.1 referrers with each image (default true) */
+  referrers?: boolean;
+  /** upload non-distributable (foreign) layers too; by default they stay behind their urls */
+  allowNondistributable?: boolean;
 }
 
 export type RegistryTransport = Transport & { stats(): TransferStats };
@@ -59,17 +67,19 @@ function schema1Error(image: string, mediaType: string): GcrsyncError {
   return new GcrsyncError(
     'UNSUPPORTED',
     `${image} is a Docker schema1 manifest (${mediaType}): its digest covers a signed payload that current registries ` +
-      'refuse to store, so it cannot be copied with its digest preserved (gcrsync does not convert images)',
+      'refuse to store, so it cannot be copied with its digest preserved (schema1: convert converts tagged schema1 images, not children of an index)',
     { ref: image },
   );
 }
 
-function nonDistributableError(image: string, layer: Descriptor): GcrsyncError {
+/** A target that refuses a manifest with foreign layers (distribution without `validation.manifests.urls.allow`). */
+function foreignRefusedError(image: string, platform: Platform | undefined, cause: unknown): GcrsyncError {
+  const which = platform === undefined ? '' : ` (${formatPlatform(platform)})`;
   return new GcrsyncError(
     'UNSUPPORTED',
-    `${image} has a non-distributable layer ${layer.digest} (${layer.mediaType}) whose bytes live outside the registry, ` +
-      'so it cannot be copied with its digest preserved',
-    { ref: image },
+    `${image}${which} has non-distributable (foreign) layers and the target refused its manifest: ${isGcrsyncError(cause) ? cause.message : String(cause)}; ` +
+      'the target must allow their urls (distribution: validation.manifests.urls.allow)',
+    { ref: image, cause },
   );
 }
 
@@ -153,17 +163,38 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
   }
 
   async function copyBlobs(job: CopyJob, content: ImageManifest, signal: AbortSignal): Promise<void> {
-    const foreign = content.layers.find((layer) => isForeignLayer(layer.mediaType));
-    if (foreign) throw nonDistributableError(job.image, foreign);
     const unique = new Map<string, Descriptor>();
-    for (const blob of [content.config, ...content.layers]) unique.set(blob.digest, blob);
+    // foreign layers are fetched from their urls by whoever pulls: the target needs the manifest, not the bytes
+    const wanted = content.layers.filter((layer) => options.allowNondistributable === true || !isForeignLayer(layer.mediaType));
+    for (const blob of [content.config, ...wanted]) unique.set(blob.digest, blob);
     await runAll(
-      [...unique.values()].map((blob) => async (s) => {
-        const outcome = await blobs.ensure({ source: job.source, target: job.target, digest: blob.digest, size: blob.size }, s);
-        if (outcome.kind === 'uploaded') job.bytesUploaded += outcome.bytes;
-      }),
+      [...unique.values()].map((blob) => (s) => ensureBlob(job, blob, s)),
       signal,
     );
+  }
+
+  async function ensureBlob(job: CopyJob, blob: { digest: string; size: number; urls?: string[] }, signal: AbortSignal): Promise<void> {
+    const outcome = await blobs.ensure(
+      { source: job.source, target: job.target, digest: blob.digest, size: blob.size, ...(blob.urls !== undefined && { urls: blob.urls }) },
+      signal,
+    );
+    if (outcome.kind === 'uploaded') job.bytesUploaded += outcome.bytes;
+  }
+
+  /** Copies a manifest's content (children or blobs) and PUTs its bytes under `reference`. */
+  async function copyManifest(job: CopyJob, fetched: FetchedManifest, reference: string, image: string, platform: Platform | undefined, signal: AbortSignal): Promise<Manifest> {
+    const content = parseManifest(fetched.bytes, fetched.mediaType, image);
+    if (content.kind === 'schema1') throw schema1Error(image, content.mediaType);
+    if (content.kind === 'index') await copyChildren(job, content.manifests, signal);
+    else await copyBlobs(job, content, signal);
+    try {
+      await putManifest(job, reference, fetched.bytes, fetched.mediaType, signal);
+    } catch (error) {
+      const foreign = content.kind === 'manifest' && content.layers.some((layer) => isForeignLayer(layer.mediaType));
+      if (foreign && !signal.aborted && !isTransient(error)) throw foreignRefusedError(image, platform, error);
+      throw error;
+    }
+    return content;
   }
 
   /** Copies a child manifest (and everything below it) and PUTs it by digest. */
@@ -171,12 +202,16 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     if (isSchema1(descriptor.mediaType)) throw schema1Error(`${job.image}@${descriptor.digest}`, descriptor.mediaType);
     if ((await client.headManifest(job.target, descriptor.digest, signal)) !== undefined) return;
     const fetched = await client.getManifest(job.source, descriptor.digest, signal);
-    const image = `${job.image}@${descriptor.digest}`;
-    const content = parseManifest(fetched.bytes, fetched.mediaType, image);
-    if (content.kind === 'schema1') throw schema1Error(image, content.mediaType);
-    if (content.kind === 'index') await copyChildren(job, content.manifests, signal);
-    else await copyBlobs(job, content, signal);
-    await putManifest(job, descriptor.digest, fetched.bytes, fetched.mediaType, signal);
+    await copyManifest(job, fetched, descriptor.digest, `${job.image}@${descriptor.digest}`, descriptor.platform, signal);
+  }
+
+  /** A digest tag (signature, attestation, SBOM, referrers fallback index): copied byte for byte under its own name. */
+  async function copyTag(job: CopyJob, tag: string, signal: AbortSignal): Promise<Manifest> {
+    const fetched = await client.getManifest(job.source, tag, signal);
+    const image = `${job.source.registry}/${job.source.repository}:${tag}`;
+    const present = await client.headManifest(job.target, tag, signal);
+    if (present?.digest === fetched.digest) return parseManifest(fetched.bytes, fetched.mediaType, image);
+    return copyManifest(job, fetched, tag, image, undefined, signal);
   }
 
   async function copyChildren(job: CopyJob, children: readonly Descriptor[], signal: AbortSignal): Promise<void> {
@@ -258,36 +293,80 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
 
     const head = await client.headManifest(job.source, sourceTag, signal);
     if (head === undefined) throw new GcrsyncError('NOT_FOUND', `${image} is not at the source`, { ref: image });
-    if (isSchema1(head.mediaType)) throw schema1Error(image, head.mediaType);
     if (head.digest !== request.sourceDigest) {
       warnings.push(`${image} now points at ${head.digest}, the listing saw ${request.sourceDigest}; copied ${head.digest}`);
     }
-
-    if (filters.length === 0 && (await client.headManifest(job.target, head.digest, signal)) !== undefined) {
-      // The registry accepted that manifest earlier, so everything it references is there: only the tag is missing.
-      const existing = await client.getManifest(job.target, head.digest, signal);
-      const content = parseManifest(existing.bytes, existing.mediaType, `${formatReference(request.target)}@${head.digest}`);
-      const targetDigest = await putManifest(job, targetTag, existing.bytes, existing.mediaType, signal);
-      logger.debug('tagged manifest already at the target', { image, digest: targetDigest });
-      return {
-        sourceDigest: head.digest,
-        targetDigest,
-        platforms: await publishedPlatforms(job.target, content, signal),
-        digestPreserved: targetDigest === head.digest,
-        bytesUploaded: job.bytesUploaded,
-        warnings,
-      };
+    if (isSchema1(head.mediaType)) {
+      if (options.schema1 !== 'convert') {
+        logger.debug('schema1 image not mirrorable', { image, digest: head.digest });
+        return { sourceDigest: head.digest, targetDigest: '', platforms: [], digestPreserved: false, bytesUploaded: 0, warnings, notMirrorable: 'schema1' };
+      }
+      const fetched = await client.getManifest(job.source, head.digest, signal);
+      const converted = await convertSchema1(
+        {
+          client,
+          putManifest: (bytes, mediaType, s) => putManifest(job, targetTag, bytes, mediaType, s),
+          copyBlobs: (layers, s) => runAll(layers.map((layer) => (t) => ensureBlob(job, layer, t)), s),
+          uploaded: (bytes) => (job.bytesUploaded += bytes),
+        },
+        { source: job.source, target: job.target, image },
+        fetched,
+        signal,
+      );
+      const platforms = converted.platform ? [formatPlatform(converted.platform)] : [];
+      return { sourceDigest: head.digest, targetDigest: converted.targetDigest, platforms, digestPreserved: false, converted: 'schema1', bytesUploaded: job.bytesUploaded, warnings };
     }
 
-    const top = await client.getManifest(job.source, head.digest, signal);
-    const content = parseManifest(top.bytes, top.mediaType, image);
-    if (content.kind === 'schema1') throw schema1Error(image, content.mediaType);
-    const copied =
-      content.kind === 'index'
-        ? await copyIndex(job, top, content.manifests, filters, targetTag, signal)
-        : await copyImage(job, top, content, filters, targetTag, signal);
-    logger.debug('copied image', { image, target: formatReference(request.target), digest: copied.targetDigest });
-    return { ...copied, sourceDigest: head.digest, bytesUploaded: job.bytesUploaded, warnings };
+    let copied: Omit<CopyResult, 'warnings' | 'bytesUploaded' | 'sourceDigest'>;
+    if (filters.length === 0 && (await client.headManifest(job.target, head.digest, signal)) !== undefined) {
+      // The registry accepted that manifest earlier, so everything it references is there: only the tag is missing.
+      // The bytes come from the source: a GET at a Docker Hub target would spend a pull on what the HEAD told.
+      const existing = await client.getManifest(job.source, head.digest, signal);
+      const content = parseManifest(existing.bytes, existing.mediaType, `${image}@${head.digest}`);
+      const targetDigest = await putManifest(job, targetTag, existing.bytes, existing.mediaType, signal);
+      logger.debug('tagged manifest already at the target', { image, digest: targetDigest });
+      copied = { targetDigest, platforms: await publishedPlatforms(job.target, content, signal), digestPreserved: targetDigest === head.digest };
+    } else {
+      const top = await client.getManifest(job.source, head.digest, signal);
+      const content = parseManifest(top.bytes, top.mediaType, image);
+      if (content.kind === 'schema1') throw schema1Error(image, content.mediaType);
+      copied =
+        content.kind === 'index'
+          ? await copyIndex(job, top, content.manifests, filters, targetTag, signal)
+          : await copyImage(job, top, content, filters, targetTag, signal);
+      logger.debug('copied image', { image, target: formatReference(request.target), digest: copied.targetDigest });
+    }
+    const followers = await copyImageFollowers(job, head.digest, copied, request.digestTags ?? [], warnings, signal);
+    return { ...copied, ...followers, sourceDigest: head.digest, bytesUploaded: job.bytesUploaded, warnings };
+  }
+
+  /** Signatures and referrers follow an image whose digest the mirror kept (they name that digest). */
+  async function copyImageFollowers(
+    job: CopyJob,
+    digest: string,
+    copied: Omit<CopyResult, 'warnings' | 'bytesUploaded' | 'sourceDigest'>,
+    digestTags: readonly string[],
+    warnings: string[],
+    signal: AbortSignal,
+  ): Promise<Pick<CopyResult, 'signatures' | 'referrers'>> {
+    const referrers = options.referrers !== false;
+    if (digestTags.length === 0 && !referrers) return {};
+    if (!copied.digestPreserved) {
+      if (digestTags.length > 0) warnings.push(`${job.image}: signatures not copied, the mirror's digest ${copied.targetDigest} is not the signed ${digest}`);
+      return {};
+    }
+    const found = await copyFollowers(
+      {
+        client,
+        logger,
+        copyTag: (tag, s) => copyTag(job, tag, s),
+        copyManifest: (descriptor, s) => copyByDigest(job, descriptor, s),
+        warn: (message) => warnings.push(message),
+      },
+      { source: job.source, target: job.target, digest, digestTags, referrers },
+      signal,
+    );
+    return { ...(found.signatures > 0 && { signatures: found.signatures }), ...(found.referrers > 0 && { referrers: found.referrers }) };
   }
 
   return {

@@ -11,7 +11,12 @@ export interface CopyRequest {
   target: Reference;
   /** `os/arch[/variant]` to keep; empty or undefined means every platform */
   platforms?: string[];
+  /** source tags `sha256-<hex of sourceDigest>[.suffix]` (signatures, attestations, SBOMs, the referrers fallback) */
+  digestTags?: string[];
 }
+
+/** Image shapes current registries refuse to store as they are (Docker schema1). */
+export type ImageShape = 'schema1';
 
 export interface CopyResult {
   /** source manifest digest actually copied (the tag may have moved since the listing): what gets recorded */
@@ -25,6 +30,14 @@ export interface CopyResult {
   /** bytes sent to the target (blobs and manifests actually uploaded) */
   bytesUploaded: number;
   warnings: string[];
+  /** set when the image was not copied because no registry stores its shape any more; nothing else is then meaningful */
+  notMirrorable?: ImageShape;
+  /** set when the image was converted from that shape to be copied (the target digest is the converted image's) */
+  converted?: ImageShape;
+  /** digest tags (signatures, attestations, SBOMs) copied with the image */
+  signatures?: number;
+  /** OCI 1.1 referrers copied with the image */
+  referrers?: number;
 }
 
 /** How an image gets from source to target; one interface for the daemon path and the direct registry path. */

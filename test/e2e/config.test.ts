@@ -56,6 +56,7 @@ jobs:
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /gcrsync\.yaml: 2 jobs, valid/);
     assert.match(result.stdout, /^job alpha$/m);
+    assert.match(result.stdout, /^ {2}shapes {5}schema1 recorded as not mirrorable; foreign layers left to their urls; referrers copied$/m);
     assert.match(result.stdout, new RegExp(`${source.host}/cfg-a/app:1\\.0\\.0 → ${target.host}/v/app:1\\.0\\.0\\n`));
     assert.match(result.stdout, new RegExp(`cfg-a/app:1\\.1\\.0-rc\\.1 → ${target.host}/v/app:1\\.1\\.0-rc\\.1  \\(dropped by the filters\\)`));
     assert.match(result.stdout, new RegExp(`${source.host}/cfg-b/sub/app:v1\\.0\\.0 → ${target.host}/v/cfg-b-sub-app:v1\\.0\\.0  \\(illustration\\)`));

@@ -638,3 +638,43 @@ describe('registry client against docker-registry', function () {
     });
   });
 });
+
+describe('registry client: non-distributable layers from their urls', function () {
+  this.timeout(60_000);
+  let registry: TestRegistry;
+  let http: HttpClient;
+  let client: RegistryClient;
+  const layer = randomBytes(2048);
+  const digest = sha256(layer);
+  before(async () => {
+    registry = await startRegistry();
+    ({ http, client } = clientFor(registry, registry));
+    const pushed = await pushTestImage(registry, 'mcr/base', 'v1', { layerBytes: 1 });
+    assert.ok(pushed.blobs.length > 0);
+    const upload = await fetch(`${registry.url}/v2/mcr/base/blobs/uploads/`, { method: 'POST' });
+    const location = new URL(upload.headers.get('location')!, registry.url);
+    location.searchParams.set('digest', digest);
+    assert.equal((await fetch(location, { method: 'PUT', body: layer })).status, 201);
+  });
+  after(async () => {
+    await http?.close();
+    await registry?.stop();
+  });
+
+  it('reads the bytes from the first url that serves them, checked against the digest', async () => {
+    const repo = { registry: registry.host, repository: 'ns/win' };
+    const urls = ['ftp://mcr.example/x', `${registry.url}/v2/mcr/base/blobs/${sha256(Buffer.from('absent'))}`, `${registry.url}/v2/mcr/base/blobs/${digest}`];
+    const blob = await client.getBlobFromUrls(repo, digest, urls, UNINTERRUPTED);
+    assert.deepEqual(await readAll(blob.body), layer);
+  });
+
+  it('refuses a url on a loopback or private address named by a public registry, and bytes of another digest', async () => {
+    const publicRepo = { registry: 'registry.example.com', repository: 'ns/win' };
+    await assert.rejects(client.getBlobFromUrls(publicRepo, digest, [`${registry.url}/v2/mcr/base/blobs/${digest}`, 'https://10.0.0.1/blob'], UNINTERRUPTED), (e: unknown) =>
+      isGcrsyncError(e, 'HOSTILE_RESPONSE'),
+    );
+    const other = (await oracleManifest(registry, 'mcr/base', 'v1')).json as { layers: Array<{ digest: string }> };
+    const wrong = await client.getBlobFromUrls({ registry: registry.host, repository: 'ns/win' }, digest, [`${registry.url}/v2/mcr/base/blobs/${other.layers[0]!.digest}`], UNINTERRUPTED);
+    await assert.rejects(readAll(wrong.body), (e: unknown) => isGcrsyncError(e, 'DIGEST_MISMATCH'));
+  });
+});

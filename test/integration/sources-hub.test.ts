@@ -71,13 +71,24 @@ describe('Docker Hub source against a real registry behind a Hub API front', fun
     assert.deepEqual(listing.problems, []);
     assert.deepEqual(pairs(listing), library);
     const apiCalls = f.requests.filter((r) => r.startsWith('GET /v2/namespaces/'));
-    assert.deepEqual(apiCalls, [
+    assert.deepEqual(apiCalls.slice(0, 3), [
       'GET /v2/namespaces/library/repositories?page_size=100',
       'GET /v2/namespaces/library/repositories?page=2&page_size=2',
       'GET /v2/namespaces/library/repositories?page=3&page_size=2',
     ]);
+    // tags, digests and platform images from Hub's tags API, one request per repository
+    assert.deepEqual(apiCalls.slice(3).sort(), [
+      'GET /v2/namespaces/library/repositories/alpine/tags?page_size=100',
+      'GET /v2/namespaces/library/repositories/busybox/tags?page_size=100',
+      'GET /v2/namespaces/library/repositories/nginx/tags?page_size=100',
+      'GET /v2/namespaces/library/repositories/postgres/tags?page_size=100',
+      'GET /v2/namespaces/library/repositories/redis/tags?page_size=100',
+    ]);
+    const multiArch = listing.tags.find((t) => t.repository === 'library/alpine' && t.tag === '3.20');
+    assert.deepEqual([multiArch?.mediaType, multiArch?.children], ['application/vnd.docker.distribution.manifest.list.v2+json', 2]);
+    assert.equal(listing.tags.find((t) => t.tag === '3.19')?.children, undefined);
     assert.ok(!f.requests.some((r) => r.includes('_catalog') || r.includes('libraryx')), f.requests.join('\n'));
-    assert.ok(!f.requests.some((r) => r.startsWith('GET /v2/library/') && r.includes('/manifests/')), 'listing spends no pulls (HEADs only)');
+    assert.ok(!f.requests.some((r) => r.includes('/manifests/') || r.includes('/tags/list')), 'listing asks the registry nothing (no HEAD per tag)');
   });
 
   it('refuses a next URL that leaves the API host or drops TLS, before requesting it', async () => {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { startDockerd } from '../support/dockerd.js';
 import { gcrFront, type GcrFront } from '../support/gcr-front.js';
 import { bareRemote, git } from '../support/git.js';
-import { getManifest, hasBlob, headDigest, listTags, MEDIA_TYPES, pushTestImage, registryRequest, tar } from '../support/images.js';
+import { getManifest, hasBlob, headDigest, listTags, MEDIA_TYPES, pushBlobBytes, pushManifestBytes, pushTestImage, registryRequest, tar } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { buildSchema1, pushSchema1Image, SCHEMA1_SIGNED, signSchema1 } from '../support/schema1.js';
+import { waitFor } from '../support/temp.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -130,6 +132,39 @@ describe('test harness', function () {
       assert.notEqual(a.digest, c.digest);
       assert.deepEqual(await listTags(registry, 'harness/seeded'), ['a', 'b', 'c']);
       assert.equal(await headDigest(registry, 'harness/seeded', 'missing'), undefined);
+    });
+  });
+
+  describe('schema1 images', () => {
+    const steps = [{ files: [{ name: 'hello', content: Buffer.from('hi\n') }], command: '/bin/sh -c #(nop) ADD file:1 in /' }];
+
+    it('are stored by a schema1-enabled registry when libtrust-signed, under the digest of the unsigned payload', async () => {
+      const registry = await start({ schema1: true });
+      const image = await pushSchema1Image(registry, 'legacy/app', '1.0', steps);
+      const res = await fetch(`${registry.url}/v2/legacy/app/manifests/1.0`);
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.headers.get('content-type'), SCHEMA1_SIGNED);
+      assert.equal(res.headers.get('docker-content-digest'), image.digest);
+      assert.equal(sha256(buildSchema1('legacy/app', '1.0', steps).payload), image.digest);
+      assert.match(body.toString('utf8'), /"signatures": \[/);
+    });
+
+    it('are refused unsigned, with a kid that is not the key\'s, or by a registry without schema1', async () => {
+      const registry = await start({ schema1: true });
+      const { payload, layers } = buildSchema1('legacy/app', '2.0', steps);
+      for (const layer of layers) await pushBlobBytes(registry, 'legacy/app', layer.bytes);
+      const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      const wrongKid = 'ABCD:EFGH:IJKL:MNOP:QRST:UVWX:YZ23:4567:ABCD:EFGH:IJKL:MNOP';
+      for (const bytes of [payload, signSchema1(payload, { key, kid: wrongKid })]) {
+        await assert.rejects(pushManifestBytes(registry, 'legacy/app', '2.0', bytes, SCHEMA1_SIGNED), /HTTP 400 .*MANIFEST_INVALID/);
+      }
+      await pushManifestBytes(registry, 'legacy/app', '2.0', signSchema1(payload, { key }), SCHEMA1_SIGNED);
+      const strict = await start();
+      for (const layer of layers) await pushBlobBytes(strict, 'legacy/app', layer.bytes);
+      // distribution 2.8 without compatibility.schema1 answers an unsupported-manifest error as a 500
+      await assert.rejects(pushManifestBytes(strict, 'legacy/app', '2.0', signSchema1(payload, { key }), SCHEMA1_SIGNED), /HTTP 500/);
+      // the registry logs why after it answered
+      await waitFor(async () => /manifest schema v1 unsupported/.test(strict.log()), 10_000, () => `no schema1 refusal in the log:\n${strict.log().slice(-2000)}`);
     });
   });
 

@@ -1,5 +1,6 @@
 import { apiFront, upstreamRepositories, type ApiFront, type FrontAnswer } from './api-front.js';
 import { MANIFEST_ACCEPT, MEDIA_TYPES, registryRequest, type RegistryEndpoint } from './images.js';
+import { referrersAnswer } from './shapes.js';
 
 /** A raw answer a test puts in place of the computed one. */
 export type InjectedAnswer = FrontAnswer;
@@ -15,6 +16,8 @@ export interface GcrFrontOptions {
    * per answer: benchmarks that measure gcrsync's listing, not this front's, turn caching on.
    */
   cacheListings?: boolean;
+  /** serve the OCI 1.1 referrers API for these repositories, from the upstream's storage (see referrersAnswer) */
+  referrers?: { storageDir: string; repositories: string[]; pageSize?: number };
 }
 
 interface ManifestInfo {
@@ -124,6 +127,10 @@ export async function gcrFront(upstream: RegistryEndpoint, options: GcrFrontOpti
   const computed = options.cacheListings ? cachedListing : listing;
   return apiFront('gcr front', upstream, {
     route: (req, url) => {
+      const referrers = options.referrers;
+      if (referrers !== undefined && req.method === 'GET' && url.pathname.includes('/referrers/')) {
+        return referrersAnswer(upstream, referrers.storageDir, referrers.repositories, url, referrers.pageSize);
+      }
       const match = req.method === 'GET' ? TAGS_LIST.exec(url.pathname) : null;
       if (!match) return undefined;
       // gcr.io's error shape, not the generic front's, for a listing the front could not compute

@@ -1,11 +1,12 @@
 import { apiFront, NO_CATALOG, oneLevelUnder, upstreamRepositories, type ApiFront, type FrontAnswer } from './api-front.js';
-import type { RegistryEndpoint } from './images.js';
+import { MANIFEST_ACCEPT, registryRequest, type RegistryEndpoint } from './images.js';
 
 /**
  * A Docker Hub stand-in in front of a real registry, serving both of Hub's faces on one host:
  * - the web API, `GET /v2/namespaces/<ns>/repositories?page_size=N&page=P` → `{count,next,previous,results}`
  *   with absolute `next`/`previous` URLs (page_size capped at 100, default 10, like Hub); 404 for a namespace
- *   with no repository;
+ *   with no repository; and `GET /v2/namespaces/<ns>/repositories/<repo>/tags` with each tag's digest, media type
+ *   and per-platform `images`, paged the same way;
  * - the registry, proxied to the upstream, with no usable `_catalog`. With `pullLimit`, every manifest answer
  *   carries `ratelimit-limit`/`ratelimit-remaining` as registry-1.docker.io sends them; each manifest GET spends
  *   one pull (HEADs are free, as on Hub) and a GET with nothing left gets Hub's 429 TOOMANYREQUESTS.
@@ -29,6 +30,32 @@ const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 10;
 const WINDOW = 'w=21600';
 const NAMESPACE_ROUTE = /^\/v2\/namespaces\/([^/]+)\/repositories\/?$/;
+const TAGS_ROUTE = /^\/v2\/namespaces\/([^/]+)\/repositories\/([^/]+)\/tags\/?$/;
+
+/** Hub's tags API entries for a repository, from the upstream's tags and manifests (digest, media type, platform images). */
+async function hubTags(upstream: RegistryEndpoint, repository: string): Promise<unknown[]> {
+  const res = await registryRequest(upstream, `repository:${repository}:pull`, `/v2/${repository}/tags/list`);
+  if (res.status === 404) return [];
+  if (!res.ok) throw new Error(`upstream tags of ${repository}: HTTP ${res.status}`);
+  const tags = (((await res.json()) as { tags?: string[] | null }).tags ?? []).sort();
+  const results: unknown[] = [];
+  for (const tag of tags) {
+    const manifest = await registryRequest(upstream, `repository:${repository}:pull`, `/v2/${repository}/manifests/${tag}`, { headers: { accept: MANIFEST_ACCEPT } });
+    const mediaType = (manifest.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    const body = (await manifest.json()) as { manifests?: Array<{ digest: string; size: number; platform?: { os: string; architecture: string; variant?: string } }> };
+    const images = (body.manifests ?? []).map((child) => ({ ...child.platform, digest: child.digest, size: child.size, status: 'active' }));
+    results.push({
+      name: tag,
+      digest: manifest.headers.get('docker-content-digest'),
+      media_type: mediaType,
+      content_type: 'image',
+      images,
+      tag_status: 'active',
+      last_updated: '2024-01-01T00:00:00.000000Z',
+    });
+  }
+  return results;
+}
 const MANIFEST_ROUTE = /^\/v2\/.+\/manifests\/[^/]+$/;
 
 function positiveInteger(value: string | null, fallback: number): number | undefined {
@@ -48,6 +75,19 @@ export async function hubFront(upstream: RegistryEndpoint, options: HubFrontOpti
     {
       async route(req, url, frontUrl) {
         if (url.pathname === '/v2/_catalog') return NO_CATALOG;
+        const tagsRoute = req.method === 'GET' ? TAGS_ROUTE.exec(url.pathname) : null;
+        if (tagsRoute) {
+          const [namespace, name] = [decodeURIComponent(tagsRoute[1]!), decodeURIComponent(tagsRoute[2]!)];
+          const pageSize = Math.min(positiveInteger(url.searchParams.get('page_size'), DEFAULT_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE, maxPageSize);
+          const page = positiveInteger(url.searchParams.get('page'), 1) ?? 1;
+          const all = await hubTags(upstream, `${namespace}/${name}`);
+          if (all.length === 0) return { status: 404, body: { message: 'object not found', errinfo: {} } };
+          const start = (page - 1) * pageSize;
+          const next = new URL(url.pathname, frontUrl);
+          next.searchParams.set('page', String(page + 1));
+          next.searchParams.set('page_size', String(pageSize));
+          return { body: { count: all.length, next: start + pageSize < all.length ? next.href : null, previous: null, results: all.slice(start, start + pageSize) } };
+        }
         const match = req.method === 'GET' ? NAMESPACE_ROUTE.exec(url.pathname) : null;
         if (!match) return undefined;
         const namespace = decodeURIComponent(match[1]!);

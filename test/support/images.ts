@@ -221,6 +221,26 @@ async function putManifestBytes(s: Session, repository: string, reference: strin
   return res.headers.get('docker-content-digest') ?? sha256(bytes);
 }
 
+/** Uploads one blob to `repository` (skipped when the registry has it): for fixtures that build their own manifests. */
+export async function pushBlobBytes(registry: RegistryEndpoint, repository: string, bytes: Buffer): Promise<string> {
+  const blob = { bytes, digest: sha256(bytes), mediaType: 'application/octet-stream' };
+  await pushBlob(session(registry, repository), repository, blob);
+  return blob.digest;
+}
+
+/** PUTs manifest bytes as they are under a tag or digest; returns the registry's Docker-Content-Digest. */
+export function pushManifestBytes(registry: RegistryEndpoint, repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+  return putManifestBytes(session(registry, repository), repository, reference, bytes, mediaType);
+}
+
+/** A gzip'd tar layer of `files`: its bytes, digest, and the digest of the uncompressed tar (the diff id). */
+export function buildLayer(files: Array<{ name: string; content: Buffer }>): { bytes: Buffer; digest: string; diffId: string } {
+  const { bytes, digest, diffId } = makeLayer(files, MEDIA_TYPES.dockerLayer);
+  return { bytes, digest, diffId };
+}
+
+export { sha256 as sha256Digest };
+
 // ---------- building and pushing ----------
 
 function parsePlatform(platform: string): { os: string; architecture: string; variant?: string } {

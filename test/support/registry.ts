@@ -19,6 +19,13 @@ export interface RegistryOptions {
   tokenTtlSeconds?: number;
   /** token mode: grant pull to anonymous token requests */
   anonymousPull?: boolean;
+  /** Docker schema1 pushes (distribution >= 2.7 refuses them unless `compatibility.schema1.enabled`) */
+  schema1?: boolean;
+  /**
+   * regular expressions a manifest's layer `urls` must match (`validation.manifests.urls.allow`); without it the
+   * registry refuses every manifest that carries foreign-layer urls
+   */
+  allowLayerUrls?: string[];
 }
 
 /** A running registry; it is its own RegistryEndpoint, with the first user's credentials. */
@@ -90,7 +97,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true\n` +
     `  maintenance:\n    uploadpurging:\n      enabled: false\n` +
     `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(16).toString('hex')}\n` +
-    authSection(auth, dir, tokenServer);
+    authSection(auth, dir, tokenServer) +
+    (options.schema1 ? `compatibility:\n  schema1:\n    enabled: true\n` : '') +
+    (options.allowLayerUrls ? `validation:\n  manifests:\n    urls:\n      allow:\n${options.allowLayerUrls.map((r) => `        - ${JSON.stringify(r)}\n`).join('')}` : '');
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, config);
 

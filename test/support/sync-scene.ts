@@ -22,18 +22,25 @@ export interface SyncSceneOptions {
   /** pushes the source's images */
   push(upstream: RegistryEndpoint): Promise<unknown>;
   target?: RegistryOptions;
+  /** the source's registry (schema1, layer urls) */
+  upstream?: RegistryOptions;
   front?: GcrFrontOptions;
+  /** repositories whose OCI 1.1 referrers the source serves through the referrers API, `pageSize` a page */
+  referrersApi?: { repositories: string[]; pageSize?: number };
 }
 
 async function startSyncScene(options: SyncSceneOptions): Promise<SyncScene> {
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
-    const upstream = await startRegistry();
+    const upstream = await startRegistry(options.upstream);
     started.push(upstream);
     const target = await startRegistry(options.target);
     started.push(target);
     await options.push({ url: upstream.url });
-    const source = await gcrFront({ url: upstream.url }, options.front);
+    const source = await gcrFront({ url: upstream.url }, {
+      ...options.front,
+      ...(options.referrersApi !== undefined && { referrers: { storageDir: upstream.storageDir, ...options.referrersApi } }),
+    });
     return {
       upstream,
       source,

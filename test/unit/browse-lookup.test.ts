@@ -39,6 +39,7 @@ describe('browse: MirrorIndex.resolve', () => {
     [`registry.k8s.io/etcd@${digest('etcd:3.5.9-0')}`, /not that digest \(the mirror holds a rebuilt copy, sha256:[0-9a-f]{64}, which is other content\)/],
     [`registry.k8s.io/etcd:3.5.9-0@${digest('etcd:3.5.9-0')}`, /not that tag and digest \(the mirror holds a rebuilt copy/],
     ['quay.io/old/legacy:v1', /old format/],
+    ['registry.k8s.io/busybox', /not mirrorable: schema1 \(metadata\/registry\.k8s\.io\/_root\.json\)/],
     ['Not A Reference', /invalid reference/],
   ];
   for (const [image, reason] of missing) {

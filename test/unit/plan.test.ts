@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { inShard, planSync } from '../../src/reconcile/plan.js';
+import { digestTagsByImage, inShard, planSync } from '../../src/reconcile/plan.js';
 import { targetReference } from '../../src/ref/naming.js';
 import { applyUpdates } from '../../src/store/schema.js';
 
@@ -46,6 +46,35 @@ describe('planSync', () => {
     assert.equal(plan.problems.length, 1);
     assert.match(plan.problems[0]!.error.message, /gcr\.io\/ns\/a_b:1 and gcr\.io\/ns\/a\/b:1 both map to docker\.io\/gcrxio\/a_b:1/);
   });
+  it('attaches digest tags to their image, and plans it again when its signature tags differ from the record', () => {
+    const hex = 'a'.repeat(64);
+    const listed = [
+      { repository: 'ns/pause', tag: '3.1', digest: digest('a') },
+      { repository: 'ns/pause', tag: `sha256-${hex}.sig`, digest: digest('e') },
+      { repository: 'ns/pause', tag: `sha256-${hex}`, digest: digest('f') },
+      { repository: 'ns/other', tag: `sha256-${hex}.sig`, digest: digest('e') },
+    ];
+    const digestTags = digestTagsByImage(listed);
+    assert.deepEqual([...digestTags.keys()], [`ns/pause ${digest('a')}`, `ns/other ${digest('a')}`]);
+    const signed = (signatures?: number) =>
+      applyUpdates(undefined, { source: 'gcr.io/ns', target: 'docker.io/gcrxio' }, [
+        { repository: 'pause', tag: '3.1', record: { ...record(digest('a'), 'docker.io/gcrxio/pause:3.1'), ...(signatures !== undefined && { signatures }) } },
+      ]);
+    const image = [listed[0]!];
+    const due = planSync(image, signed(), source, name, { digestTags });
+    assert.deepEqual(due.items.map((i) => [i.reason, i.digestTags]), [['signatures-changed', [`sha256-${hex}.sig`, `sha256-${hex}`]]]);
+    assert.equal(planSync(image, signed(1), source, name, { digestTags }).upToDate, 1, 'one .sig recorded, one listed');
+    assert.equal(planSync(image, signed(1), source, name).items[0]?.reason, 'signatures-changed', 'the .sig is gone');
+  });
+  it('plans a tag recorded as not mirrorable schema1 again only when schema1 images are converted', () => {
+    const skipped = applyUpdates(undefined, { source: 'gcr.io/ns', target: 'docker.io/gcrxio' }, [
+      { repository: 'pause', tag: '3.1', record: { ...record(digest('a'), ''), skipped: 'schema1' } },
+    ]);
+    const image = [tags[0]!];
+    assert.equal(planSync(image, skipped, source, name).upToDate, 1);
+    assert.equal(planSync(image, skipped, source, name, { schema1: 'skip' }).upToDate, 1);
+    assert.equal(planSync(image, skipped, source, name, { schema1: 'convert' }).items[0]?.reason, 'new');
+  });
   it('treats a tag named like an Object property as a plain tag', () => {
     const plan = planSync([{ repository: 'ns/pause', tag: 'constructor', digest: digest('a') }], metadata, source, name);
     assert.equal(plan.items[0]?.reason, 'new');
@@ -75,7 +104,7 @@ describe('inShard', () => {
   });
   it('keeps every tag of a repository together', () => {
     const tags = ['1', '2', '3'].map((tag) => ({ repository: 'ns/app', tag, digest: digest('a') }));
-    const counts = [1, 2].map((index) => planSync(tags, undefined, source, name, { index, count: 2 }).items.length);
+    const counts = [1, 2].map((index) => planSync(tags, undefined, source, name, { shard: { index, count: 2 } }).items.length);
     assert.deepEqual(counts.sort(), [0, 3]);
   });
 });

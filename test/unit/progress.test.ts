@@ -183,6 +183,14 @@ describe('progress: end-of-run table and units', () => {
     );
   });
 
+  it('adds a not mirrorable row only when a run met such an image', () => {
+    const schema1 = { source: 'gcr.io/ns/old:1', target: 'mirror.example/m/old:1', status: 'not-mirrorable' as const, digest: 'sha256:5', seconds: 0, notMirrorable: 'schema1' };
+    const table = formatRunTable({ ...report, outcomes: [...report.outcomes, schema1] });
+    assert.match(table, /^not mirrorable {7}1 {6}0 B {10}0s$/m);
+    assert.match(table, /^total {16}5 /m);
+    assert.doesNotMatch(formatRunTable(report), /not mirrorable/);
+  });
+
   it('adds up every job run of a config file, and names the runs that did not start', () => {
     const table = formatRunTable({
       command: 'sync',

@@ -40,8 +40,8 @@ describe('registry/media-types', () => {
     assert.equal(baseMediaType(undefined), undefined);
   });
   it('knows Google hosts and Hub rate-limit values', () => {
-    for (const host of ['gcr.io', 'eu.gcr.io', 'us-docker.pkg.dev', 'x.google.com']) assert.ok(isGoogleHost(host), host);
-    for (const host of ['registry.k8s.io', 'quay.io', 'notgcr.io', '127.0.0.1:5000']) assert.ok(!isGoogleHost(host), host);
+    for (const host of ['gcr.io', 'eu.gcr.io', 'us-docker.pkg.dev', 'x.google.com', 'registry.k8s.io']) assert.ok(isGoogleHost(host), host);
+    for (const host of ['quay.io', 'notgcr.io', '127.0.0.1:5000']) assert.ok(!isGoogleHost(host), host);
     assert.equal(parseRateLimitValue('100;w=21600'), 100);
     assert.equal(parseRateLimitValue(' 76;w=21600'), 76);
     assert.equal(parseRateLimitValue('none'), undefined);
@@ -74,9 +74,11 @@ describe('registry/schemas', () => {
     assert.equal(manifestMediaType(json({ schemaVersion: 2, config, layers: [] }), 'application/json', 'where'), OCI_MANIFEST);
   });
 
-  it('recognises schema1 so it can be reported', () => {
-    const m = parseManifest(json({ schemaVersion: 1, name: 'a', tag: 'b', fsLayers: [{ blobSum: d('e') }], signatures: [] }), DOCKER_SCHEMA1_SIGNED, 'where');
-    assert.deepEqual(m, { kind: 'schema1', mediaType: DOCKER_SCHEMA1_SIGNED, blobSums: [d('e')] });
+  it('recognises schema1 with its layers and history, and refuses one whose history does not match its layers', () => {
+    const body = { schemaVersion: 1, name: 'a', tag: 'b', fsLayers: [{ blobSum: d('e') }], history: [{ v1Compatibility: '{"id":"x"}' }], signatures: [] };
+    const m = parseManifest(json(body), DOCKER_SCHEMA1_SIGNED, 'where');
+    assert.deepEqual(m, { kind: 'schema1', mediaType: DOCKER_SCHEMA1_SIGNED, blobSums: [d('e')], history: ['{"id":"x"}'] });
+    assert.throws(() => parseManifest(json({ ...body, history: [] }), DOCKER_SCHEMA1_SIGNED, 'where'), /1 fsLayers but 0 history/);
   });
 
   const refusals: Array<[string, Buffer, string | undefined]> = [

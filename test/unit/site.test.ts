@@ -86,6 +86,18 @@ describe('site: renderSite', () => {
     assert.match(page, /<h2>Pull the newest tag \(<code>v1\.0\.3<\/code>\)<\/h2>/);
   });
 
+  it('counts the signatures and referrers records say came along, and shows a schema1 tag as not mirrorable', () => {
+    const signed = structuredClone(mirror.inputs.slice(0, 1));
+    const repository = Object.keys(signed[0]!.metadata.images).sort()[0]!;
+    const tags = signed[0]!.metadata.images[repository]!;
+    tags['latest'] = { ...tags['latest']!, signatures: 2, referrers: 1 };
+    tags['old'] = { digest: tags['latest']!.digest, target: '', syncedAt: '2016-01-01T00:00:00Z', skipped: 'schema1' };
+    const page = renderSite(signed, undefined).get(`r/gcr.io/google-containers/-/${repository}.html`)!;
+    assert.ok(page.includes('<dt>Signatures</dt><dd>2 cosign signature, attestation or SBOM tags carried</dd>'));
+    assert.ok(page.includes('<dt>Referrers</dt><dd>1 OCI 1.1 referrers (signatures, attestations, SBOMs) carried</dd>'));
+    assert.match(page, /<tr id="tag-old">.*<td>not mirrorable: schema1<\/td><\/tr>/);
+  });
+
   it('shows an empty mirror and an empty changelog as such', () => {
     const files = renderSite([], undefined);
     assert.match(files.get('index.html')!, /0 namespaces, 0 repositories, 0 tags\. Last sync: —\./);

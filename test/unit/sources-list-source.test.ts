@@ -14,8 +14,8 @@ describe('isQuirkTag', () => {
     ['', true],
     [`sha256:${HEX}`, true],
     [`sha256__${HEX}`, true],
-    [`sha256-${HEX}`, true],
-    [`sha512-${HEX}${HEX}`, true],
+    [`sha256-${HEX}`, false],
+    [`sha512-${HEX}${HEX}`, false],
     [`sha256-${HEX}.sig`, false],
     [`sha256-${HEX}.att`, false],
     ['sha256', false],
@@ -88,13 +88,13 @@ describe('listSource', () => {
     assert.equal(client.count('catalog'), 0);
   });
 
-  it('walks a Google host with quirk tags taken out of the tags and the manifest map', async () => {
+  it('walks a Google host with quirk tags taken out of the tags and the manifest map, and the referrers fallback tag kept', async () => {
     const client = new FakeListingClient({
       ns: { child: ['app'] },
       'ns/app': { manifest: { [digest(1)]: ['v1', `sha256-${HEX}`], [digest(2)]: [`sha256__${HEX}`] }, tags: ['v1', '', `sha256-${HEX}`, `sha256__${HEX}`] },
     });
     const listing = await listSource(client, http, { kind: 'namespace', registry: 'gcr.io', namespace: 'ns' }, { signal: UNINTERRUPTED });
-    assert.deepEqual(pairs(listing), [`ns/app:v1@${digest(1)}`]);
+    assert.deepEqual(pairs(listing), [`ns/app:sha256-${HEX}@${digest(1)}`, `ns/app:v1@${digest(1)}`]);
     assert.deepEqual(listing.problems, []);
     assert.equal(client.count('head'), 0);
   });

@@ -27,6 +27,16 @@ describe('rateLimitStop', () => {
     });
   }
 
+  it('counts one pull per platform image of a multi-arch image, besides its index', () => {
+    const budgets: Record<string, RateLimit> = { 'docker.io': { limit: 100, remaining: 8 } };
+    const stop = rateLimitStop(seen(budgets), 'docker.io', 5);
+    assert.equal(stop({ children: 2 }), undefined, '8 left, 5 reserved: 3 pays for an index and 2 platforms');
+    assert.equal(stop({ children: 3 }), 'docker.io pull budget spent: 8 of 100 left (reserve 5; the next image needs 4)');
+    budgets['docker.io'] = { limit: 100, remaining: 7 };
+    assert.equal(stop({ children: 2 }), 'docker.io pull budget spent: 7 of 100 left (reserve 5; the next image needs 3)');
+    assert.equal(stop({}), undefined, 'a single-platform image still fits');
+  });
+
   it('reads the budget afresh on every call, and only the named registry', () => {
     const budgets: Record<string, RateLimit> = { 'quay.io': { limit: 10, remaining: 0 } };
     const stop = rateLimitStop(seen(budgets), 'docker.io', 2);
