@@ -1,5 +1,5 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { DEFAULT_RETRY_POLICY, backoffDelay, isTransient, retrying } from '../http/retry.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
@@ -70,6 +70,15 @@ function schema1Error(image: string, mediaType: string): GcrsyncError {
       'refuse to store, so it cannot be copied with its digest preserved (schema1: convert converts tagged schema1 images, not children of an index)',
     { ref: image },
   );
+}
+
+/**
+ * The target answered the PUT with a refusal, not a bad moment: a 4xx, or the 500 distribution answers for a
+ * manifest it will not store (its urls are not allowed); 429 and 502–504 are a bad moment.
+ */
+function refusedByTarget(error: unknown): boolean {
+  const status = isGcrsyncError(error) ? error.info.status : undefined;
+  return status !== undefined && status >= 400 && status <= 500 && status !== 408 && status !== 429;
 }
 
 /** A target that refuses a manifest with foreign layers (distribution without `validation.manifests.urls.allow`). */
@@ -191,7 +200,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
       await putManifest(job, reference, fetched.bytes, fetched.mediaType, signal);
     } catch (error) {
       const foreign = content.kind === 'manifest' && content.layers.some((layer) => isForeignLayer(layer.mediaType));
-      if (foreign && !signal.aborted && !isTransient(error)) throw foreignRefusedError(image, platform, error);
+      if (foreign && !signal.aborted && refusedByTarget(error)) throw foreignRefusedError(image, platform, error);
       throw error;
     }
     return content;
