@@ -1,5 +1,5 @@
-import { defaultDockerConfigPath, readDockerConfig } from '../auth/docker-config.js';
-import { createKeychain } from '../auth/keychain.js';
+import { readDockerConfig } from '../auth/docker-config.js';
+import { authFilePaths, createKeychain } from '../auth/keychain.js';
 import { jobForImage } from '../config/image-job.js';
 import { parseDuration } from '../config/run-limits.js';
 import { resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../config/settings.js';
@@ -54,12 +54,13 @@ export async function createJobsDeps(
 ): Promise<{ deps: JobsDeps; http: HttpClient; close(): Promise<void> }> {
   // the checks in resolveJobs guarantee one target registry whenever credentials are given
   const credentialsFor = options.targetCredentials === undefined ? undefined : options.jobs[0]?.target.registry;
-  // a broken Docker config is a configuration error before anything runs, not a failure of every image later
-  await readDockerConfig(defaultDockerConfigPath(process.env));
+  // a broken auth file is a configuration error before anything runs, not a failure of every image later
+  for (const path of authFilePaths({ ...(options.authFile !== undefined && { authFile: options.authFile }) })) await readDockerConfig(path);
   const keychain = createKeychain({
-    ...(credentialsFor !== undefined && options.targetCredentials !== undefined && { explicit: { [credentialsFor]: options.targetCredentials } }),
+    explicit: { ...options.credentials, ...(credentialsFor !== undefined && options.targetCredentials !== undefined && { [credentialsFor]: options.targetCredentials }) },
+    ...(options.authFile !== undefined && { authFile: options.authFile }),
   });
-  const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries });
+  const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries, network: options.network });
   const limits = options.listingLimits;
   const registry = new RegistryClient({ http, keychain, logger, ...(limits?.maxTags !== undefined && { listingCaps: { maxEntries: limits.maxTags } }) });
   const repos = new Map<string, Promise<MetadataRepo>>();

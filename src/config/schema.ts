@@ -54,6 +54,23 @@ const hook = z
   .transform((v) => (typeof v === 'string' ? { run: v } : v))
   .describe('a string runs under sh -c; { run: [argv…] } runs without a shell; timeout: a duration (default 60s)');
 
+/** Where a registry's user name and password come from: never the password itself, so no secret sits in the file. */
+const credentialSource = map({
+  username: text().optional().describe('the user name'),
+  usernameEnv: text().optional().describe('environment variable holding the user name'),
+  passwordEnv: text().optional().describe('environment variable holding the password'),
+  passwordFile: text().optional().describe('file holding the password (one trailing newline is dropped)'),
+}).superRefine((c, ctx) => {
+  if (typeof c !== 'object' || c === null) return;
+  if ((c.username === undefined) === (c.usernameEnv === undefined)) ctx.addIssue({ code: 'custom', message: 'give username or usernameEnv (one of them)', path: [] });
+  if ((c.passwordEnv === undefined) === (c.passwordFile === undefined)) ctx.addIssue({ code: 'custom', message: 'give passwordEnv or passwordFile (one of them)', path: [] });
+});
+export type CredentialSource = z.output<typeof credentialSource>;
+
+const perRegistry = <T extends z.ZodType>(value: T) => z.record(text('a registry host[:port]'), value, { error: expected('a mapping of registry host[:port] to values') });
+
+export const TLS_MODES = ['verify', 'skip-verify', 'http'] as const;
+
 /** A key of `defaults` and of each job; `flag` (kebab-case) and `env` make it settable from the command line. */
 interface Setting<S extends z.ZodType = z.ZodType> {
   schema: S;
@@ -107,6 +124,20 @@ export const SETTINGS = {
       newest: integer(1, 100_000).optional().describe('keep the newest N tags per repository'),
     }),
     'which tags are mirrored (docs/targets.md#filters)',
+    {},
+  ),
+  proxy: setting(text('a proxy URL'), 'proxy URL for every registry and API request (default: HTTPS_PROXY/HTTP_PROXY; NO_PROXY still exempts)', {
+    flag: 'proxy',
+    env: 'GCRSYNC_PROXY',
+  }),
+  tls: setting(
+    perRegistry(z.enum(TLS_MODES, { error: expected(TLS_MODES.join(', ')) })),
+    'per registry host[:port]: verify (HTTPS, the default), skip-verify (HTTPS without checking the certificate) or http (docs/targets.md#networks)',
+    {},
+  ),
+  credentials: setting(
+    perRegistry(credentialSource),
+    'per registry host[:port]: username or usernameEnv, and passwordEnv or passwordFile (docs/targets.md#credentials)',
     {},
   ),
   hooks: setting(

@@ -1,6 +1,8 @@
 import type { ConfigFile, HookSpec, SettingsBlock, SourceEntry } from './file.js';
 import { parseDuration, runLimits, type RunLimits } from './run-limits.js';
-import { COMMAND_LINE_KEYS, SETTINGS, type CommandLineKey, type CommandLineValues } from './schema.js';
+import { COMMAND_LINE_KEYS, SETTINGS, type CommandLineKey, type CommandLineValues, type CredentialSource } from './schema.js';
+import type { TlsMode } from '../http/dispatcher.js';
+import { resolveAccess, type AccessFlags, type CommandAccess, type JobAccess } from './network.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { compileTagFilter, type TagFilterRules } from './filters.js';
 import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from '../ref/naming.js';
@@ -9,7 +11,7 @@ import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from '.
 import { parsePlatformFilter } from '../transports/platform-filter.js';
 
 /** Settings that belong to the whole command rather than to one job, resolved and validated once at the edge. */
-export interface CommandSettings extends RunLimits {
+export interface CommandSettings extends RunLimits, Omit<CommandAccess, 'targetCredentials'> {
   dryRun: boolean;
   json: boolean;
   /** credentials for the target registry (flags or GCRSYNC_USERNAME / GCRSYNC_PASSWORD) */
@@ -22,7 +24,7 @@ export interface CommandSettings extends RunLimits {
  * The raw flags, as yargs hands them over: the flags of the settings in schema.ts (`--query-limit` as
  * `queryLimit`, checked by the setting's schema like its environment variable and file value), and these.
  */
-export interface RawFlags {
+export interface RawFlags extends AccessFlags {
   [settingFlag: string]: unknown;
   source?: string;
   namespace?: string;
@@ -79,6 +81,10 @@ export interface JobOptions extends Omit<CommandLineValues, 'target' | 'platform
   hooks: { beforeRepository?: HookCommand; afterPush?: HookCommand };
   /** source images `config validate` shows the mirror names of */
   examples: Reference[];
+  /** TLS mode per registry host[:port], as the file sets them (the command merges every job's) */
+  tls: Record<string, TlsMode>;
+  /** where each registry's credentials come from, as the file sets them */
+  credentials: Record<string, CredentialSource>;
 }
 
 /** What a run of jobs needs: the jobs, plus the settings that belong to the whole command. */
@@ -160,6 +166,8 @@ function mergeSettings(defaults: SettingsBlock, job: SettingsBlock): SettingsBlo
     naming: { ...defaults.naming, ...job.naming },
     filters: { ...defaults.filters, ...job.filters },
     hooks: { ...defaults.hooks, ...job.hooks },
+    tls: { ...defaults.tls, ...job.tls },
+    credentials: { ...defaults.credentials, ...job.credentials },
   };
 }
 
@@ -277,6 +285,8 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
     filters,
     hooks: { ...(beforeRepository !== undefined && { beforeRepository }), ...(afterPush !== undefined && { afterPush }) },
     examples: examples as Reference[],
+    tls: settings.tls ?? {},
+    credentials: settings.credentials ?? {},
   };
 }
 
@@ -286,6 +296,18 @@ function commandLineSource(flags: JobFlags, env: Record<string, string | undefin
   if (flags.namespace !== undefined) return { entry: { kind: 'namespace', location: `gcr.io/${flags.namespace}`, path: '--namespace' }, origin: '--namespace' };
   if (env.GCRSYNC_SOURCE !== undefined) return { entry: { kind: 'namespace', location: env.GCRSYNC_SOURCE, path: 'GCRSYNC_SOURCE' }, origin: 'GCRSYNC_SOURCE' };
   return undefined;
+}
+
+/** What a job tells the command about the registries it reaches. */
+function accessOf(job: JobOptions): JobAccess {
+  const registries = job.sources.map((s) => (s.kind === 'spec' ? [s.spec.registry] : s.kind === 'images' ? s.references.map((r) => r.registry) : undefined));
+  return {
+    name: job.name,
+    ...(job.proxy !== undefined && { proxy: job.proxy }),
+    tls: job.tls,
+    credentials: job.credentials,
+    sourceRegistries: registries.some((r) => r === undefined) ? undefined : [...new Set(registries.flatMap((r) => r ?? []))],
+  };
 }
 
 /** The name of a job made from the command line (a source given by flag or environment). */
@@ -332,15 +354,19 @@ export function resolveJobs(
   }
   const jobs = layers.map((layer) => resolveJob(layer, file, flags, env, problems));
 
+  const resolvedJobs = jobs.filter((j): j is JobOptions => j !== undefined);
+  const access = resolveAccess(resolvedJobs.map(accessOf), flags, env, (origin, message) => problems.add(origin, message));
   const username = flags.username ?? env.GCRSYNC_USERNAME;
   const password = flags.password ?? env.GCRSYNC_PASSWORD;
   if ((username === undefined) !== (password === undefined)) {
     problems.add('credentials', 'target credentials need both a username and a password (--username/--password or GCRSYNC_USERNAME/GCRSYNC_PASSWORD)');
   }
-  const targetRegistries = [...new Set(jobs.flatMap((j) => (j === undefined ? [] : [j.target.registry])))];
-  if (username !== undefined && targetRegistries.length > 1) {
+  if (username !== undefined && flags.destCreds !== undefined) problems.add('--dest-creds', 'give --dest-creds or --username/--password, not both');
+  const targetCredentials = access.targetCredentials ?? (username !== undefined && password !== undefined ? { username, password } : undefined);
+  const targetRegistries = [...new Set(resolvedJobs.map((j) => j.target.registry))];
+  if (targetCredentials !== undefined && targetRegistries.length > 1) {
     // one username/password pair sent to several registries would hand one registry's secret to another
-    problems.add('credentials', `--username/--password (or GCRSYNC_USERNAME/GCRSYNC_PASSWORD) are for one registry, but the jobs target ${targetRegistries.join(', ')}; run one --job at a time, or log in with docker login / a credential helper`);
+    problems.add('credentials', `--dest-creds, --username/--password (or GCRSYNC_USERNAME/GCRSYNC_PASSWORD) are for one registry, but the jobs target ${targetRegistries.join(', ')}; run one --job at a time, or give credentials: per registry in the config file`);
   }
   const limits = problems.check('run limits', () => runLimits(flags, env)) ?? {};
   if (problems.lines.length > 0) {
@@ -356,7 +382,10 @@ export function resolveJobs(
     jobs: jobs as JobOptions[],
     dryRun: flags.dryRun ?? false,
     json: flags.json ?? false,
-    ...(username !== undefined && password !== undefined && { targetCredentials: { username, password } }),
+    ...(targetCredentials !== undefined && { targetCredentials }),
+    network: access.network,
+    credentials: access.credentials,
+    ...(access.authFile !== undefined && { authFile: access.authFile }),
     insecureRegistries: insecure.flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== ''),
     logLevel: flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info',
     ...limits,

@@ -1,9 +1,10 @@
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import type { Agent as UndiciAgent } from 'undici';
+import type { Dispatcher } from 'undici';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { redactAll, silentLogger, type Logger } from '../log.js';
 import { USER_AGENT } from '../package-info.js';
+import { Dispatchers, httpsFirst, tlsModeOf, type NetworkOptions, type TlsMode } from './dispatcher.js';
+import { answeredPlainHttp, isHttpsPortAnswer, networkHint, plainHttpToTlsHint } from './network-hints.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
 import { HostBackoffs, systemClock, type Clock } from './host-backoff.js';
 import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isTransient, networkErrorCode, parseRetryAfter, retrying, retryDelayForStatus, timedOut, type RetryPolicy } from './retry.js';
@@ -31,6 +32,8 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** open connections per origin (scheme+host+port); requests beyond queue in the pool */
   connectionsPerOrigin?: number;
+  /** proxy, TLS trust and per-registry TLS modes */
+  network?: NetworkOptions;
 }
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -62,18 +65,6 @@ export interface GetJsonOptions {
   signal: AbortSignal;
 }
 
-/**
- * Loading the 'undici' package installs its Agent as the process-wide dispatcher when none exists yet, and Node
- * 20's built-in fetch (an older bundled undici) then routes through it and fails ("invalid content-length
- * header"). Touching a lazy fetch global first makes Node set up its own dispatcher, which the package then
- * leaves alone: gcrsync's pool stays private and fetch keeps working for everyone else in the process.
- */
-function loadUndiciAgent(): typeof UndiciAgent {
-  void globalThis.Response;
-  return (createRequire(import.meta.url)('undici') as typeof import('undici')).Agent;
-}
-const Agent = loadUndiciAgent();
-
 const MAX_REDIRECTS = 10;
 export const DEFAULT_DEADLINE_MS = 15 * 60_000;
 // the slowest average a blob transfer may have before its deadline: 1 MiB/s (a 5 GiB layer gets 1 h 40 min)
@@ -102,9 +93,12 @@ function isReplayable(body: HttpRequest['body']): boolean {
  * host (a throttled host pauses every request to it).
  */
 export class HttpClient {
-  private readonly agent: UndiciAgent;
+  private readonly dispatchers: Dispatchers;
   private readonly logger: Logger;
   private readonly insecure: InsecureHosts;
+  private readonly tls: Record<string, TlsMode> | undefined;
+  /** loopback registries that answered plain HTTP to HTTPS */
+  private readonly plainHttpHosts = new Set<string>();
   private readonly retryPolicy: RetryPolicy;
   private readonly backoffs: HostBackoffs;
   private readonly clock: Clock;
@@ -114,14 +108,17 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 60_000;
-    this.agent = new Agent({
+    const pool = {
       connections: options.connectionsPerOrigin ?? 8,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       connectTimeout: Math.min(timeoutMs, 30_000),
-    });
+    };
+    this.dispatchers = new Dispatchers(pool, options.network);
     this.logger = options.logger ?? silentLogger;
-    this.insecure = [...(options.insecureRegistries ?? [])];
+    this.tls = options.network?.tls;
+    const plainByMode = Object.entries(this.tls ?? {}).flatMap(([host, mode]) => (mode === 'http' ? [host] : []));
+    this.insecure = [...(options.insecureRegistries ?? []), ...plainByMode];
     this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
     this.clock = options.clock ?? systemClock;
     this.backoffs = new HostBackoffs(this.retryPolicy, this.clock);
@@ -129,8 +126,13 @@ export class HttpClient {
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   }
 
-  /** `http://host` for loopback and insecure registries, `https://host` otherwise. */
+  /**
+   * `http://host` for insecure registries, `https://host` for the rest; loopback registries are tried over
+   * HTTPS first and spoken to over HTTP once they answer that way, unless a TLS mode is set for them.
+   */
   originFor(host: string): string {
+    if (this.plainHttpHosts.has(host)) return `http://${host}`;
+    if (httpsFirst(host, this.tls) || tlsModeOf(host, this.tls) === 'skip-verify' || tlsModeOf(host, this.tls) === 'verify') return `https://${host}`;
     return registryOrigin(host, this.insecure);
   }
 
@@ -251,7 +253,7 @@ export class HttpClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.agent.close();
+    await this.dispatchers.close();
   }
 
   private sendWithRetries(
@@ -283,13 +285,14 @@ export class HttpClient {
     body: HttpRequest['body'],
     signal: AbortSignal,
   ): Promise<HttpResponse> {
-    await this.backoffs.wait(url.host, signal);
+    const target = url.protocol === 'https:' && this.plainHttpHosts.has(url.host) ? new URL(url.href.replace(/^https:/, 'http:')) : url;
+    await this.backoffs.wait(target.host, signal);
     const sentAt = this.clock.now();
-    let answer: Awaited<ReturnType<UndiciAgent['request']>>;
+    let answer: Awaited<ReturnType<Dispatcher['request']>>;
     try {
-      answer = await this.agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
+      answer = await this.dispatchers.for(target).request({
+        origin: target.origin,
+        path: target.pathname + target.search,
         method,
         headers,
         body: method === 'GET' || method === 'HEAD' ? null : (body ?? null),
@@ -301,18 +304,38 @@ export class HttpClient {
     } catch (error) {
       if (signal.aborted) throw abortedError();
       if (isGcrsyncError(error)) throw error;
-      throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(url)} failed: ${networkErrorCode(error) ?? errorText(error)}`, {
-        ref: safeUrl(url),
+      // crane's rule for loopback: HTTPS first, plain HTTP when the registry answers in plain HTTP
+      if (target.protocol === 'https:' && httpsFirst(target.host, this.tls) && answeredPlainHttp(error)) {
+        this.plainHttpHosts.add(target.host);
+        this.logger.debug('loopback registry answers plain HTTP', { registry: target.host });
+        return this.sendOnce(method, url, headers, body, signal);
+      }
+      const proxy = this.dispatchers.proxyOf(target);
+      const hint = networkHint(error, target, proxy === undefined ? undefined : safeUrl(proxy));
+      throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(target)} failed: ${hint ?? networkErrorCode(error) ?? errorText(error)}`, {
+        ref: safeUrl(target),
         cause: error,
       });
     }
     // building the redacted URL costs real CPU over thousands of requests: only when debug lines are printed
     if (this.logger.debugEnabled !== false) {
-      this.logger.debug('http', { method, url: safeUrl(url), status: answer.statusCode, ms: this.clock.now() - sentAt });
+      this.logger.debug('http', { method, url: safeUrl(target), status: answer.statusCode, ms: this.clock.now() - sentAt });
     }
-    const response = new HttpResponse(answer.statusCode, url, new ResponseHeaders(answer.headers as RawHeaders), answer.body);
+    const responseHeaders = new ResponseHeaders(answer.headers as RawHeaders);
+    let response = new HttpResponse(answer.statusCode, target, responseHeaders, answer.body);
+    if (target.protocol === 'http:' && answer.statusCode === 400 && responseHeaders.get('content-type') === undefined) {
+      // Go and nginx answer plain HTTP on a TLS port with a bare 400 that names the mistake (Go's has no headers at
+      // all, which is all a HEAD can tell)
+      const text = method === 'HEAD' ? '' : await answer.body.text();
+      const bare = Object.keys(answer.headers).length === 0;
+      if ((method === 'HEAD' && bare) || isHttpsPortAnswer(answer.statusCode, text.slice(0, 200))) {
+        if (method === 'HEAD') await answer.body.dump();
+        throw new GcrsyncError('REGISTRY', `${method} ${safeUrl(target)} failed: ${plainHttpToTlsHint(target.host)}`, { ref: safeUrl(target), status: 400 });
+      }
+      if (method !== 'HEAD') response = new HttpResponse(answer.statusCode, target, responseHeaders, Readable.from([Buffer.from(text)]));
+    }
     const asked = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
-    this.backoffs.observe(url.host, sentAt, response.status, asked !== undefined && asked <= this.retryPolicy.maxRetryAfterMs ? asked : undefined);
+    this.backoffs.observe(target.host, sentAt, response.status, asked !== undefined && asked <= this.retryPolicy.maxRetryAfterMs ? asked : undefined);
     return response;
   }
 }
