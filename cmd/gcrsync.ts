@@ -14,6 +14,8 @@ import { copyCommand } from './copy.js';
 import { configCommand } from './config.js';
 import { packageInfo } from '../src/package-info.js';
 import { siteCommand } from './site.js';
+import { loginCommand } from './login.js';
+import { logoutCommand } from './logout.js';
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))
@@ -30,8 +32,10 @@ await yargs(hideBin(process.argv))
   .command(copyCommand)
   .command(configCommand)
   .command(siteCommand)
+  .command(loginCommand)
+  .command(logoutCommand)
   .completion('completion', 'print the shell completion script (bash; zsh when $SHELL is zsh)')
-  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, list, where, pull, rewrite, webhook, site, completion); see --help')
+  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, login, logout, list, where, pull, rewrite, webhook, site, completion); see --help')
   .strict()
   .fail((message, error) => {
     if (error) throw error;

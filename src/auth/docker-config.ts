@@ -20,6 +20,10 @@ export interface DockerConfig {
   credHelpers: Record<string, string>;
 }
 
+/** The key `docker login` writes for Docker Hub (ggcr authn DefaultAuthKey), and the hosts it stands for. */
+export const HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+export const HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
+
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
 export function defaultDockerConfigPath(env: NodeJS.ProcessEnv): string {
   if (env.DOCKER_CONFIG) return join(env.DOCKER_CONFIG, 'config.json');

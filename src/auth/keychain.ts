@@ -3,7 +3,7 @@ import { DOCKER_HUB, normalizeRegistry } from '../ref/reference.js';
 import { runCredentialHelper } from './credential-helper.js';
 import type { Credentials } from './credentials.js';
 import { join } from 'node:path';
-import { credentialsFromEntry, defaultDockerConfigPath, hostOfConfigKey, readDockerConfig, type DockerConfig } from './docker-config.js';
+import { credentialsFromEntry, defaultDockerConfigPath, HUB_AUTH_KEY, HUB_HOSTS, hostOfConfigKey, readDockerConfig, type DockerConfig } from './docker-config.js';
 
 
 /** Answers "which credentials go to this registry host?"; undefined means anonymous. */
@@ -24,9 +24,6 @@ export interface KeychainOptions {
   helperTimeoutMs?: number;
 }
 
-// The key `docker login` writes for Docker Hub (ggcr authn DefaultAuthKey).
-const HUB_AUTH_KEY = 'https://index.docker.io/v1/';
-const HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 
 function secretsOf(credentials: Credentials): string[] {
   if ('password' in credentials) return [credentials.password];

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { track, terminate } from './processes.js';
 import { freePort, tempDir, waitFor } from './temp.js';
@@ -26,13 +27,19 @@ export interface RegistryOptions {
    * registry refuses every manifest that carries foreign-layer urls
    */
   allowLayerUrls?: string[];
+  /** serve HTTPS with this certificate; with `clientCa`, only clients with a certificate it signed (mTLS) */
+  tls?: { cert: string; key: string; clientCa?: string };
+  /** listen on IPv4 or IPv6 loopback (default 127.0.0.1); the host is then `[::1]:PORT` */
+  address?: '127.0.0.1' | '::1';
+  /** serve this storage directory (another registry's `storageDir`) instead of a fresh one; it is not removed on stop */
+  storageDir?: string;
 }
 
 /** A running registry; it is its own RegistryEndpoint, with the first user's credentials. */
 export interface TestRegistry extends RegistryEndpoint {
-  /** `127.0.0.1:PORT`, usable as the registry part of a reference */
+  /** `127.0.0.1:PORT` (or `[::1]:PORT`), usable as the registry part of a reference */
   host: string;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (https with `tls`) */
   url: string;
   auth: RegistryAuth;
   users: Record<string, string>;
@@ -61,6 +68,19 @@ function authSection(auth: RegistryAuth, dir: string, token?: TokenServer): stri
   return '';
 }
 
+function tlsSection(tls: RegistryOptions['tls']): string {
+  if (tls === undefined) return '';
+  const clientCas = tls.clientCa === undefined ? '' : `    clientcas:\n      - ${tls.clientCa}\n`;
+  return `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n${clientCas}`;
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host, () => (socket.end(), resolve(true)));
+    socket.on('error', () => resolve(false));
+  });
+}
+
 async function writeHtpasswd(dir: string, users: Record<string, string>): Promise<void> {
   const lines = Object.entries(users).map(([user, password]) =>
     execFileSync(toolPath('htpasswd'), ['-Bbn', user, password], { encoding: 'utf8' }).trim(),
@@ -77,9 +97,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const auth = options.auth ?? 'none';
   const users = auth === 'none' ? {} : (options.users ?? DEFAULT_USERS);
   const dir = await tempDir(`registry-${auth}`);
-  const storageDir = join(dir, 'storage');
+  const storageDir = options.storageDir ?? join(dir, 'storage');
   const logFile = join(dir, 'registry.log');
   const port = await freePort();
+  const hostPort = options.address === '::1' ? `[::1]:${port}` : `127.0.0.1:${port}`;
   let tokenServer: TokenServer | undefined;
   if (auth === 'htpasswd') await writeHtpasswd(dir, users);
   if (auth === 'token') {
@@ -96,17 +117,29 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `log:\n  level: info\n  formatter: text\n` +
     `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true\n` +
     `  maintenance:\n    uploadpurging:\n      enabled: false\n` +
-    `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(16).toString('hex')}\n` +
+    `http:
+  addr: ${hostPort}
+  secret: ${randomBytes(16).toString('hex')}
+` +
+    tlsSection(options.tls) +
     authSection(auth, dir, tokenServer) +
-    (options.schema1 ? `compatibility:\n  schema1:\n    enabled: true\n` : '') +
-    (options.allowLayerUrls ? `validation:\n  manifests:\n    urls:\n      allow:\n${options.allowLayerUrls.map((r) => `        - ${JSON.stringify(r)}\n`).join('')}` : '');
+    (options.schema1 ? `compatibility:
+  schema1:
+    enabled: true
+` : '') +
+    (options.allowLayerUrls ? `validation:
+  manifests:
+    urls:
+      allow:
+${options.allowLayerUrls.map((r) => `        - ${JSON.stringify(r)}
+`).join('')}` : '');
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, config);
 
   const logFd = openSync(logFile, 'a');
   const child = spawn(toolPath('docker-registry'), ['serve', configFile], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls === undefined ? 'http' : 'https'}://${hostPort}`;
   const log = () => {
     try {
       return readFileSync(logFile, 'utf8');
@@ -130,6 +163,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error('exited');
+        // an HTTPS registry (perhaps wanting a client certificate) is up once its port accepts connections
+        if (options.tls !== undefined) return await accepts(options.address ?? '127.0.0.1', port);
         const res = await fetch(`${url}/v2/`);
         await res.arrayBuffer();
         return res.status === 200 || res.status === 401;
@@ -145,7 +180,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
 
   const first = Object.entries(users)[0];
   return {
-    host: `127.0.0.1:${port}`,
+    host: hostPort,
     url,
     auth,
     users,

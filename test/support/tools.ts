@@ -13,10 +13,11 @@ const packageOf = {
   debootstrap: 'debootstrap',
   // only the browser tests (site) need it, and it is big: installed on demand, never with ALL_PACKAGES
   chromium: 'chromium',
+  tinyproxy: 'tinyproxy',
 } as const;
 export type Tool = keyof typeof packageOf;
 
-const ALL_PACKAGES = ['docker.io', 'docker-registry', 'apache2-utils', 'openssl'];
+const ALL_PACKAGES = ['docker.io', 'docker-registry', 'apache2-utils', 'openssl', 'tinyproxy'];
 
 // sbin dirs are not on every PATH, but dockerd lives in /usr/sbin
 function findTool(name: string): string | undefined {

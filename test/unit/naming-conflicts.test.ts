@@ -24,6 +24,8 @@ function job(name: string, target: string, naming: NamingRules = DEFAULT_NAMING,
     filters: {},
     hooks: {},
     examples: [],
+    tls: {},
+    credentials: {},
   };
 }
 
