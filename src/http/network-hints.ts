@@ -59,6 +59,10 @@ export function networkHint(error: unknown, url: URL, proxy: string | undefined)
   if (/certificate required|CERTIFICATE_REQUIRED|handshake failure|HANDSHAKE_FAILURE/i.test(text)) {
     return `${host} refused the TLS handshake (it may require a client certificate): put client.cert and client.key in ~/.docker/certs.d/${host}/ (or a certs.d given with --cert-dir)`;
   }
+  // TLS 1.3 servers check the client certificate after the handshake, so a missing one shows as a closed socket
+  if (url.protocol === 'https:' && /other side closed/i.test(text)) {
+    return `${host} closed the connection (other side closed); if it requires a client certificate, put client.cert and client.key in ~/.docker/certs.d/${host}/ (or a certs.d given with --cert-dir)`;
+  }
   if (url.protocol === 'https:' && answeredPlainHttp(error)) {
     return `${host} answers plain HTTP, not HTTPS: add --insecure-registry ${host} (or "tls: http" for it in gcrsync.yaml)`;
   }
