@@ -190,4 +190,32 @@ describe('networks, proxies and certificates (CLI, end to end)', function () {
       assert.equal(await headDigest(secureView, 'fallback/app', '1.0'), digest);
     });
   });
+
+  describe('IPv6', () => {
+    let v6: TestRegistry;
+    before(async () => {
+      v6 = await startRegistry({ address: '::1' });
+      await pushTestImage(v6, 'lib/app', '1.0');
+    });
+    after(() => v6?.stop());
+
+    it('copies from [::1]:PORT, a loopback registry (HTTPS first, then HTTP), through the proxy unless NO_PROXY names ::1', async () => {
+      assert.match(v6.host, /^\[::1\]:\d+$/);
+      const p = await proxy();
+      const run = async (repository: string, env: Record<string, string>) => {
+        const remote = await bareRemote();
+        return runCli(['copy', `${v6.host}/lib/app:1.0`, `${secureView.host}/${repository}:1.0`, '--metadata-repo', remote.url], { cwd: await tempDir('v6'), env });
+      };
+      const proxied = await run('v6proxied/app', { HTTP_PROXY: p.url, HTTPS_PROXY: p.url, NO_PROXY: secureView.host });
+      assert.equal(proxied.code, 0, proxied.stderr);
+      assert.equal(await headDigest(secureView, 'v6proxied/app', '1.0'), digest);
+      await logShows(p, new RegExp(`GET http://\\[::1\\]:${port(v6)}/v2/lib/app/`));
+
+      const before = p.log();
+      const exempt = await run('v6exempt/app', { HTTP_PROXY: p.url, HTTPS_PROXY: p.url, NO_PROXY: `::1,${secureView.host}` });
+      assert.equal(exempt.code, 0, exempt.stderr);
+      assert.equal(await headDigest(secureView, 'v6exempt/app', '1.0'), digest);
+      assert.equal(p.log(), before, 'nothing went through the proxy');
+    });
+  });
 });

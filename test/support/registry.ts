@@ -117,22 +117,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `log:\n  level: info\n  formatter: text\n` +
     `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true\n` +
     `  maintenance:\n    uploadpurging:\n      enabled: false\n` +
-    `http:
-  addr: ${hostPort}
-  secret: ${randomBytes(16).toString('hex')}
-` +
+    `http:\n  addr: "${hostPort}"\n  secret: ${randomBytes(16).toString('hex')}\n` +
     tlsSection(options.tls) +
     authSection(auth, dir, tokenServer) +
-    (options.schema1 ? `compatibility:
-  schema1:
-    enabled: true
-` : '') +
-    (options.allowLayerUrls ? `validation:
-  manifests:
-    urls:
-      allow:
-${options.allowLayerUrls.map((r) => `        - ${JSON.stringify(r)}
-`).join('')}` : '');
+    (options.schema1 ? `compatibility:\n  schema1:\n    enabled: true\n` : '') +
+    (options.allowLayerUrls ? `validation:\n  manifests:\n    urls:\n      allow:\n${options.allowLayerUrls.map((r) => `        - ${JSON.stringify(r)}\n`).join('')}` : '');
   const configFile = join(dir, 'config.yml');
   await writeFile(configFile, config);
 
