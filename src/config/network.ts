@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Credentials } from '../auth/credentials.js';
 import { GcrsyncError } from '../errors.js';
 import type { NetworkOptions, TlsMode } from '../http/dispatcher.js';
@@ -76,7 +76,15 @@ function mergeByHost<T>(jobs: readonly JobAccess[], pick: (job: JobAccess) => Re
   return out;
 }
 
-function readSecretFile(path: string): string {
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readTextFile(path: string): string {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {
@@ -91,7 +99,7 @@ function credentialsOf(source: CredentialSource, env: Record<string, string | un
     return value;
   };
   const username = source.username ?? fromEnv(source.usernameEnv!);
-  const password = source.passwordEnv !== undefined ? fromEnv(source.passwordEnv) : readSecretFile(source.passwordFile!);
+  const password = source.passwordEnv !== undefined ? fromEnv(source.passwordEnv) : readTextFile(source.passwordFile!);
   if (password === '') throw new GcrsyncError('CONFIG', `the password of ${username} is empty`);
   registerSecret(password);
   return { username, password };
@@ -131,6 +139,9 @@ export function resolveAccess(jobs: readonly JobAccess[], flags: AccessFlags, en
   }
   let target: { username: string; password: string } | undefined;
   if (flags.destCreds !== undefined) target = tryOr('--dest-creds', report, () => splitUserPass(flags.destCreds!, '--dest-creds'));
+  // a typo in a trust file is a configuration error before anything runs, not a failure of every image later
+  if (flags.caFile !== undefined) tryOr('--ca-file', report, () => readTextFile(flags.caFile!));
+  if (flags.certDir !== undefined && !isDirectory(flags.certDir)) report('--cert-dir', `${flags.certDir} is not a directory`);
   const authFile = flags.authfile ?? env.REGISTRY_AUTH_FILE;
   return {
     network: {

@@ -1,4 +1,6 @@
 import { type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 
 /** Everything the harness started that must not outlive the test run; the root hooks stop them all. */
 interface Stoppable {
@@ -37,5 +39,38 @@ export function terminate(child: ChildProcess, graceMs = 5000): Promise<void> {
       resolve();
     });
     child.kill('SIGTERM');
+  });
+}
+
+/** A started server's `stop`: terminates `child` once, then runs `after` (remove its files); registered with the harness. */
+export function stopChildOnce(name: string, child: ChildProcess, after: () => Promise<void>): () => Promise<void> {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    untrack();
+    await terminate(child);
+    await after();
+  };
+  const untrack = track({ name, stop, kill: () => child.kill('SIGKILL') });
+  return stop;
+}
+
+/** The text of a log file so far; empty until the process creates it. */
+export function logReader(file: string): () => string {
+  return () => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+}
+
+/** True once `host:port` accepts TCP connections (a server up, whatever it speaks). */
+export function acceptsConnections(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host, () => (socket.end(), resolve(true)));
+    socket.on('error', () => resolve(false));
   });
 }

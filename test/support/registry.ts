@@ -1,10 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { track, terminate } from './processes.js';
+import { acceptsConnections, logReader, stopChildOnce } from './processes.js';
 import { freePort, tempDir, waitFor } from './temp.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
 import type { RegistryEndpoint } from './images.js';
@@ -74,13 +73,6 @@ function tlsSection(tls: RegistryOptions['tls']): string {
   return `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n${clientCas}`;
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, host, () => (socket.end(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
-}
-
 async function writeHtpasswd(dir: string, users: Record<string, string>): Promise<void> {
   const lines = Object.entries(users).map(([user, password]) =>
     execFileSync(toolPath('htpasswd'), ['-Bbn', user, password], { encoding: 'utf8' }).trim(),
@@ -129,31 +121,18 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const child = spawn(toolPath('docker-registry'), ['serve', configFile], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const url = `${options.tls === undefined ? 'http' : 'https'}://${hostPort}`;
-  const log = () => {
-    try {
-      return readFileSync(logFile, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    untrack();
-    await terminate(child);
+  const log = logReader(logFile);
+  const stop = stopChildOnce(`docker-registry ${url}`, child, async () => {
     await tokenServer?.stop();
     await rm(dir, { recursive: true, force: true });
-  };
-  const untrack = track({ name: `docker-registry ${url}`, stop, kill: () => child.kill('SIGKILL') });
+  });
 
   try {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error('exited');
         // an HTTPS registry (perhaps wanting a client certificate) is up once its port accepts connections
-        if (options.tls !== undefined) return await accepts(options.address ?? '127.0.0.1', port);
+        if (options.tls !== undefined) return await acceptsConnections(options.address ?? '127.0.0.1', port);
         const res = await fetch(`${url}/v2/`);
         await res.arrayBuffer();
         return res.status === 200 || res.status === 401;

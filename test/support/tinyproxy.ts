@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { terminate, track } from './processes.js';
+import { acceptsConnections, logReader, stopChildOnce } from './processes.js';
 import { freePort, tempDir, waitFor } from './temp.js';
 import { toolPath } from './tools.js';
 
@@ -39,30 +37,11 @@ export async function startTinyproxy(options: ProxyOptions = {}): Promise<TestPr
   ].join('\n');
   await writeFile(join(dir, 'tinyproxy.conf'), config + '\n');
   const child = spawn(binary, ['-d', '-c', join(dir, 'tinyproxy.conf')], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const log = () => {
-    try {
-      return readFileSync(logFile, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    untrack();
-    await terminate(child);
-    await rm(dir, { recursive: true, force: true });
-  };
-  const untrack = track({ name: `tinyproxy :${port}`, stop, kill: () => child.kill('SIGKILL') });
+  const log = logReader(logFile);
+  const stop = stopChildOnce(`tinyproxy :${port}`, child, () => rm(dir, { recursive: true, force: true }));
   try {
     await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          if (child.exitCode !== null) return resolve(false);
-          const socket = connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
-          socket.on('error', () => resolve(false));
-        }),
+      async () => child.exitCode === null && (await acceptsConnections('127.0.0.1', port)),
       15_000,
       () => `tinyproxy on 127.0.0.1:${port} did not come up (exit ${child.exitCode}); log:\n${log()}`,
     );
