@@ -66,3 +66,32 @@ describe('run limits', () => {
     it(`refuses ${JSON.stringify(flags)}`, () => assert.throws(() => commandLine({ ...base, ...flags }, {}), why));
   }
 });
+
+describe('resolveJobs: networks and credentials', () => {
+  const base = { source: 'quay.io/ns', target: 'reg.lan:5000/mirror' };
+  it('--src-creds go to the source registry and --dest-creds to the target, split at the first colon', () => {
+    const options = commandLine({ ...base, srcCreds: 'reader:pa:ss', destCreds: 'writer:word' }, {});
+    assert.deepEqual(options.credentials, { 'quay.io': { username: 'reader', password: 'pa:ss' } });
+    assert.deepEqual(options.targetCredentials, { username: 'writer', password: 'word' });
+  });
+  it('--insecure-registry is http and --tls-skip-verify skip-verify; --cert-dir replaces the default dirs', () => {
+    const options = commandLine({ ...base, insecureRegistry: ['a.lan,b.lan:5000'], tlsSkipVerify: 'c.lan', certDir: '/' }, {});
+    assert.deepEqual(options.network.tls, { 'a.lan': 'http', 'b.lan:5000': 'http', 'c.lan': 'skip-verify' });
+    assert.deepEqual(options.network.certDirs, ['/']);
+  });
+  it('--proxy (or GCRSYNC_PROXY) is the one proxy', () => {
+    assert.equal(commandLine({ ...base, proxy: 'http://p:3128' }, {}).network.proxy, 'http://p:3128');
+    assert.equal(commandLine(base, { GCRSYNC_PROXY: 'http://q:3128' }).network.proxy, 'http://q:3128');
+  });
+  const bad: Array<[string, RawFlags, RegExp]> = [
+    ['--src-creds without a colon', { ...base, srcCreds: 'reader' }, /--src-creds takes USER:PASSWORD/],
+    ['--dest-creds with --username', { ...base, destCreds: 'a:b', username: 'u', password: 'p' }, /--dest-creds or --username\/--password, not both/],
+    ['a missing --ca-file', { ...base, caFile: '/nonexistent/ca.pem' }, /--ca-file: cannot read \/nonexistent\/ca.pem \(ENOENT\)/],
+    ['a --cert-dir that is no directory', { ...base, certDir: '/nonexistent' }, /--cert-dir: \/nonexistent is not a directory/],
+  ];
+  for (const [name, flags, why] of bad) {
+    it(`refuses ${name}`, () => {
+      assert.throws(() => commandLine(flags, {}), (e: unknown) => isGcrsyncError(e) && why.test(e.message) && !e.message.includes('pa:ss'));
+    });
+  }
+});
