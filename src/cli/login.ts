@@ -63,7 +63,8 @@ export async function runLogin(flags: LoginFlags): Promise<number> {
     const password = await passwordOf(flags);
     http = new HttpClient({ logger, network: networkOf(flags) });
     const keychain = createKeychain({ explicit: { [registry]: { username, password } } });
-    await new RegistryClient({ http, keychain, logger }).ping(registry).catch((error: unknown) => {
+    // nothing is written before the answer, so Ctrl-C may simply end the process: the signal never fires
+    await new RegistryClient({ http, keychain, logger }).ping(registry, new AbortController().signal).catch((error: unknown) => {
       if (!isGcrsyncError(error, 'AUTH')) throw error;
       throw new GcrsyncError('AUTH', `login to ${registry} failed: the registry refused ${username}'s password (${error.message}); nothing was stored`, { ref: registry });
     });
