@@ -42,7 +42,10 @@ export function networkHint(error: unknown, url: URL, proxy: string | undefined)
   const host = url.host;
   const code = networkErrorCode(error);
   const text = messageOf(error);
-  const refused = /Proxy response \((\d+)\)/.exec(text);
+  const refused = /Proxy response \((\d+)\)|Proxy Authentication Required \((\d+)\)/.exec(text);
+  if (proxy !== undefined && refused && (refused[1] ?? refused[2]) === '407') {
+    return `proxy ${proxy} wants credentials (HTTP 407) to reach ${host}: put user:password@ in the proxy URL (HTTPS_PROXY/HTTP_PROXY or "proxy:")`;
+  }
   if (proxy !== undefined && refused) {
     return `proxy ${proxy} refused to connect to ${host} (HTTP ${refused[1]}): allow it at the proxy, or exempt the registry with NO_PROXY=${host}`;
   }
