@@ -2,8 +2,9 @@
  * `npm run bench`: the speed and memory benchmark of issue 3. Builds a realistic namespace in a local registry and
  * times, side by side, gcrsync's registry and docker transports, `skopeo sync --all` and a parallel docker CLI loop
  * (first run and no-op rerun), against the floor set by the target registry's own upload rate; then times the
- * no-op sync of a wide namespace. Prints a table with PASS/FAIL per target and writes bench/results/latest.json.
- * Everything runs on 127.0.0.1 and is removed at the end. `BENCH_CASES=realistic` or `=wide` runs one case.
+ * no-op sync of a wide namespace; then the same contenders far away (a delay proxy at 20 and 100 ms RTT) with the
+ * requests each sends. Prints a table with PASS/FAIL per target and writes bench/results/latest.json.
+ * Everything runs on 127.0.0.1 and is removed at the end. `BENCH_CASES=realistic,wan` runs only those cases.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -16,8 +17,11 @@ import { closeConnections } from './registry-api.js';
 import { MB, RSS_LIMIT_BYTES, checkTable, contenderTable, contextRatios, cpuTable, ratioChecks, table, type Check, type ContenderKey, type ContenderResult } from './report.js';
 import { ensureBenchTools, versionOf } from './tools.js';
 import { WIDE_NOOP_LIMIT_SECONDS, runWideCase, type WideResult } from './wide-case.js';
+import { runWanCase, type WanResult } from './wan-case.js';
+import { printWan, wanChecks } from './wan-report.js';
 
 const NOISY_LOAD_SHARE = 0.2;
+const CASES = ['realistic', 'wide', 'wan'] as const;
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const started = performance.now();
@@ -26,9 +30,9 @@ function log(line: string): void {
 }
 
 function selectedCases(): Set<string> {
-  const raw = process.env.BENCH_CASES ?? 'realistic,wide';
+  const raw = process.env.BENCH_CASES ?? CASES.join(',');
   const cases = new Set(raw.split(',').map((c) => c.trim()).filter(Boolean));
-  for (const c of cases) if (c !== 'realistic' && c !== 'wide') throw new Error(`BENCH_CASES: unknown case ${c} (realistic, wide)`);
+  for (const c of cases) if (!(CASES as readonly string[]).includes(c)) throw new Error(`BENCH_CASES: unknown case ${c} (${CASES.join(', ')})`);
   return cases;
 }
 
@@ -126,6 +130,7 @@ async function main(): Promise<number> {
   try {
     let realistic: (RealisticResult & { checks: Check[]; context: Array<{ name: string; shown: string }> }) | undefined;
     let wide: WideResult | undefined;
+    let wan: { runs: WanResult[]; checks: Check[] } | undefined;
     if (cases.has('realistic')) {
       const result = await runRealisticCase(scratchDir, log);
       const byKey: Partial<Record<ContenderKey, ContenderResult>> = Object.fromEntries(result.contenders.map((c) => [c.key, c]));
@@ -138,8 +143,14 @@ async function main(): Promise<number> {
       wide = await runWideCase(scratchDir, log);
       printWide(wide);
     }
-    const passed = (realistic?.checks.every((c) => c.pass) ?? true) && (wide === undefined || (wide.pass && wide.rssPass));
-    const results = { machine, seconds: (performance.now() - started) / 1000, passed, realistic, wide };
+    if (cases.has('wan')) {
+      const runs = await runWanCase(scratchDir, log);
+      wan = { runs, checks: wanChecks(runs) };
+      process.stdout.write(printWan(runs, wan.checks));
+    }
+    const passed =
+      (realistic?.checks.every((c) => c.pass) ?? true) && (wide === undefined || (wide.pass && wide.rssPass)) && (wan?.checks.every((c) => c.pass) ?? true);
+    const results = { machine, seconds: (performance.now() - started) / 1000, loadAverageAtEnd: loadavg(), passed, realistic, wide, wan };
     await mkdir(join(RESULTS_FILE, '..'), { recursive: true });
     await writeFile(RESULTS_FILE, JSON.stringify(results, null, 2) + '\n');
     log(`results written to bench/results/latest.json; ${passed ? 'every target met' : 'some targets FAILED'}`);

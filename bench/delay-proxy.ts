@@ -1,0 +1,65 @@
+import { connect, createServer, type Socket } from 'node:net';
+import { track } from '../test/support/processes.js';
+
+/**
+ * A far-away registry on loopback: a TCP proxy that holds every chunk for RTT/2 before passing it on, in each
+ * direction (this kernel has no netem). Only latency is added, never a bandwidth cap, so what it measures is how
+ * many round trips a client waits for in a row. Chunks leave in the order they came (timers of the same delay fire
+ * in the order they were set), so the byte stream is untouched.
+ */
+export interface DelayProxy {
+  /** `127.0.0.1:PORT` */
+  host: string;
+  url: string;
+  rttMs: number;
+  stop(): Promise<void>;
+}
+
+function delayed(from: Socket, to: Socket, delayMs: number): void {
+  from.on('data', (chunk: Buffer) => {
+    setTimeout(() => {
+      if (!to.destroyed) to.write(chunk);
+    }, delayMs);
+  });
+  from.on('end', () => setTimeout(() => to.end(), delayMs));
+  from.on('error', () => to.destroy());
+  from.on('close', () => setTimeout(() => to.destroy(), delayMs + 1));
+}
+
+/** Starts a delay proxy to `upstream` (`host:port`) adding `rttMs` of round-trip time. */
+export async function startDelayProxy(upstream: string, rttMs: number): Promise<DelayProxy> {
+  const [upstreamHost, upstreamPort] = [upstream.slice(0, upstream.lastIndexOf(':')), Number(upstream.slice(upstream.lastIndexOf(':') + 1))];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const remote = connect({ host: upstreamHost, port: upstreamPort });
+    for (const socket of [client, remote]) {
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    delayed(client, remote, rttMs / 2);
+    delayed(remote, client, rttMs / 2);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`delay proxy → ${upstream} has no port`);
+  const host = `127.0.0.1:${address.port}`;
+  const drop = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    untrack();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      drop();
+    });
+  };
+  const untrack = track({ name: `delay proxy ${host}`, stop, kill: drop });
+  return { host, url: `http://${host}`, rttMs, stop };
+}
