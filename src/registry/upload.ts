@@ -64,7 +64,8 @@ export class BlobUploader {
     const url = new URL(`/v2/${repo.repository}/blobs/uploads/`, target.origin);
     url.searchParams.set('mount', digest);
     url.searchParams.set('from', fromRepository);
-    const scopes = [repositoryScope(repo.repository, ['pull', 'push']), repositoryScope(fromRepository, ['pull'])];
+    // from the repository itself: a probe that answers 201 when the blob is already there (one scope covers it)
+    const scopes = [repositoryScope(repo.repository, ['pull', 'push']), ...(fromRepository === repo.repository ? [] : [repositoryScope(fromRepository, ['pull'])])];
     const response = await this.requests.send(target, scopes, { method: 'POST', url, headers: { 'content-length': '0' }, body: Buffer.alloc(0) }, signal);
     await response.discard();
     if (response.status === 201) return 'mounted';

@@ -1,8 +1,8 @@
+import type { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Readable } from 'node:stream';
 import type { RegistryClient, RepositoryRef } from '../registry/client.js';
 
 export type BlobClient = Pick<RegistryClient, 'headBlob' | 'getBlob' | 'getBlobFromUrls' | 'mountBlob' | 'uploadBlob'>;
@@ -15,7 +15,17 @@ export interface BlobJob {
   size: number;
   /** where a non-distributable layer lives when the source registry does not hold it */
   urls?: readonly string[];
+  /**
+   * The target repository had no tags when the run began, so a blob no repository got during this run is almost
+   * surely missing there: its source read starts together with the probe instead of after it (one round trip less).
+   */
+  fresh?: boolean;
 }
+
+/** Reads a whole (small) blob from the source. */
+export type BlobReader = (signal: AbortSignal) => Promise<Buffer>;
+
+type SourceBlob = { body: Readable | Buffer; size?: number };
 
 export type BlobOutcome = { kind: 'uploaded'; bytes: number } | { kind: 'mounted' } | { kind: 'skipped' };
 
@@ -35,8 +45,12 @@ export interface BlobCopierOptions {
 }
 
 export interface BlobCopier {
-  /** Makes `job.digest` present in the target repository, crossing the wire at most once per target registry. */
-  ensure(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome>;
+  /**
+   * Makes `job.digest` present in the target repository, crossing the wire at most once per target registry.
+   * `read`: how to get the whole blob from the source when it has to be sent (an image config the caller wants
+   * to see too), in place of a streamed GET.
+   */
+  ensure(job: BlobJob, signal: AbortSignal, read?: BlobReader): Promise<BlobOutcome>;
   stats(): BlobStats;
   /** Drops transfers not yet started and waits for running ones. */
   close(): Promise<void>;
@@ -111,8 +125,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     return outcome;
   };
 
-  async function mountOrOpen(job: BlobJob, from: string | undefined, signal: AbortSignal): Promise<'mounted' | string | undefined> {
-    if (from === undefined) return undefined;
+  async function mountOrOpen(job: BlobJob, from: string, signal: AbortSignal): Promise<'mounted' | string | undefined> {
     try {
       const answer = await client.mountBlob(job.target, job.digest, from, signal);
       return answer === 'mounted' ? 'mounted' : answer.uploadUrl;
@@ -135,17 +148,42 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     }
   }
 
-  async function transfer(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
+  /**
+   * One request decides between the three outcomes: a mount from a repository that got the blob earlier in this
+   * run, or else from the target repository itself (201 when the blob is already there, §1.8). Either way a 202
+   * opens the upload session the bytes then go to, so asking costs nothing when the blob is missing.
+   */
+  async function transfer(job: BlobJob, signal: AbortSignal, read?: BlobReader): Promise<BlobOutcome> {
     signal.throwIfAborted();
-    const present = await client.headBlob(job.target, job.digest, signal);
-    if (present !== undefined) {
-      checkSize(job, present, `${job.target.registry}/${job.target.repository}`);
-      return { kind: 'skipped' };
+    const holder = [...holdersOf(job.target.registry, job.digest)].find((repository) => repository !== job.target.repository);
+    const fetch = (): Promise<SourceBlob> =>
+      read !== undefined ? read(signal).then((bytes) => ({ body: bytes, size: bytes.length })) : readSource(job, signal);
+    const early = holder === undefined && job.fresh ? fetch() : undefined;
+    // handled here so a failure waiting behind the probe is not "unhandled"; it is thrown where it is awaited
+    early?.catch(() => undefined);
+    const dropEarly = () => void early?.then((blob) => Buffer.isBuffer(blob.body) || blob.body.destroy(), () => undefined);
+    let mount: Awaited<ReturnType<typeof mountOrOpen>>;
+    try {
+      mount = await mountOrOpen(job, holder ?? job.target.repository, signal);
+      if (mount === 'mounted' && holder !== undefined) {
+        dropEarly();
+        return { kind: 'mounted' };
+      }
+      if (mount === 'mounted') {
+        // already there from an earlier run: its size must still be what the manifest claims
+        const present = await client.headBlob(job.target, job.digest, signal);
+        if (present !== undefined) {
+          dropEarly();
+          checkSize(job, present, `${job.target.registry}/${job.target.repository}`);
+          return { kind: 'skipped' };
+        }
+      }
+    } catch (error) {
+      dropEarly();
+      throw error;
     }
-    const from = [...holdersOf(job.target.registry, job.digest)].find((repository) => repository !== job.target.repository);
-    const mount = await mountOrOpen(job, from, signal);
-    if (mount === 'mounted') return { kind: 'mounted' };
-    const blob = await readSource(job, signal);
+    const uploadUrl = mount === 'mounted' ? undefined : mount;
+    const blob = await (early ?? fetch());
     try {
       if (blob.size !== undefined && blob.size !== job.size) {
         throw new GcrsyncError(
@@ -156,16 +194,16 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
       }
       await client.uploadBlob(job.target, job.digest, job.size, blob.body, signal, {
         ...(options.chunkBytes !== undefined && { chunkBytes: options.chunkBytes }),
-        ...(mount !== undefined && { uploadUrl: mount }),
+        ...(uploadUrl !== undefined && { uploadUrl }),
       });
     } finally {
-      blob.body.destroy();
+      if (!Buffer.isBuffer(blob.body)) blob.body.destroy();
     }
     return { kind: 'uploaded', bytes: job.size };
   }
 
-  function transferWithRetries(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
-    return retrying(() => transfer(job, signal), {
+  function transferWithRetries(job: BlobJob, signal: AbortSignal, read?: BlobReader): Promise<BlobOutcome> {
+    return retrying(() => transfer(job, signal, read), {
       signal,
       retries: TRANSFER_RETRIES,
       delayMs: (attempt) => backoffDelay(attempt, DEFAULT_RETRY_POLICY),
@@ -173,7 +211,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     });
   }
 
-  async function ensure(job: BlobJob, signal: AbortSignal): Promise<BlobOutcome> {
+  async function ensure(job: BlobJob, signal: AbortSignal, read?: BlobReader): Promise<BlobOutcome> {
     const key = `${job.target.registry} ${job.digest}`;
     // On the same registry the source repository holds every blob its manifest names: mount from it.
     if (job.source.registry === job.target.registry) holdersOf(job.source.registry, job.digest).add(job.source.repository);
@@ -196,7 +234,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
         );
         continue;
       }
-      const running = queue.add(() => transferWithRetries(job, signal), { throwOnTimeout: true, signal });
+      const running = queue.add(() => transferWithRetries(job, signal, read), { throwOnTimeout: true, signal });
       inFlight.set(key, running);
       try {
         const outcome = await running;

@@ -204,6 +204,74 @@ describe('registry transport against real registries', function () {
     assert.equal(await headDigest(targetEndpoint, 'again/app', 'stable'), pushed.digest);
   });
 
+  describe('requests per image (counted at the proxies)', () => {
+    const kinds = (requests: SeenRequest[]) => requests.map((r) => `${r.method} ${/\/manifests\//.test(r.path) ? 'manifest' : /\/blobs\/uploads\//.test(r.path) ? 'upload' : /\/blobs\//.test(r.path) ? 'blob' : r.path}`);
+    const count = (requests: SeenRequest[]) => {
+      const out: Record<string, number> = {};
+      for (const kind of kinds(requests)) out[kind] = (out[kind] ?? 0) + 1;
+      return out;
+    };
+
+    it('first copy: one manifest GET by tag at the source, each blob read once, and no config read back after the PUT', async () => {
+      const pushed = await push('count/first', 'v1', { layerBytes: 20_000, sharedLayer: 'count-first' });
+      const [s, t] = [sourceProxy.requests.length, targetProxy.requests.length];
+      const result = await transport().copy(request(pushed, 'count/first', 'v1'));
+      assert.equal(result.targetDigest, pushed.digest);
+      assert.deepEqual(result.platforms, ['linux/amd64'], 'the platform comes from the config read on its way to the target');
+      const blobs = pushed.blobs.length;
+      // source: the manifest by tag (no HEAD before it), then every blob once (the config among them)
+      assert.deepEqual(count(sourceProxy.requests.slice(s)), { 'GET manifest': 1, 'GET blob': blobs });
+      assert.equal(sourceProxy.requests[s]!.path, '/v2/count/first/manifests/v1');
+      // target: is the image there; per blob one POST (mount probe that opens the session) and one PUT; the manifest
+      assert.deepEqual(count(targetProxy.requests.slice(t)), { 'HEAD manifest': 1, 'POST upload': blobs, 'PUT upload': blobs, 'PUT manifest': 1 });
+      for (const blob of pushed.blobs) assert.ok(await hasBlob(targetEndpoint, 'count/first', blob));
+      assert.equal(await headDigest(targetEndpoint, 'count/first', 'v1'), pushed.digest);
+    });
+
+    it('an index: each child copied once, with no existence check per child', async () => {
+      const pushed = await push('count/index', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], sharedLayer: 'count-index' });
+      const t = targetProxy.requests.length;
+      const result = await transport().copy(request(pushed, 'count/index', 'v1'));
+      assert.equal(result.targetDigest, pushed.digest);
+      const counted = count(targetProxy.requests.slice(t));
+      assert.equal(counted['HEAD manifest'], 1, 'only the index is looked up');
+      assert.equal(counted['PUT manifest'], 3, 'two children and the index');
+      assert.equal(counted['GET manifest'], undefined);
+      for (const child of pushed.children!) assert.equal(await headDigest(targetEndpoint, 'count/index', child), child);
+    });
+
+    it('an image already at the target under another tag: the tag is PUT from the source bytes, no manifest GET at the target', async () => {
+      const pushed = await push('count/retag', 'v1', { platforms: ['linux/amd64', 'linux/arm64'] });
+      await transport().copy(request(pushed, 'count/retag', 'v1'));
+      const t = targetProxy.requests.length;
+      const result = await transport().copy(request(pushed, 'count/retag', 'v1', { tag: 'stable' }));
+      assert.equal(result.targetDigest, pushed.digest);
+      assert.deepEqual(result.platforms, ['linux/amd64', 'linux/arm64']);
+      assert.deepEqual(count(targetProxy.requests.slice(t)), { 'HEAD manifest': 1, 'PUT manifest': 1 });
+      assert.equal(await headDigest(targetEndpoint, 'count/retag', 'stable'), pushed.digest);
+    });
+
+    it('a blob the target repository got in an earlier run: one mount probe finds it, and nothing is uploaded', async () => {
+      const sharedLayer = Buffer.alloc(120_000, 9);
+      const one = await push('count/earlier', 'v1', { sharedLayer });
+      await transport().copy(request(one, 'count/earlier', 'v1'));
+      const two = await push('count/earlier', 'v2', { sharedLayer });
+      const shared = two.blobs.find((blob) => one.blobs.includes(blob))!;
+      assert.ok(shared, 'both images have the shared layer');
+      const [s, t] = [sourceProxy.requests.length, targetProxy.requests.length];
+      const later = transport();
+      await later.copy(request(two, 'count/earlier', 'v2'));
+      const targetRequests = targetProxy.requests.slice(t);
+      assert.equal(committedUploads(targetRequests, shared), 0, 'the shared layer was not uploaded again');
+      const probes = targetRequests.filter((r) => r.method === 'POST' && r.query.get('mount') === shared);
+      assert.equal(probes.length, 1);
+      assert.equal(probes[0]!.query.get('from'), 'count/earlier', 'probed in the repository itself');
+      assert.equal(sourceProxy.requests.slice(s).filter((r) => r.path.endsWith(`/blobs/${shared}`)).length, 0, 'nor read from the source');
+      assert.equal(later.stats().blobsSkipped, 1);
+      assert.equal(await headDigest(targetEndpoint, 'count/earlier', 'v2'), two.digest);
+    });
+  });
+
   it('sends a blob shared by many repositories once, then mounts it, even when the copies run at once', async () => {
     const repositories = ['shared/a', 'shared/b', 'shared/c', 'shared/d', 'shared/e', 'shared/f'];
     const sharedLayer = Buffer.alloc(300_000, 7);
@@ -220,7 +288,10 @@ describe('registry transport against real registries', function () {
     const targetRequests = targetProxy.requests.slice(targetBefore);
     assert.equal(sourceGets.length, 1, 'the shared blob is read from the source once');
     assert.equal(committedUploads(targetRequests, sharedDigest), 1, 'the shared blob is uploaded to the target once');
-    assert.equal(targetRequests.filter((r) => r.method === 'POST' && r.query.get('mount') === sharedDigest).length, repositories.length - 1);
+    const mounts = targetRequests.filter((r) => r.method === 'POST' && r.query.get('mount') === sharedDigest);
+    // the first repository's POST probes itself (and opens the upload), every other one mounts from a holder
+    assert.equal(mounts.filter((r) => !r.path.startsWith(`/v2/${r.query.get('from')}/`)).length, repositories.length - 1);
+    assert.equal(mounts.length, repositories.length);
     const stats = t.stats();
     // per image: its config and own layer are uploaded; the shared layer once, mounted into the five others
     assert.equal(stats.blobsUploaded, repositories.length * 2 + 1);

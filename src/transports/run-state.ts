@@ -1,0 +1,55 @@
+import { isGcrsyncError } from '../errors.js';
+import type { RegistryClient, RepositoryRef } from '../registry/client.js';
+import type { Descriptor } from '../registry/schemas.js';
+
+/**
+ * What one run learned about the registries it copies between, so that no image asks again: whether a target
+ * repository held anything when the run began, which manifests the run put, and which registries lack the
+ * referrers API.
+ */
+export interface RunState {
+  /**
+   * Whether a target repository may hold an image this run did not put: one tag listing per repository instead of
+   * one manifest HEAD per image, since a first sync copies into repositories that do not exist yet. Any failure to
+   * list counts as "may" (the HEADs then decide). Never rejects.
+   */
+  mayHoldImages(repo: RepositoryRef, signal: AbortSignal): Promise<boolean>;
+  /** a manifest PUT to `repo` in this run */
+  rememberPut(repo: RepositoryRef, digest: string): void;
+  wasPut(repo: RepositoryRef, digest: string): boolean;
+  /** RegistryClient.getReferrers, asking a registry without the API only once per run */
+  getReferrers(repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<Descriptor[] | undefined>;
+}
+
+export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getReferrers'>): RunState {
+  // `registry/repository` → whether it had tags when this run first copied into it
+  const hadTags = new Map<string, Promise<boolean>>();
+  // `registry/repository@digest` of every manifest this run put
+  const putThisRun = new Set<string>();
+  // OCI 1.1: a registry with the referrers API never answers it 404, so one "no API" answer holds for the run
+  const withoutReferrersApi = new Set<string>();
+  const manifestKey = (repo: RepositoryRef, digest: string) => `${repo.registry}/${repo.repository}@${digest}`;
+
+  return {
+    mayHoldImages(repo, signal) {
+      const key = `${repo.registry}/${repo.repository}`;
+      let known = hadTags.get(key);
+      if (!known) {
+        known = client.listTags(repo, signal).then(
+          (tags) => tags.length > 0,
+          (error: unknown) => !isGcrsyncError(error, 'NOT_FOUND'),
+        );
+        hadTags.set(key, known);
+      }
+      return known;
+    },
+    rememberPut: (repo, digest) => void putThisRun.add(manifestKey(repo, digest)),
+    wasPut: (repo, digest) => putThisRun.has(manifestKey(repo, digest)),
+    async getReferrers(repo, digest, signal) {
+      if (withoutReferrersApi.has(repo.registry)) return undefined;
+      const referrers = await client.getReferrers(repo, digest, signal);
+      if (referrers === undefined) withoutReferrersApi.add(repo.registry);
+      return referrers;
+    },
+  };
+}
