@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runCommand } from '../src/cli/app.js';
 import type { RawFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
@@ -8,6 +7,6 @@ export const compareCommand: CommandModule<object, RawFlags> = {
   describe: 'record in the metadata what the target already holds (nothing is copied), then commit',
   builder: (yargs) => withRunFlags(yargs),
   handler: async (argv) => {
-    process.exitCode = await runCommand('compare', argv);
+    process.exitCode = await (await import('../src/cli/app.js')).runCommand('compare', argv);
   },
 };

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runConfigValidate } from '../src/cli/app.js';
 import type { JobFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
@@ -8,7 +7,7 @@ const validateCommand: CommandModule<object, JobFlags> = {
   describe: 'check the config file and print what each job would do, with example mirror names',
   builder: (yargs) => withRunFlags(yargs),
   handler: async (argv) => {
-    process.exitCode = await runConfigValidate(argv);
+    process.exitCode = await (await import('../src/cli/app.js')).runConfigValidate(argv);
   },
 };
 

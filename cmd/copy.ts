@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runCopy } from '../src/cli/app.js';
 import type { JobFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
@@ -13,6 +12,6 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
       .positional('src', { type: 'string', demandOption: true, describe: 'source image, e.g. registry.k8s.io/pause:3.9 (tag defaults to latest)' })
       .positional('dst', { type: 'string', describe: 'exact mirror name (default: the naming rules of the job that holds SRC)' }),
   handler: async (argv) => {
-    process.exitCode = await runCopy(argv.src, argv.dst, argv);
+    process.exitCode = await (await import('../src/cli/app.js')).runCopy(argv.src, argv.dst, argv);
   },
 };

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { type ReaderFlags, runList } from '../src/cli/browse.js';
+import type { ReaderFlags } from '../src/cli/browse.js';
 
 /** The flags of every command that only reads the metadata repo (list, where, pull, rewrite, webhook). */
 export function withReaderFlags<T>(yargs: Argv<T>) {
@@ -15,6 +15,6 @@ export const listCommand: CommandModule<object, ReaderFlags & { query?: string }
   describe: 'list mirrored images whose source or mirror name contains QUERY (* matches anything); exit 1 when none',
   builder: (yargs) => withReaderFlags(yargs).positional('query', { type: 'string', describe: 'e.g. pause, registry.k8s.io/kube-*' }),
   handler: async (argv) => {
-    process.exitCode = await runList(argv);
+    process.exitCode = await (await import('../src/cli/browse.js')).runList(argv);
   },
 };

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runMonitor } from '../src/cli/app.js';
 import type { RawFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
@@ -11,6 +10,6 @@ export const monitorCommand: CommandModule<object, RawFlags & { interval?: strin
       .option('interval', { type: 'string', default: '5s', describe: 'time between reports (500ms, 5s, 1m)' })
       .option('count', { type: 'number', describe: 'stop after this many reports (default: until interrupted)' }),
   handler: async (argv) => {
-    process.exitCode = await runMonitor(argv);
+    process.exitCode = await (await import('../src/cli/app.js')).runMonitor(argv);
   },
 };

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type PullFlags, runPull } from '../src/cli/browse.js';
+import type { PullFlags } from '../src/cli/browse.js';
 import { withReaderFlags } from './list.js';
 
 export const pullCommand: CommandModule<object, PullFlags> = {
@@ -12,6 +12,6 @@ export const pullCommand: CommandModule<object, PullFlags> = {
       .option('runtime', { type: 'string', choices: ['docker', 'ctr', 'crictl'], default: 'docker', describe: 'whose commands --print prints' })
       .option('platform', { type: 'string', describe: 'os/arch[/variant] to pull instead of the daemon\'s own' }),
   handler: async (argv) => {
-    process.exitCode = await runPull(argv);
+    process.exitCode = await (await import('../src/cli/browse.js')).runPull(argv);
   },
 };

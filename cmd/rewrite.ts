@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type RewriteFlags, runRewrite } from '../src/cli/kube.js';
+import type { RewriteFlags } from '../src/cli/kube.js';
 import { withReaderFlags } from './list.js';
 
 export const rewriteCommand: CommandModule<object, Omit<RewriteFlags, 'file'> & { file?: string }> = {
@@ -13,6 +13,6 @@ export const rewriteCommand: CommandModule<object, Omit<RewriteFlags, 'file'> & 
   handler: async (argv) => {
     // yargs-parser hands a lone `-` over as ''; no file is called that
     const file = argv.file === undefined || argv.file === '' ? '-' : argv.file;
-    process.exitCode = await runRewrite({ ...argv, file });
+    process.exitCode = await (await import('../src/cli/kube.js')).runRewrite({ ...argv, file });
   },
 };

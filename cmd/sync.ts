@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runCommand } from '../src/cli/app.js';
 import type { RawFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
@@ -8,6 +7,6 @@ export const syncCommand: CommandModule<object, RawFlags> = {
   describe: 'copy every missing or moved tag of the source namespace to the target, then commit the metadata',
   builder: (yargs) => withRunFlags(yargs),
   handler: async (argv) => {
-    process.exitCode = await runCommand('sync', argv);
+    process.exitCode = await (await import('../src/cli/app.js')).runCommand('sync', argv);
   },
 };

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runCommand } from '../src/cli/app.js';
 import type { RawFlags } from '../src/config/settings.js';
 import { withRunFlags } from './options.js';
 
@@ -8,6 +7,6 @@ export const testCommand: CommandModule<object, RawFlags> = {
   describe: 'dry run of sync: print what would be copied (kept for gcrsync users)',
   builder: (yargs) => withRunFlags(yargs),
   handler: async (argv) => {
-    process.exitCode = await runCommand('sync', { ...argv, dryRun: true });
+    process.exitCode = await (await import('../src/cli/app.js')).runCommand('sync', { ...argv, dryRun: true });
   },
 };

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type WebhookFlags, runWebhook } from '../src/cli/kube.js';
+import type { WebhookFlags } from '../src/cli/kube.js';
 import { withReaderFlags } from './list.js';
 
 export const webhookCommand: CommandModule<object, WebhookFlags> = {
@@ -13,6 +13,6 @@ export const webhookCommand: CommandModule<object, WebhookFlags> = {
       .option('port', { type: 'number', default: 8443, describe: 'port to listen on (0: any free port)' })
       .option('refresh', { type: 'string', default: '1m', describe: 'how often to fetch the metadata repo again (and re-read the certificate)' }),
   handler: async (argv) => {
-    process.exitCode = await runWebhook(argv);
+    process.exitCode = await (await import('../src/cli/kube.js')).runWebhook(argv);
   },
 };
