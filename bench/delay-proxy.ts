@@ -15,23 +15,26 @@ export interface DelayProxy {
   stop(): Promise<void>;
 }
 
+// Each direction is a half of the TCP connection: a FIN travels like data (after the same delay, behind the data
+// sent before it), and a reset tears both halves down at once.
 function delayed(from: Socket, to: Socket, delayMs: number): void {
   from.on('data', (chunk: Buffer) => {
     setTimeout(() => {
-      if (!to.destroyed) to.write(chunk);
+      if (!to.destroyed && !to.writableEnded) to.write(chunk);
     }, delayMs);
   });
   from.on('end', () => setTimeout(() => to.end(), delayMs));
   from.on('error', () => to.destroy());
-  from.on('close', () => setTimeout(() => to.destroy(), delayMs + 1));
+  // closed without a FIN (destroyed): the other half goes too, once what was already sent has arrived
+  from.on('close', () => setTimeout(() => to.writableEnded || to.destroy(), delayMs));
 }
 
 /** Starts a delay proxy to `upstream` (`host:port`) adding `rttMs` of round-trip time. */
 export async function startDelayProxy(upstream: string, rttMs: number): Promise<DelayProxy> {
   const [upstreamHost, upstreamPort] = [upstream.slice(0, upstream.lastIndexOf(':')), Number(upstream.slice(upstream.lastIndexOf(':') + 1))];
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const remote = connect({ host: upstreamHost, port: upstreamPort });
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const remote = connect({ host: upstreamHost, port: upstreamPort, allowHalfOpen: true });
     for (const socket of [client, remote]) {
       socket.setNoDelay(true);
       sockets.add(socket);

@@ -1,9 +1,10 @@
-import { startFaultProxy, type FaultProxy } from '../test/support/fault-proxy.js';
+import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
+import { forward, listenOnLoopback, relay, stopWithHarness } from '../test/support/proxy.js';
 
 /**
  * Requests a client sent, by kind: the method and what the path names (manifest, blob, upload, tags, catalog, ping,
- * token). A recording proxy (the fault proxy with no faults) sits in front of a registry; `since()` marks where a
- * run starts so one proxy serves several runs.
+ * token). A recording proxy sits in front of a registry; `mark()` and `since()` let one proxy serve several runs.
  */
 export type RequestCounts = Record<string, number>;
 
@@ -43,20 +44,39 @@ export interface RequestCounter {
   stop(): Promise<void>;
 }
 
+// Behind a delay proxy a client learns of a server closing an idle connection only RTT/2 later, and may send a
+// request into it meanwhile: idle connections stay open longer than any run, as a registry's would.
+const IDLE_MS = 600_000;
+
 export async function startRequestCounter(upstreamUrl: string): Promise<RequestCounter> {
-  const proxy: FaultProxy = await startFaultProxy(upstreamUrl, { seed: 0, rate: 0 });
+  const upstream = new URL(upstreamUrl);
+  const log: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    log.push(requestKind(req.method ?? 'GET', req.url ?? '/'));
+    // the Host header goes unchanged, so Location and Link URLs point back at the client's side of the chain
+    forward(req, upstream, req.headers, (answer) => relay(answer, res), (error) => {
+      if (process.env.BENCH_DEBUG) process.stderr.write(`request counter: ${req.method} ${req.url}: ${String(error)}\n`);
+      res.destroy();
+    });
+  });
+  server.keepAliveTimeout = IDLE_MS;
+  server.headersTimeout = IDLE_MS + 1000;
+  server.requestTimeout = 0;
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const host = await listenOnLoopback(server, 'request counter');
   return {
-    host: proxy.host,
-    url: proxy.url,
-    mark: () => proxy.log.length,
+    host,
+    url: `http://${host}`,
+    mark: () => log.length,
     since(mark) {
       const counts: RequestCounts = {};
-      for (const record of proxy.log.slice(mark)) {
-        const kind = requestKind(record.method, record.url);
-        counts[kind] = (counts[kind] ?? 0) + 1;
-      }
+      for (const kind of log.slice(mark)) counts[kind] = (counts[kind] ?? 0) + 1;
       return counts;
     },
-    stop: () => proxy.stop(),
+    stop: stopWithHarness(`request counter ${host}`, server, () => sockets.forEach((s) => s.destroy())),
   };
 }

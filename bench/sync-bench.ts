@@ -19,9 +19,11 @@ import { ensureBenchTools, versionOf } from './tools.js';
 import { WIDE_NOOP_LIMIT_SECONDS, runWideCase, type WideResult } from './wide-case.js';
 import { runWanCase, type WanResult } from './wan-case.js';
 import { printWan, wanChecks } from './wan-report.js';
+import { printStartup, runStartupCase, startupChecks, type StartupResult } from './startup-case.js';
+import { bigChecks, printBig, runBigCase, type BigResult } from './big-case.js';
 
 const NOISY_LOAD_SHARE = 0.2;
-const CASES = ['realistic', 'wide', 'wan'] as const;
+const CASES = ['startup', 'realistic', 'wide', 'wan', 'big'] as const;
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const started = performance.now();
@@ -131,6 +133,14 @@ async function main(): Promise<number> {
     let realistic: (RealisticResult & { checks: Check[]; context: Array<{ name: string; shown: string }> }) | undefined;
     let wide: WideResult | undefined;
     let wan: { runs: WanResult[]; checks: Check[] } | undefined;
+    let startup: (StartupResult & { checks: Check[] }) | undefined;
+    let big: (BigResult & { checks: Check[] }) | undefined;
+    if (cases.has('startup')) {
+      log('start-up: node -e 0, gcrsync --version, gcrsync sync --help');
+      const result = await runStartupCase(scratchDir);
+      startup = { ...result, checks: startupChecks(result) };
+      process.stdout.write(printStartup(result, startup.checks, checkTable));
+    }
     if (cases.has('realistic')) {
       const result = await runRealisticCase(scratchDir, log);
       const byKey: Partial<Record<ContenderKey, ContenderResult>> = Object.fromEntries(result.contenders.map((c) => [c.key, c]));
@@ -148,12 +158,19 @@ async function main(): Promise<number> {
       wan = { runs, checks: wanChecks(runs) };
       process.stdout.write(printWan(runs, wan.checks));
     }
+    if (cases.has('big')) {
+      const result = await runBigCase(scratchDir, log);
+      big = { ...result, checks: bigChecks(result) };
+      process.stdout.write(printBig(result) + checkTable(big.checks) + '\n');
+    }
     const passed =
-      (realistic?.checks.every((c) => c.pass) ?? true) && (wide === undefined || (wide.pass && wide.rssPass)) && (wan?.checks.every((c) => c.pass) ?? true);
-    const results = { machine, seconds: (performance.now() - started) / 1000, loadAverageAtEnd: loadavg(), passed, realistic, wide, wan };
+      (realistic?.checks.every((c) => c.pass) ?? true) &&
+      (wide === undefined || (wide.pass && wide.rssPass)) &&
+      [wan, startup, big].every((part) => part?.checks.every((c) => c.pass) ?? true);
+    const results = { machine, seconds: (performance.now() - started) / 1000, loadAverageAtEnd: loadavg(), passed, startup, realistic, wide, wan, big };
     await mkdir(join(RESULTS_FILE, '..'), { recursive: true });
     await writeFile(RESULTS_FILE, JSON.stringify(results, null, 2) + '\n');
-    log(`results written to bench/results/latest.json; ${passed ? 'every target met' : 'some targets FAILED'}`);
+    log(`results written to bench/results/latest.json; ${passed ? 'every target met' : 'some targets FAILED'}; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     return passed ? 0 : 1;
   } finally {
     closeConnections();
