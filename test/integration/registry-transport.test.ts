@@ -205,7 +205,9 @@ describe('registry transport against real registries', function () {
   });
 
   describe('requests per image (counted at the proxies)', () => {
-    const kinds = (requests: SeenRequest[]) => requests.map((r) => `${r.method} ${/\/manifests\//.test(r.path) ? 'manifest' : /\/blobs\/uploads\//.test(r.path) ? 'upload' : /\/blobs\//.test(r.path) ? 'blob' : r.path}`);
+    const kindOf = (path: string) =>
+      /\/manifests\//.test(path) ? 'manifest' : /\/blobs\/uploads\//.test(path) ? 'upload' : /\/blobs\//.test(path) ? 'blob' : /\/tags\/list$/.test(path) ? 'tags' : path;
+    const kinds = (requests: SeenRequest[]) => requests.map((r) => `${r.method} ${kindOf(r.path)}`);
     const count = (requests: SeenRequest[]) => {
       const out: Record<string, number> = {};
       for (const kind of kinds(requests)) out[kind] = (out[kind] ?? 0) + 1;
@@ -222,8 +224,9 @@ describe('registry transport against real registries', function () {
       // source: the manifest by tag (no HEAD before it), then every blob once (the config among them)
       assert.deepEqual(count(sourceProxy.requests.slice(s)), { 'GET manifest': 1, 'GET blob': blobs });
       assert.equal(sourceProxy.requests[s]!.path, '/v2/count/first/manifests/v1');
-      // target: is the image there; per blob one POST (mount probe that opens the session) and one PUT; the manifest
-      assert.deepEqual(count(targetProxy.requests.slice(t)), { 'HEAD manifest': 1, 'POST upload': blobs, 'PUT upload': blobs, 'PUT manifest': 1 });
+      // target: does the repository hold anything yet (it does not: no manifest HEAD); per blob one POST (a mount
+      // probe that opens the session) and one PUT; the manifest
+      assert.deepEqual(count(targetProxy.requests.slice(t)), { 'GET tags': 1, 'POST upload': blobs, 'PUT upload': blobs, 'PUT manifest': 1 });
       for (const blob of pushed.blobs) assert.ok(await hasBlob(targetEndpoint, 'count/first', blob));
       assert.equal(await headDigest(targetEndpoint, 'count/first', 'v1'), pushed.digest);
     });
@@ -234,7 +237,7 @@ describe('registry transport against real registries', function () {
       const result = await transport().copy(request(pushed, 'count/index', 'v1'));
       assert.equal(result.targetDigest, pushed.digest);
       const counted = count(targetProxy.requests.slice(t));
-      assert.equal(counted['HEAD manifest'], 1, 'only the index is looked up');
+      assert.equal(counted['HEAD manifest'], undefined, 'a new repository: nothing to look up');
       assert.equal(counted['PUT manifest'], 3, 'two children and the index');
       assert.equal(counted['GET manifest'], undefined);
       for (const child of pushed.children!) assert.equal(await headDigest(targetEndpoint, 'count/index', child), child);
@@ -247,8 +250,23 @@ describe('registry transport against real registries', function () {
       const result = await transport().copy(request(pushed, 'count/retag', 'v1', { tag: 'stable' }));
       assert.equal(result.targetDigest, pushed.digest);
       assert.deepEqual(result.platforms, ['linux/amd64', 'linux/arm64']);
-      assert.deepEqual(count(targetProxy.requests.slice(t)), { 'HEAD manifest': 1, 'PUT manifest': 1 });
+      assert.deepEqual(count(targetProxy.requests.slice(t)), { 'GET tags': 1, 'HEAD manifest': 1, 'PUT manifest': 1 });
       assert.equal(await headDigest(targetEndpoint, 'count/retag', 'stable'), pushed.digest);
+    });
+
+    it('many tags into one new repository: one tag listing for all of them, and a retag in the same run is only a PUT', async () => {
+      const images = [];
+      for (const tag of ['v1', 'v2', 'v3']) images.push(await push('count/many', tag, { sharedLayer: 'count-many' }));
+      const t = targetProxy.requests.length;
+      const run = transport();
+      for (const [i, tag] of ['v1', 'v2', 'v3'].entries()) await run.copy(request(images[i]!, 'count/many', tag));
+      const retag = await run.copy(request(images[0]!, 'count/many', 'v1', { tag: 'latest' }));
+      assert.equal(retag.targetDigest, images[0]!.digest);
+      const counted = count(targetProxy.requests.slice(t));
+      assert.equal(counted['GET tags'], 1);
+      assert.equal(counted['HEAD manifest'], undefined);
+      assert.equal(counted['PUT manifest'], 4);
+      assert.equal(await headDigest(targetEndpoint, 'count/many', 'latest'), images[0]!.digest);
     });
 
     it('a blob the target repository got in an earlier run: one mount probe finds it, and nothing is uploaded', async () => {
