@@ -1,5 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
-import { track } from '../test/support/processes.js';
+import { listenOnLoopback, stopWithHarness } from '../test/support/proxy.js';
 
 /**
  * A far-away registry on loopback: a TCP proxy that holds every chunk for RTT/2 before passing it on, in each
@@ -43,26 +43,7 @@ export async function startDelayProxy(upstream: string, rttMs: number): Promise<
     delayed(client, remote, rttMs / 2);
     delayed(remote, client, rttMs / 2);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error(`delay proxy → ${upstream} has no port`);
-  const host = `127.0.0.1:${address.port}`;
-  const drop = () => {
-    for (const socket of sockets) socket.destroy();
-  };
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    untrack();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      drop();
-    });
-  };
-  const untrack = track({ name: `delay proxy ${host}`, stop, kill: drop });
+  const host = await listenOnLoopback(server, `delay proxy → ${upstream}`);
+  const stop = stopWithHarness(`delay proxy ${host}`, server, () => sockets.forEach((socket) => socket.destroy()));
   return { host, url: `http://${host}`, rttMs, stop };
 }

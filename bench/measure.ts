@@ -28,6 +28,8 @@ export interface RunOptions {
 
 let runs = 0;
 
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 /**
  * Runs a command under GNU time and measures wall-clock seconds around it here (GNU time's own %e has only
  * centisecond resolution). The child is tracked, so stopAll() kills it if the bench dies half-way.

@@ -1,5 +1,5 @@
 import { GCRSYNC_ENTRY, cleanEnv } from './contenders.js';
-import { measure } from './measure.js';
+import { measure, median } from './measure.js';
 import type { Check } from './report.js';
 
 /**
@@ -17,8 +17,6 @@ export interface StartupResult {
   /** --version ÷ bare node */
   ratio: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function medianCpu(scratchDir: string, args: string[]): Promise<number> {
   const cpu: number[] = [];

@@ -32,12 +32,15 @@ export const WAN_SETTINGS: WanSetting[] = [
 ];
 
 const MIRROR_PREFIX = 'mirror';
+const LISTING_KINDS = ['tags', 'catalog'] as const;
 const MINIMAL_COPIER_IMAGES_AT_ONCE = 10;
 
 export interface WanRun {
   seconds: number;
-  /** requests seen at the source and target proxies, by kind */
+  /** requests seen at the source and target proxies together, by kind */
   requests: RequestCounts;
+  /** the source's listing requests among them (tags/list, _catalog): the minimal copier is handed its image list */
+  sourceListing: number;
 }
 
 export interface WanResult {
@@ -88,7 +91,8 @@ async function withFarTarget<T>(source: FarEnd, rttMs: number, work: (target: Fa
 async function counted(source: FarEnd, target: FarEnd, run: () => Promise<number>): Promise<WanRun> {
   const [s, t] = [source.counter.mark(), target.counter.mark()];
   const seconds = await run();
-  return { seconds, requests: addCounts(source.counter.since(s), target.counter.since(t)) };
+  const atSource = source.counter.since(s);
+  return { seconds, requests: addCounts(atSource, target.counter.since(t)), sourceListing: total(atSource) - total(atSource, LISTING_KINDS) };
 }
 
 const expected = (ns: BuiltNamespace, name: (path: string) => string) =>
@@ -193,6 +197,5 @@ export async function runWanCase(scratchDir: string, log: Log): Promise<WanResul
   }
 }
 
-/** Requests of a copy, not of the listing: the minimal copier is handed the list of images, gcrsync has to read it. */
-export const LISTING_KINDS = ['tags', 'catalog'] as const;
-export const copyRequests = (counts: RequestCounts) => total(counts, LISTING_KINDS);
+/** Requests of a copy, not of the source listing: the minimal copier is handed the list of images, gcrsync reads it. */
+export const copyRequests = (run: WanRun) => total(run.requests) - run.sourceListing;

@@ -1,6 +1,6 @@
 import { checkTable, table, type Check } from './report.js';
-import { copyRequests, type WanResult } from './wan-case.js';
-import { total, type RequestCounts } from './request-kinds.js';
+import { copyRequests, type WanResult, type WanRun } from './wan-case.js';
+import { total } from './request-kinds.js';
 
 /** The WAN targets: speed-up over skopeo sync by RTT, and gcrsync's requests next to the minimal copier's. */
 const FIRST_RUN_TARGET: Record<number, number> = { 20: 12, 100: 20 };
@@ -26,7 +26,7 @@ export function wanChecks(results: WanResult[]): Check[] {
   }
   const first = results[0];
   if (first) {
-    const ratio = copyRequests(first.gcrsync.first.requests) / copyRequests(first.minimal.first.requests);
+    const ratio = copyRequests(first.gcrsync.first) / copyRequests(first.minimal.first);
     checks.push({
       name: 'requests per image, first run: gcrsync ÷ minimal copier',
       value: ratio,
@@ -58,18 +58,18 @@ function timesTable(results: WanResult[]): string {
 
 /** Requests by kind of each first run at the lowest RTT, per image and in all. */
 function requestsTable(r: WanResult): string {
-  const runs: Array<[string, RequestCounts]> = [
-    ['gcrsync', r.gcrsync.first.requests],
-    ['gcrsync no-op', r.gcrsync.noop.requests],
-    ['minimal copier', r.minimal.first.requests],
-    ['skopeo', r.skopeo.first.requests],
+  const runs: Array<[string, WanRun]> = [
+    ['gcrsync', r.gcrsync.first],
+    ['gcrsync no-op', r.gcrsync.noop],
+    ['minimal copier', r.minimal.first],
+    ['skopeo', r.skopeo.first],
   ];
-  const kinds = [...new Set(runs.flatMap(([, counts]) => Object.keys(counts)))].sort();
+  const kinds = [...new Set(runs.flatMap(([, run]) => Object.keys(run.requests)))].sort();
   const rows = [['requests, first run', ...runs.map(([name]) => name)]];
-  for (const kind of kinds) rows.push([kind, ...runs.map(([, counts]) => String(counts[kind] ?? 0))]);
-  rows.push(['all', ...runs.map(([, counts]) => String(total(counts)))]);
-  rows.push(['copy (all but listing)', ...runs.map(([, counts]) => String(copyRequests(counts)))]);
-  rows.push(['copy per tag', ...runs.map(([, counts]) => (copyRequests(counts) / r.tags).toFixed(2))]);
+  for (const kind of kinds) rows.push([kind, ...runs.map(([, run]) => String(run.requests[kind] ?? 0))]);
+  rows.push(['all', ...runs.map(([, run]) => String(total(run.requests)))]);
+  rows.push(['copy (all but the source listing)', ...runs.map(([, run]) => String(copyRequests(run)))]);
+  rows.push(['copy per tag', ...runs.map(([, run]) => (copyRequests(run) / r.tags).toFixed(2))]);
   return table(rows, new Set(runs.map((_, i) => i + 1)));
 }
 

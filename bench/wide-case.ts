@@ -4,6 +4,7 @@ import { startRegistry } from '../test/support/registry.js';
 import { runGcrsync, type GcrsyncRun } from './contenders.js';
 import { cpuSnapshot, cpuUsage } from './cpu.js';
 import { walkListings } from './listing-walk.js';
+import { median } from './measure.js';
 import { RSS_LIMIT_BYTES } from './report.js';
 import { buildWideNamespace, type WideShape } from './wide-namespace.js';
 
@@ -30,8 +31,6 @@ export interface WideResult {
   /** compare and every no-op stayed within RSS_LIMIT_BYTES */
   rssPass: boolean;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * The issue's second case: a wide namespace whose metadata is already complete (bootstrapped with `compare`

@@ -1,4 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Server } from 'node:net';
 import { track } from './processes.js';
 
 /**
