@@ -18,6 +18,8 @@ export interface GcrFrontOptions {
   cacheListings?: boolean;
   /** serve the OCI 1.1 referrers API for these repositories, from the upstream's storage (see referrersAnswer) */
   referrers?: { storageDir: string; repositories: string[]; pageSize?: number };
+  /** with cacheListings: answers computed by an earlier front over the same content (the bench keeps them on disk) */
+  seedListings?: Record<string, unknown>;
 }
 
 interface ManifestInfo {
@@ -112,7 +114,9 @@ export async function gcrFront(upstream: RegistryEndpoint, options: GcrFrontOpti
     return { status: 200, body: { child, manifest, name: path, tags } };
   };
 
-  const cachedListings = new Map<string, Promise<{ status: number; body: unknown }>>();
+  const cachedListings = new Map<string, Promise<{ status: number; body: unknown }>>(
+    Object.entries(options.seedListings ?? {}).map(([path, body]) => [path, Promise.resolve({ status: 200, body })]),
+  );
   const cachedListing = (path: string): Promise<{ status: number; body: unknown }> => {
     let answer = cachedListings.get(path);
     if (!answer) {
