@@ -76,8 +76,8 @@ async function farEnd(url: string, rttMs: number): Promise<FarEnd> {
   };
 }
 
-/** Runs `work` with a fresh, far-away target; returns its result with the requests both ends saw during it. */
-async function withFarTarget<T>(source: FarEnd, rttMs: number, work: (target: FarEnd, registry: TestRegistry) => Promise<T>): Promise<T> {
+/** Runs `work` with a fresh, far-away target, removed afterwards. */
+async function withFarTarget<T>(rttMs: number, work: (target: FarEnd, registry: TestRegistry) => Promise<T>): Promise<T> {
   const registry = await startRegistry();
   const target = await farEnd(registry.url, rttMs);
   try {
@@ -104,7 +104,7 @@ async function runAt(setting: WanSetting, front: GcrFront, ns: BuiltNamespace, s
   const source = await farEnd(front.url, setting.rttMs);
   try {
     const at = `${setting.rttMs} ms`;
-    const gcrsync = await withFarTarget(source, setting.rttMs, async (target, registry) => {
+    const gcrsync = await withFarTarget(setting.rttMs, async (target, registry) => {
       const remote = await bareRemote();
       try {
         const run = {
@@ -133,7 +133,7 @@ async function runAt(setting: WanSetting, front: GcrFront, ns: BuiltNamespace, s
         await remote.cleanup();
       }
     });
-    const skopeo = await withFarTarget(source, setting.rttMs, async (target, registry) => {
+    const skopeo = await withFarTarget(setting.rttMs, async (target, registry) => {
       const run = {
         sourceRegistry: source.delay.host,
         repositories: ns.repositories.map((r) => `${ns.namespace}/${r.path}`),
@@ -148,7 +148,7 @@ async function runAt(setting: WanSetting, front: GcrFront, ns: BuiltNamespace, s
       const noop = await counted(source, target, async () => (await runSkopeoSync(run)).seconds);
       return { first, noop };
     });
-    const minimal = await withFarTarget(source, setting.rttMs, async (target, registry) => {
+    const minimal = await withFarTarget(setting.rttMs, async (target, registry) => {
       const images = ns.repositories.flatMap((r) => ns.tags.map((tag) => ({ source: `${ns.namespace}/${r.path}`, target: `${MIRROR_PREFIX}/${r.path}`, tag })));
       log(`${at}: reference: minimal copier`);
       const first = await counted(source, target, async () => {
