@@ -217,7 +217,7 @@ describe('registry transport against real registries', function () {
     it('first copy: one manifest GET by tag at the source, each blob read once, and no config read back after the PUT', async () => {
       const pushed = await push('count/first', 'v1', { layerBytes: 20_000, sharedLayer: 'count-first' });
       const [s, t] = [sourceProxy.requests.length, targetProxy.requests.length];
-      const result = await transport().copy(request(pushed, 'count/first', 'v1'));
+      const result = await transport().copy(request(pushed, 'count/first', 'v1'), UNINTERRUPTED);
       assert.equal(result.targetDigest, pushed.digest);
       assert.deepEqual(result.platforms, ['linux/amd64'], 'the platform comes from the config read on its way to the target');
       const blobs = pushed.blobs.length;
@@ -234,7 +234,7 @@ describe('registry transport against real registries', function () {
     it('an index: each child copied once, with no existence check per child', async () => {
       const pushed = await push('count/index', 'v1', { platforms: ['linux/amd64', 'linux/arm64'], sharedLayer: 'count-index' });
       const t = targetProxy.requests.length;
-      const result = await transport().copy(request(pushed, 'count/index', 'v1'));
+      const result = await transport().copy(request(pushed, 'count/index', 'v1'), UNINTERRUPTED);
       assert.equal(result.targetDigest, pushed.digest);
       const counted = count(targetProxy.requests.slice(t));
       assert.equal(counted['HEAD manifest'], undefined, 'a new repository: nothing to look up');
@@ -245,9 +245,9 @@ describe('registry transport against real registries', function () {
 
     it('an image already at the target under another tag: the tag is PUT from the source bytes, no manifest GET at the target', async () => {
       const pushed = await push('count/retag', 'v1', { platforms: ['linux/amd64', 'linux/arm64'] });
-      await transport().copy(request(pushed, 'count/retag', 'v1'));
+      await transport().copy(request(pushed, 'count/retag', 'v1'), UNINTERRUPTED);
       const t = targetProxy.requests.length;
-      const result = await transport().copy(request(pushed, 'count/retag', 'v1', { tag: 'stable' }));
+      const result = await transport().copy(request(pushed, 'count/retag', 'v1', { tag: 'stable' }), UNINTERRUPTED);
       assert.equal(result.targetDigest, pushed.digest);
       assert.deepEqual(result.platforms, ['linux/amd64', 'linux/arm64']);
       assert.deepEqual(count(targetProxy.requests.slice(t)), { 'GET tags': 1, 'HEAD manifest': 1, 'PUT manifest': 1 });
@@ -259,8 +259,8 @@ describe('registry transport against real registries', function () {
       for (const tag of ['v1', 'v2', 'v3']) images.push(await push('count/many', tag, { sharedLayer: 'count-many' }));
       const t = targetProxy.requests.length;
       const run = transport();
-      for (const [i, tag] of ['v1', 'v2', 'v3'].entries()) await run.copy(request(images[i]!, 'count/many', tag));
-      const retag = await run.copy(request(images[0]!, 'count/many', 'v1', { tag: 'latest' }));
+      for (const [i, tag] of ['v1', 'v2', 'v3'].entries()) await run.copy(request(images[i]!, 'count/many', tag), UNINTERRUPTED);
+      const retag = await run.copy(request(images[0]!, 'count/many', 'v1', { tag: 'latest' }), UNINTERRUPTED);
       assert.equal(retag.targetDigest, images[0]!.digest);
       const counted = count(targetProxy.requests.slice(t));
       assert.equal(counted['GET tags'], 1);
@@ -272,13 +272,13 @@ describe('registry transport against real registries', function () {
     it('a blob the target repository got in an earlier run: one mount probe finds it, and nothing is uploaded', async () => {
       const sharedLayer = Buffer.alloc(120_000, 9);
       const one = await push('count/earlier', 'v1', { sharedLayer });
-      await transport().copy(request(one, 'count/earlier', 'v1'));
+      await transport().copy(request(one, 'count/earlier', 'v1'), UNINTERRUPTED);
       const two = await push('count/earlier', 'v2', { sharedLayer });
       const shared = two.blobs.find((blob) => one.blobs.includes(blob))!;
       assert.ok(shared, 'both images have the shared layer');
       const [s, t] = [sourceProxy.requests.length, targetProxy.requests.length];
       const later = transport();
-      await later.copy(request(two, 'count/earlier', 'v2'));
+      await later.copy(request(two, 'count/earlier', 'v2'), UNINTERRUPTED);
       const targetRequests = targetProxy.requests.slice(t);
       assert.equal(committedUploads(targetRequests, shared), 0, 'the shared layer was not uploaded again');
       const probes = targetRequests.filter((r) => r.method === 'POST' && r.query.get('mount') === shared);
