@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { runSite, type SiteFlags } from '../src/cli/site.js';
+import type { SiteFlags } from '../src/cli/site.js';
 import { withReaderFlags } from './list.js';
 
 export const siteCommand: CommandModule<object, SiteFlags> = {
@@ -11,6 +11,6 @@ export const siteCommand: CommandModule<object, SiteFlags> = {
       describe: "directory to write (default: site/ in the current directory's metadata repo, else ./site beside a cloned --metadata-repo)",
     }),
   handler: async (argv) => {
-    process.exitCode = await runSite(argv);
+    process.exitCode = await (await import('../src/cli/site.js')).runSite(argv);
   },
 };
