@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { runLogin, type LoginFlags } from '../src/cli/login.js';
+import type { LoginFlags } from '../src/cli/login.js';
 import { withNetworkFlags } from './options.js';
 
 export const loginCommand: CommandModule<object, LoginFlags> = {
@@ -12,6 +12,6 @@ export const loginCommand: CommandModule<object, LoginFlags> = {
       .option('password-stdin', { type: 'boolean', describe: 'read the password from stdin (or GCRSYNC_PASSWORD)' })
       .option('verbose', { type: 'boolean', describe: 'debug logging' }),
   handler: async (argv) => {
-    process.exitCode = await runLogin(argv);
+    process.exitCode = await (await import('../src/cli/login.js')).runLogin(argv);
   },
 };

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runLogout } from '../src/cli/login.js';
 
 export const logoutCommand: CommandModule<object, { registry: string; authfile?: string }> = {
   command: 'logout <registry>',
@@ -9,6 +8,6 @@ export const logoutCommand: CommandModule<object, { registry: string; authfile?:
       .positional('registry', { type: 'string', demandOption: true, describe: 'registry host[:port]' })
       .option('authfile', { type: 'string', describe: 'auth file to edit (default REGISTRY_AUTH_FILE, else the Docker config)' }),
   handler: async (argv) => {
-    process.exitCode = await runLogout(argv);
+    process.exitCode = await (await import('../src/cli/login.js')).runLogout(argv);
   },
 };
