@@ -4,7 +4,7 @@ import type { Descriptor } from '../registry/schemas.js';
 
 /**
  * What one run learned about the registries it copies between, so that no image asks again: whether a target
- * repository held anything when the run began, which manifests the run put, and which registries lack the
+ * repository held anything when the run began, which manifests the run put, and which repositories lack the
  * referrers API.
  */
 export interface RunState {
@@ -17,7 +17,7 @@ export interface RunState {
   /** a manifest PUT to `repo` in this run */
   rememberPut(repo: RepositoryRef, digest: string): void;
   wasPut(repo: RepositoryRef, digest: string): boolean;
-  /** RegistryClient.getReferrers, asking a registry without the API only once per run */
+  /** RegistryClient.getReferrers, asking a repository without the API only once per run */
   getReferrers(repo: RepositoryRef, digest: string, signal: AbortSignal): Promise<Descriptor[] | undefined>;
 }
 
@@ -26,13 +26,15 @@ export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getRef
   const hadTags = new Map<string, Promise<boolean>>();
   // `registry/repository@digest` of every manifest this run put
   const putThisRun = new Set<string>();
-  // OCI 1.1: a registry with the referrers API never answers it 404, so one "no API" answer holds for the run
+  // OCI 1.1: a registry with the referrers API never answers it 404, so one "no API" answer holds for the run;
+  // kept per repository, since fronts (and the tests' fixture) may serve it for some repositories only
   const withoutReferrersApi = new Set<string>();
-  const manifestKey = (repo: RepositoryRef, digest: string) => `${repo.registry}/${repo.repository}@${digest}`;
+  const repositoryKey = (repo: RepositoryRef) => `${repo.registry}/${repo.repository}`;
+  const manifestKey = (repo: RepositoryRef, digest: string) => `${repositoryKey(repo)}@${digest}`;
 
   return {
     mayHoldImages(repo, signal) {
-      const key = `${repo.registry}/${repo.repository}`;
+      const key = repositoryKey(repo);
       let known = hadTags.get(key);
       if (!known) {
         known = client.listTags(repo, signal).then(
@@ -46,9 +48,9 @@ export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getRef
     rememberPut: (repo, digest) => void putThisRun.add(manifestKey(repo, digest)),
     wasPut: (repo, digest) => putThisRun.has(manifestKey(repo, digest)),
     async getReferrers(repo, digest, signal) {
-      if (withoutReferrersApi.has(repo.registry)) return undefined;
+      if (withoutReferrersApi.has(repositoryKey(repo))) return undefined;
       const referrers = await client.getReferrers(repo, digest, signal);
-      if (referrers === undefined) withoutReferrersApi.add(repo.registry);
+      if (referrers === undefined) withoutReferrersApi.add(repositoryKey(repo));
       return referrers;
     },
   };

@@ -267,7 +267,7 @@ describe('registry transport against real registries', function () {
       assert.equal(counted['GET tags'], 1);
       assert.equal(counted['HEAD manifest'], undefined);
       assert.equal(counted['PUT manifest'], 4);
-      assert.equal(count(sourceProxy.requests.slice(s))['GET referrers'], 1, 'a source without the referrers API is asked once per run');
+      assert.equal(count(sourceProxy.requests.slice(s))['GET referrers'], 1, 'a source repository without the referrers API is asked once per run');
       assert.equal(await headDigest(targetEndpoint, 'count/many', 'latest'), images[0]!.digest);
     });
 
