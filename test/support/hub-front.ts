@@ -9,7 +9,7 @@ import { MANIFEST_ACCEPT, registryRequest, type RegistryEndpoint } from './image
  *   and per-platform `images`, paged the same way;
  * - the registry, proxied to the upstream, with no usable `_catalog`. With `pullLimit`, every manifest answer
  *   carries `ratelimit-limit`/`ratelimit-remaining` as registry-1.docker.io sends them; each manifest GET spends
- *   one pull (HEADs are free, as on Hub) and a GET with nothing left gets Hub's 429 TOOMANYREQUESTS.
+ *   one pull (HEADs and 401 challenges are free, as on Hub) and a GET with nothing left gets Hub's 429 TOOMANYREQUESTS.
  */
 export interface HubFrontOptions {
   /** the anonymous pull budget per window; undefined sends no rate-limit headers */
@@ -125,7 +125,10 @@ export async function hubFront(upstream: RegistryEndpoint, options: HubFrontOpti
       },
       proxied(req, url) {
         if (limit === undefined || !MANIFEST_ROUTE.test(url.pathname)) return {};
-        if (req.method === 'GET') {
+        // registry-1.docker.io wants a token even for anonymous pulls: a GET without one is only challenged (401)
+        // and spends nothing, so where the upstream asks for credentials only an authorized GET is a pull
+        const challenged = upstream.credentials !== undefined && req.headers.authorization === undefined;
+        if (req.method === 'GET' && !challenged) {
           if (remaining === 0) {
             refused += 1;
             return {
