@@ -6,7 +6,8 @@ import { USER_AGENT } from '../package-info.js';
 import { Dispatchers, httpsFirst, tlsModeOf, type NetworkOptions, type TlsMode } from './dispatcher.js';
 import { answeredPlainHttp, isHttpsPortAnswer, networkHint, plainHttpToTlsHint } from './network-hints.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
-import { HostBackoffs, systemClock, type Clock } from './host-backoff.js';
+import { HostBackoffs, isThrottleStatus, systemClock, type Clock } from './host-backoff.js';
+import { DEFAULT_WINDOW, HostLimiter, type Outcome } from './host-limiter.js';
 import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isTransient, networkErrorCode, parseRetryAfter, retrying, retryDelayForStatus, timedOut, type RetryPolicy } from './retry.js';
 import { errorForResponse } from './status-error.js';
 import { assertRequestable, checkFollowUrl, registryOrigin, safeUrl, type InsecureHosts } from './url-policy.js';
@@ -30,7 +31,10 @@ export interface HttpClientOptions {
   deadlineMs?: number;
   /** default `gcrsync/<version> (+<repository>)` */
   userAgent?: string;
-  /** open connections per origin (scheme+host+port); requests beyond queue in the pool */
+  /**
+   * open connections per origin (scheme+host+port), and the ceiling of each host's adaptive window of requests
+   * awaiting an answer (the window starts lower and grows while latency hides round trips)
+   */
   connectionsPerOrigin?: number;
   /** proxy, TLS trust and per-registry TLS modes */
   network?: NetworkOptions;
@@ -64,10 +68,6 @@ export interface GetJsonOptions {
   maxBytes?: number;
   signal: AbortSignal;
 }
-
-// A registry 100 ms away answers 8 connections at 80 requests a second at most; 32 keep the images and blob
-// transfers a run has in flight (10 images, 32 blobs) from queueing behind each other's round trips.
-const DEFAULT_CONNECTIONS_PER_ORIGIN = 32;
 
 const MAX_REDIRECTS = 10;
 export const DEFAULT_DEADLINE_MS = 15 * 60_000;
@@ -105,6 +105,7 @@ export class HttpClient {
   private readonly plainHttpHosts = new Set<string>();
   private readonly retryPolicy: RetryPolicy;
   private readonly backoffs: HostBackoffs;
+  private readonly limiter: HostLimiter;
   private readonly clock: Clock;
   private readonly userAgent: string;
   private readonly deadlineMs: number;
@@ -112,8 +113,9 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 60_000;
+    const connections = options.connectionsPerOrigin ?? DEFAULT_WINDOW.max;
     const pool = {
-      connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
+      connections,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       connectTimeout: Math.min(timeoutMs, 30_000),
@@ -126,6 +128,7 @@ export class HttpClient {
     this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
     this.clock = options.clock ?? systemClock;
     this.backoffs = new HostBackoffs(this.retryPolicy, this.clock);
+    this.limiter = new HostLimiter({ ...DEFAULT_WINDOW, initial: Math.min(DEFAULT_WINDOW.initial, connections), min: Math.min(DEFAULT_WINDOW.min, connections), max: connections }, this.clock);
     this.userAgent = options.userAgent ?? USER_AGENT;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   }
@@ -291,7 +294,8 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     const target = url.protocol === 'https:' && this.plainHttpHosts.has(url.host) ? new URL(url.href.replace(/^https:/, 'http:')) : url;
     await this.backoffs.wait(target.host, signal);
-    const sentAt = this.clock.now();
+    const slot = await this.limiter.acquire(target.host, signal);
+    const { sentAt } = slot;
     let answer: Awaited<ReturnType<Dispatcher['request']>>;
     try {
       answer = await this.dispatchers.for(target).request({
@@ -306,6 +310,7 @@ export class HttpClient {
         signal,
       });
     } catch (error) {
+      slot.release(outcomeOfFailure(error));
       if (signal.aborted) throw abortedError();
       if (isGcrsyncError(error)) throw error;
       // crane's rule for loopback: HTTPS first, plain HTTP when the registry answers in plain HTTP
@@ -321,6 +326,7 @@ export class HttpClient {
         cause: error,
       });
     }
+    slot.release(isThrottleStatus(answer.statusCode) ? 'throttled' : 'answered');
     // building the redacted URL costs real CPU over thousands of requests: only when debug lines are printed
     if (this.logger.debugEnabled !== false) {
       this.logger.debug('http', { method, url: safeUrl(target), status: answer.statusCode, ms: this.clock.now() - sentAt });
@@ -342,6 +348,14 @@ export class HttpClient {
     this.backoffs.observe(target.host, sentAt, response.status, asked !== undefined && asked <= this.retryPolicy.maxRetryAfterMs ? asked : undefined);
     return response;
   }
+}
+
+// a registry shedding load resets connections instead of answering 503
+const DROPPED_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+function outcomeOfFailure(error: unknown): Outcome {
+  const code = networkErrorCode(error);
+  return code !== undefined && DROPPED_CONNECTION_CODES.has(code) ? 'dropped' : 'failed';
 }
 
 function errorText(error: unknown): string {

@@ -1,0 +1,136 @@
+import { abortedError } from './retry.js';
+import type { Clock } from './host-backoff.js';
+
+/** Bounds of a host's window: how many requests to it may wait for their answer at once. */
+export interface WindowLimits {
+  /** where every host starts (today's fixed default, right when round trips are cheap) */
+  initial: number;
+  /** a throttling host never pushes the window below this */
+  min: number;
+  /** the window never grows past this (the connection pool's size, so admitted requests never queue there) */
+  max: number;
+}
+
+// A registry 100 ms away answers 8 requests at a time at 80 a second at most; 32 keep the images and blob transfers
+// a run has in flight (10 images, 32 blobs) from queueing behind each other's round trips, and farther registries
+// (or more images) get up to 64.
+export const DEFAULT_WINDOW: WindowLimits = { initial: 32, min: 2, max: 64 };
+
+/**
+ * How an admitted request ended: `answered` (any status but 429/503), `throttled` (429/503), `dropped` (the
+ * connection was reset under it) or `failed` (anything else, which says nothing about load).
+ */
+export type Outcome = 'answered' | 'throttled' | 'dropped' | 'failed';
+
+export interface Slot {
+  /** when the request was admitted (its answer's latency is measured from here) */
+  readonly sentAt: number;
+  release(outcome: Outcome): void;
+}
+
+// an answer within this multiple of the fastest one seen did not wait in any queue: the round trip dominates
+const UNQUEUED_RATIO = 2;
+// below this the round trip is cheap and more requests at once only add work for a CPU-bound registry
+const CHEAP_ROUND_TRIP_MS = 5;
+
+interface HostWindow {
+  window: number;
+  inFlight: number;
+  waiting: Array<() => void>;
+  /** fastest answer seen from the host: its round trip plus the least work it does */
+  fastestMs: number;
+  /** doubling per round trip until the first sign of a queue or of throttling, then one step per round trip */
+  slowStart: boolean;
+  /** when the window last shrank: answers to requests sent before then were already counted in that shrink */
+  shrunkAt: number;
+}
+
+/**
+ * One adaptive window per host (AIMD, as TCP's congestion window): every request to the host waits for a place
+ * in it, from sending until its answer's headers arrive. The window grows while answers come back about as fast
+ * as the fastest one (added latency is hiding round trips, so more at once is pure gain) and the window was
+ * full; it halves on 429/503 or a dropped connection (once per round of requests), never below `min`.
+ */
+export class HostLimiter {
+  private readonly hosts = new Map<string, HostWindow>();
+
+  constructor(
+    private readonly limits: WindowLimits,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The host's current window (whole requests). */
+  windowOf(host: string): number {
+    return Math.floor(this.hosts.get(host)?.window ?? this.limits.initial);
+  }
+
+  /** Waits for a place in the host's window; the caller must release it exactly once. */
+  async acquire(host: string, signal: AbortSignal): Promise<Slot> {
+    const state = this.stateOf(host);
+    // a queued request is counted in by the release that admits it, so none can slip in between
+    if (state.inFlight >= Math.floor(state.window) || state.waiting.length > 0) await this.queue(state, signal);
+    else state.inFlight++;
+    const sentAt = this.clock.now();
+    let released = false;
+    return {
+      sentAt,
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        this.release(state, sentAt, outcome);
+      },
+    };
+  }
+
+  private stateOf(host: string): HostWindow {
+    let state = this.hosts.get(host);
+    if (state === undefined) {
+      const window = Math.min(this.limits.max, Math.max(this.limits.min, this.limits.initial));
+      state = { window, inFlight: 0, waiting: [], fastestMs: Number.POSITIVE_INFINITY, slowStart: true, shrunkAt: Number.NEGATIVE_INFINITY };
+      this.hosts.set(host, state);
+    }
+    return state;
+  }
+
+  private queue(state: HostWindow, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(abortedError());
+    return new Promise((resolve, reject) => {
+      const admit = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        state.waiting.splice(state.waiting.indexOf(admit), 1);
+        reject(abortedError());
+      };
+      state.waiting.push(admit);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private release(state: HostWindow, sentAt: number, outcome: Outcome): void {
+    const now = this.clock.now();
+    // judged before this request leaves: was the window the limit (full, or others waiting)?
+    const full = state.inFlight + state.waiting.length >= Math.floor(state.window);
+    state.inFlight--;
+    if (outcome === 'throttled' || outcome === 'dropped') {
+      if (sentAt >= state.shrunkAt) {
+        state.window = Math.max(this.limits.min, state.window / 2);
+        state.shrunkAt = now;
+        state.slowStart = false;
+      }
+    } else if (outcome === 'answered') {
+      const latency = now - sentAt;
+      state.fastestMs = Math.min(state.fastestMs, latency);
+      const unqueued = state.fastestMs >= CHEAP_ROUND_TRIP_MS && latency <= state.fastestMs * UNQUEUED_RATIO;
+      if (!unqueued && state.fastestMs >= CHEAP_ROUND_TRIP_MS) state.slowStart = false;
+      if (unqueued && full) {
+        state.window = Math.min(this.limits.max, state.window + (state.slowStart ? 1 : 1 / state.window));
+      }
+    }
+    while (state.waiting.length > 0 && state.inFlight < Math.floor(state.window)) {
+      state.inFlight++;
+      state.waiting.shift()!();
+    }
+  }
+}
