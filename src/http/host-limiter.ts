@@ -43,6 +43,8 @@ interface HostWindow {
   slowStart: boolean;
   /** when the window last shrank: answers to requests sent before then were already counted in that shrink */
   shrunkAt: number;
+  /** when the window was last full (a request filled it or had to queue): growth only counts if it was the limit */
+  fullAt: number;
 }
 
 /**
@@ -68,8 +70,10 @@ export class HostLimiter {
   async acquire(host: string, signal: AbortSignal): Promise<Slot> {
     const state = this.stateOf(host);
     // a queued request is counted in by the release that admits it, so none can slip in between
-    if (state.inFlight >= Math.floor(state.window) || state.waiting.length > 0) await this.queue(state, signal);
-    else state.inFlight++;
+    if (state.inFlight >= Math.floor(state.window) || state.waiting.length > 0) {
+      state.fullAt = this.clock.now();
+      await this.queue(state, signal);
+    } else if (++state.inFlight >= Math.floor(state.window)) state.fullAt = this.clock.now();
     const sentAt = this.clock.now();
     let released = false;
     return {
@@ -86,7 +90,7 @@ export class HostLimiter {
     let state = this.hosts.get(host);
     if (state === undefined) {
       const window = Math.min(this.limits.max, Math.max(this.limits.min, this.limits.initial));
-      state = { window, inFlight: 0, waiting: [], fastestMs: Number.POSITIVE_INFINITY, slowStart: true, shrunkAt: Number.NEGATIVE_INFINITY };
+      state = { window, inFlight: 0, waiting: [], fastestMs: Number.POSITIVE_INFINITY, slowStart: true, shrunkAt: Number.NEGATIVE_INFINITY, fullAt: Number.NEGATIVE_INFINITY };
       this.hosts.set(host, state);
     }
     return state;
@@ -110,8 +114,7 @@ export class HostLimiter {
 
   private release(state: HostWindow, sentAt: number, outcome: Outcome): void {
     const now = this.clock.now();
-    // judged before this request leaves: was the window the limit (full, or others waiting)?
-    const full = state.inFlight + state.waiting.length >= Math.floor(state.window);
+    const full = state.fullAt >= sentAt;
     state.inFlight--;
     if (outcome === 'throttled' || outcome === 'dropped') {
       if (sentAt >= state.shrunkAt) {
@@ -125,7 +128,7 @@ export class HostLimiter {
       const unqueued = state.fastestMs >= CHEAP_ROUND_TRIP_MS && latency <= state.fastestMs * UNQUEUED_RATIO;
       if (!unqueued && state.fastestMs >= CHEAP_ROUND_TRIP_MS) state.slowStart = false;
       if (unqueued && full) {
-        state.window = Math.min(this.limits.max, state.window + (state.slowStart ? 1 : 1 / state.window));
+        state.window = Math.min(this.limits.max, state.window + (state.slowStart ? 1 : 1 / Math.floor(state.window)));
       }
     }
     while (state.waiting.length > 0 && state.inFlight < Math.floor(state.window)) {
