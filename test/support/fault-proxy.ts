@@ -45,6 +45,11 @@ export interface FaultProxyOptions {
   slowMs?: number;
   /** body bytes a truncated answer carries before the socket dies (default: half the body, at least 1) */
   truncateAfterBytes?: number;
+  /**
+   * hold every request this long before handling it (faulted or not), as a registry one round trip away would
+   * (changeable later with `setLatency`)
+   */
+  latencyMs?: number;
 }
 
 export interface FaultRecord {
@@ -72,6 +77,10 @@ export interface FaultProxy {
   log: FaultRecord[];
   stats(): FaultStats;
   setRate(rate: number): void;
+  setLatency(ms: number): void;
+  /** most requests the proxy held at once (arrived, answer not yet finished) since the start or `resetPeak` */
+  peakInFlight(): number;
+  resetPeak(): void;
   stop(): Promise<void>;
 }
 
@@ -93,6 +102,9 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
   const kinds = options.kinds ?? ALL_FAULT_KINDS;
   if (kinds.length === 0) throw new Error('fault proxy needs at least one fault kind');
   let rate = options.rate;
+  let latencyMs = options.latencyMs ?? 0;
+  let inFlight = 0;
+  let peak = 0;
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const slowMs = options.slowMs ?? 300;
   const log: FaultRecord[] = [];
@@ -175,7 +187,7 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
     upstreamRes.on('end', () => res.end());
   };
 
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const fault = decide(req);
     log.push({ method: req.method ?? 'GET', url: req.url ?? '/', identity: identityOf(req), at: Date.now(), ...(fault !== undefined && { fault }) });
     if (fault !== undefined) byKind[fault]++;
@@ -199,6 +211,14 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
         setTimeout(() => forwardOrFail(req, res, (upstreamRes) => trickled(upstreamRes, res)), slowMs);
         return;
     }
+  };
+
+  const server: Server = createServer((req, res) => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    res.once('close', () => inFlight--);
+    if (latencyMs > 0) setTimeout(() => handle(req, res), latencyMs);
+    else handle(req, res);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -213,6 +233,13 @@ export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOp
     stats: () => ({ requests: log.length, faulted: log.filter((r) => r.fault !== undefined).length, byKind: { ...byKind } }),
     setRate: (value) => {
       rate = value;
+    },
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
+    peakInFlight: () => peak,
+    resetPeak: () => {
+      peak = inFlight;
     },
     stop,
   };
