@@ -60,7 +60,14 @@ export async function createJobsDeps(
     explicit: { ...options.credentials, ...(credentialsFor !== undefined && options.targetCredentials !== undefined && { [credentialsFor]: options.targetCredentials }) },
     ...(options.authFile !== undefined && { authFile: options.authFile }),
   });
-  const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries, network: options.network });
+  // one client serves every job: the strictest cap any of them asks for holds
+  const caps = options.jobs.flatMap((job) => (job.connections === undefined ? [] : [job.connections]));
+  const http = new HttpClient({
+    logger,
+    insecureRegistries: options.insecureRegistries,
+    network: options.network,
+    ...(caps.length > 0 && { connectionsPerOrigin: Math.min(...caps) }),
+  });
   const limits = options.listingLimits;
   const registry = new RegistryClient({ http, keychain, logger, ...(limits?.maxTags !== undefined && { listingCaps: { maxEntries: limits.maxTags } }) });
   const repos = new Map<string, Promise<MetadataRepo>>();

@@ -92,6 +92,11 @@ export const SETTINGS = {
     default: 'registry',
   }),
   concurrency: setting(integer(1, 1000), 'images copied at a time', { flag: 'concurrency', env: 'GCRSYNC_CONCURRENCY', default: 10 }),
+  connections: setting(
+    integer(1, 1000),
+    'most requests in flight to one registry host: each host starts at 8 and adapts up to this (default 64; docs/targets.md#concurrency)',
+    { flag: 'connections', env: 'GCRSYNC_CONNECTIONS' },
+  ),
   queryLimit: setting(integer(1, 1000), 'registry listing requests at a time', { flag: 'query-limit', env: 'GCRSYNC_QUERY_LIMIT', default: 20 }),
   platforms: setting(oneOrMore('a platform or a list of os/arch[/variant]'), 'os/arch[/variant] to keep (default: every platform)', { flag: 'platform', env: 'GCRSYNC_PLATFORMS' }),
   schema1: setting(
