@@ -19,6 +19,8 @@ export interface GcrsyncRun {
   /** DOCKER_HOST for the docker transport */
   dockerHost?: string;
   scratchDir: string;
+  /** GCRSYNC_* settings for this run */
+  settings?: Record<string, string>;
 }
 
 export interface GcrsyncReport {
@@ -53,7 +55,7 @@ export async function runGcrsync(run: GcrsyncRun): Promise<Measured & { report: 
   ];
   const measured = await measure(process.execPath, args, {
     scratchDir: run.scratchDir,
-    env: cleanEnv(run.scratchDir, run.dockerHost !== undefined ? { DOCKER_HOST: run.dockerHost } : {}),
+    env: cleanEnv(run.scratchDir, { ...run.settings, ...(run.dockerHost !== undefined && { DOCKER_HOST: run.dockerHost }) }),
   });
   if (measured.code !== 0) {
     throw new Error(`gcrsync ${run.command} --transport ${run.transport} exited ${measured.code}:\n${measured.stderr.slice(-3000)}`);
