@@ -59,7 +59,7 @@ describe('gcrsync.schema.json', () => {
 describe('setting flags', () => {
   it('are the documented flags, typed from the schema', () => {
     const flags = Object.fromEntries(settingFlags().map(({ name, ...option }) => [name, option]));
-    assert.deepEqual(Object.keys(flags), ['target', 'metadata-repo', 'transport', 'concurrency', 'query-limit', 'platform', 'schema1', 'allow-nondistributable', 'proxy']);
+    assert.deepEqual(Object.keys(flags), ['target', 'metadata-repo', 'transport', 'concurrency', 'connections', 'query-limit', 'platform', 'schema1', 'allow-nondistributable', 'proxy']);
     assert.deepEqual(flags.schema1!.choices, ['skip', 'convert']);
     assert.equal(flags['allow-nondistributable']!.type, 'boolean');
     assert.equal(flags['query-limit']!.type, 'number');
