@@ -27,10 +27,13 @@ const SHAPE: NamespaceShape = {
 };
 const ADDED_RTT_MS = [0, 100];
 const MODES = { fixed: { GCRSYNC_CONNECTIONS: '8' }, adaptive: {} } as const;
+// the default images at a time, and enough of them that the per-host window, not the image queue, is the limit
+const IMAGES_AT_ONCE = [10, 36];
 
 interface Row {
   rttMs: number;
   mode: keyof typeof MODES;
+  images: number;
   seconds: number;
   sourcePeak: number;
   targetPeak: number;
@@ -44,38 +47,39 @@ async function main(): Promise<void> {
   try {
     const ns = await buildRealisticNamespace(source.url, SHAPE);
     const front = await gcrFront({ url: source.url }, { cacheListings: true });
-    for (const rttMs of ADDED_RTT_MS) {
-      for (const mode of Object.keys(MODES) as Array<keyof typeof MODES>) {
-        const target = await startRegistry();
-        const remote = await bareRemote();
-        const sourceProxy = await startFaultProxy(front.url, { seed: 'source', rate: 0, latencyMs: rttMs });
-        const targetProxy = await startFaultProxy(target.url, { seed: 'target', rate: 0, latencyMs: rttMs });
-        try {
-          const result = await runGcrsync({
-            command: 'sync',
-            source: `${sourceProxy.host}/${ns.namespace}`,
-            target: `${targetProxy.host}/mirror`,
-            metadataRepo: remote.url,
-            transport: 'registry',
-            scratchDir,
-            settings: MODES[mode],
-          });
-          if (result.report.planned.length !== ns.tagCount) throw new Error(`${mode} at ${rttMs} ms planned ${result.report.planned.length} of ${ns.tagCount}`);
-          rows.push({
-            rttMs,
-            mode,
-            seconds: result.seconds,
-            sourcePeak: sourceProxy.peakInFlight(),
-            targetPeak: targetProxy.peakInFlight(),
-            requests: sourceProxy.stats().requests + targetProxy.stats().requests,
-          });
-          process.stderr.write(`${rttMs} ms ${mode}: ${result.seconds.toFixed(2)} s\n`);
-        } finally {
-          await sourceProxy.stop();
-          await targetProxy.stop();
-          await remote.cleanup();
-          await target.stop();
-        }
+    const modes = Object.keys(MODES) as Array<keyof typeof MODES>;
+    const cases = ADDED_RTT_MS.flatMap((rttMs) => IMAGES_AT_ONCE.flatMap((images) => modes.map((mode) => ({ rttMs, images, mode }))));
+    for (const { rttMs, images, mode } of cases) {
+      const target = await startRegistry();
+      const remote = await bareRemote();
+      const sourceProxy = await startFaultProxy(front.url, { seed: 'source', rate: 0, latencyMs: rttMs });
+      const targetProxy = await startFaultProxy(target.url, { seed: 'target', rate: 0, latencyMs: rttMs });
+      try {
+        const result = await runGcrsync({
+          command: 'sync',
+          source: `${sourceProxy.host}/${ns.namespace}`,
+          target: `${targetProxy.host}/mirror`,
+          metadataRepo: remote.url,
+          transport: 'registry',
+          scratchDir,
+          settings: { ...MODES[mode], GCRSYNC_CONCURRENCY: String(images) },
+        });
+        if (result.report.planned.length !== ns.tagCount) throw new Error(`${mode} at ${rttMs} ms planned ${result.report.planned.length} of ${ns.tagCount}`);
+        rows.push({
+          rttMs,
+          mode,
+          images,
+          seconds: result.seconds,
+          sourcePeak: sourceProxy.peakInFlight(),
+          targetPeak: targetProxy.peakInFlight(),
+          requests: sourceProxy.stats().requests + targetProxy.stats().requests,
+        });
+        process.stderr.write(`${rttMs} ms ${images} images ${mode}: ${result.seconds.toFixed(2)} s\n`);
+      } finally {
+        await sourceProxy.stop();
+        await targetProxy.stop();
+        await remote.cleanup();
+        await target.stop();
       }
     }
     await front.stop();
@@ -85,13 +89,15 @@ async function main(): Promise<void> {
     await rm(scratchDir, { recursive: true, force: true });
   }
   console.log(`namespace: ${SHAPE.repositories} repositories × ${SHAPE.tagsPerRepository} tags, first run, registry transport`);
-  console.log('added RTT  mode      seconds  peak in flight (source/target)  requests');
+  console.log('added RTT  images  mode      seconds  peak in flight (source/target)  requests');
   for (const r of rows) {
-    console.log(`${String(r.rttMs).padStart(6)} ms  ${r.mode.padEnd(8)}  ${r.seconds.toFixed(2).padStart(7)}  ${`${r.sourcePeak}/${r.targetPeak}`.padStart(30)}  ${String(r.requests).padStart(8)}`);
+    console.log(`${String(r.rttMs).padStart(6)} ms  ${String(r.images).padStart(6)}  ${r.mode.padEnd(8)}  ${r.seconds.toFixed(2).padStart(7)}  ${`${r.sourcePeak}/${r.targetPeak}`.padStart(30)}  ${String(r.requests).padStart(8)}`);
   }
   for (const rttMs of ADDED_RTT_MS) {
-    const [fixed, adaptive] = (['fixed', 'adaptive'] as const).map((mode) => rows.find((r) => r.rttMs === rttMs && r.mode === mode)!);
-    console.log(`${rttMs} ms: fixed ÷ adaptive = ${(fixed.seconds / adaptive.seconds).toFixed(2)}x`);
+    for (const images of IMAGES_AT_ONCE) {
+      const [fixed, adaptive] = (['fixed', 'adaptive'] as const).map((mode) => rows.find((r) => r.rttMs === rttMs && r.images === images && r.mode === mode)!);
+      console.log(`${rttMs} ms, ${images} images at a time: fixed ÷ adaptive = ${(fixed.seconds / adaptive.seconds).toFixed(2)}x`);
+    }
   }
 }
 
