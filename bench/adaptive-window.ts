@@ -1,8 +1,9 @@
 /**
  * `node --import tsx bench/adaptive-window.ts` (after `npm run build`): the adaptive per-host window against a
  * fixed one, side by side on the same namespace, at 0 ms and 100 ms added round trip (a proxy holding every
- * request that long, in front of both source and target). "fixed" is today's pool of 8 requests per host
- * (`GCRSYNC_CONNECTIONS=8`: the window starts at its cap and cannot grow); "adaptive" is the default. Prints
+ * request that long, in front of both source and target). "fixed" is the fixed pool of 32 requests per host that
+ * came before the window (`GCRSYNC_CONNECTIONS=32`: the window starts at its cap and cannot grow); "adaptive" is the
+ * default. Prints
  * first-run seconds, the most requests each proxy held at once, and fixed ÷ adaptive.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,7 +27,7 @@ const SHAPE: NamespaceShape = {
   tagLayerBytes: 128 << 10,
 };
 const ADDED_RTT_MS = [0, 100];
-const MODES = { fixed: { GCRSYNC_CONNECTIONS: '8' }, adaptive: {} } as const;
+const MODES = { fixed: { GCRSYNC_CONNECTIONS: '32' }, adaptive: {} } as const;
 // the default images at a time, and enough of them that the per-host window, not the image queue, is the limit
 const IMAGES_AT_ONCE = [10, 36];
 

@@ -94,7 +94,7 @@ export const SETTINGS = {
   concurrency: setting(integer(1, 1000), 'images copied at a time', { flag: 'concurrency', env: 'GCRSYNC_CONCURRENCY', default: 10 }),
   connections: setting(
     integer(1, 1000),
-    'most requests in flight to one registry host: each host starts at 8 and adapts up to this (default 64; docs/targets.md#concurrency)',
+    'most requests in flight to one registry host: each host starts at 32 and adapts up to this (default 64; docs/targets.md#concurrency)',
     { flag: 'connections', env: 'GCRSYNC_CONNECTIONS' },
   ),
   queryLimit: setting(integer(1, 1000), 'registry listing requests at a time', { flag: 'query-limit', env: 'GCRSYNC_QUERY_LIMIT', default: 20 }),

@@ -7,7 +7,8 @@ import { startRegistry, type TestRegistry } from '../support/registry.js';
 
 // far enough that the round trip dwarfs the registry's work even on a busy machine
 const ADDED_LATENCY_MS = 100;
-const WORKERS = 64;
+// more than the window's ceiling, so the window is always the limit
+const WORKERS = 2 * DEFAULT_WINDOW.max;
 
 /** Polls until `done`, failing with `what` when the proxy has seen `limit` requests without it. */
 async function until(proxy: FaultProxy, limit: number, what: string, done: () => boolean): Promise<void> {
@@ -53,7 +54,7 @@ describe('http: adaptive window per host (real registry behind a latency-adding 
       // before any answer came back, the proxy holds exactly the starting window
       await until(proxy, 1000, 'the first requests did not arrive', () => proxy.stats().requests >= DEFAULT_WINDOW.initial);
       assert.equal(proxy.peakInFlight(), DEFAULT_WINDOW.initial);
-      await until(proxy, 3000, 'the window did not grow', () => proxy.peakInFlight() >= 2 * DEFAULT_WINDOW.initial);
+      await until(proxy, 5000, 'the window did not grow', () => proxy.peakInFlight() >= Math.min(2 * DEFAULT_WINDOW.initial, DEFAULT_WINDOW.max));
       const grown = proxy.peakInFlight();
 
       proxy.setRate(1);
@@ -65,8 +66,9 @@ describe('http: adaptive window per host (real registry behind a latency-adding 
       const throttled = proxy.peakInFlight();
 
       assert.ok(grown > DEFAULT_WINDOW.initial, `with ${ADDED_LATENCY_MS} ms added the proxy held at most ${grown} at once`);
-      assert.ok(throttled < DEFAULT_WINDOW.initial, `after the 429s the proxy still held ${throttled} at once (before: ${grown})`);
-      assert.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(429) ?? 0) > 0, `answers: ${JSON.stringify([...statuses])}`);
+      assert.ok(throttled < DEFAULT_WINDOW.initial / 2, `after the 429s the proxy still held ${throttled} at once (before: ${grown})`);
+      // the requests before the burst really reached the registry
+      assert.ok((statuses.get(200) ?? 0) >= DEFAULT_WINDOW.initial, `answers: ${JSON.stringify([...statuses])}`);
     } finally {
       running = false;
       proxy.setRate(0);
