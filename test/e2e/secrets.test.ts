@@ -244,11 +244,14 @@ describe('secrets stay secret (CLI, end to end)', function () {
 
     it('refuses a Location to a link-local address and a Link to a private one; the rest of the namespace is synced (exit 1)', async () => {
       const located = await getManifest(upstream, 'hostile/located', 'v1');
-      source.inject(`/v2/hostile/located/manifests/${located.digest}`, {
-        status: 307,
-        headers: { location: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' },
-        body: '',
-      });
+      // the transport fetches a manifest by tag (by digest inside an index): both answers redirect
+      for (const reference of ['v1', located.digest]) {
+        source.inject(`/v2/hostile/located/manifests/${reference}`, {
+          status: 307,
+          headers: { location: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' },
+          body: '',
+        });
+      }
       const linkedDigest = await headDigest(upstream, 'hostile/linked', 'v1');
       source.inject('/v2/hostile/linked/tags/list', {
         headers: { link: '<https://192.168.10.1/v2/hostile/linked/tags/list?last=v1>; rel="next"' },
