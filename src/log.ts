@@ -41,13 +41,36 @@ const secretPatterns: RegExp[] = [
  * tokens (JWTs, Google access tokens: an error body may echo the token it refused) and known secrets.
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
+  let out = maskSecrets(text, secrets);
   out = out.replace(secretPatterns[0]!, '$1 ***');
   out = out.replace(secretPatterns[1]!, (_match, scheme?: string, httpScheme?: string) => `${scheme ?? httpScheme}***@`);
   out = out.replace(secretPatterns[2]!, '$1=***');
   out = out.replace(secretPatterns[3]!, '"$1":"***"');
   out = out.replace(secretPatterns[4]!, '***');
+  return out;
+}
+
+/**
+ * Every occurrence of every secret becomes one `***` per masked span. Replacing secret by secret would leave the
+ * rest of a secret that a shorter one starts (`pass` masked first turns `password1` into `***word1`) or overlaps.
+ */
+function maskSecrets(text: string, secrets: readonly string[]): string {
+  let masked: Uint8Array | undefined;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+      (masked ??= new Uint8Array(text.length)).fill(1, at, at + secret.length);
+    }
+  }
+  if (masked === undefined) return text;
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const start = i;
+    const hidden = masked[i];
+    while (i < text.length && masked[i] === hidden) i++;
+    out += hidden ? '***' : text.slice(start, i);
+  }
   return out;
 }
 
@@ -125,7 +148,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
             .map(([k, v]) => `${printable(k)}=${typeof v === 'string' ? printable(v) : JSON.stringify(v)}`)
             .join(' ')
         : '';
-      line = `${level.toUpperCase().padEnd(5)} ${printableMessage(message)}${rendered ? ' ' + rendered : ''}`;
+      // masked before escaping: an escaped control character would no longer match the secret holding it
+      line = `${level.toUpperCase().padEnd(5)} ${printableMessage(redact(message, secrets))}${rendered ? ' ' + rendered : ''}`;
     }
     write(redact(line, secrets));
   };
