@@ -3,7 +3,8 @@ import { UNINTERRUPTED } from '../errors.js';
 import { readTextIfExists } from '../store/json-file.js';
 import { CHANGELOG_FILE, SITE_DIR } from '../store/layout.js';
 import { renderSite } from '../site/render.js';
-import { writeSiteFiles } from '../store/site-files.js';
+import { formatBytes } from '../report/progress.js';
+import { SITE_MANIFEST, writeSiteFiles } from '../store/site-files.js';
 import { type ReaderFlags, type Write, withMirrors } from './browse.js';
 
 export interface SiteFlags extends ReaderFlags {
@@ -25,7 +26,12 @@ export async function runSite(flags: SiteFlags, write: Write = (text) => process
     const summary = { dir: out, start: join(out, 'index.html'), files: files.size, changed: changed.length, bytes };
     logger.debug('site generated', { ms: Math.round(performance.now() - started) });
     if (flags.json) write(JSON.stringify(summary, null, 2) + '\n');
-    else write(`${summary.start}: ${summary.files} files, ${summary.changed} changed, ${(bytes / 1024 / 1024).toFixed(1)} MB\n`);
+    else {
+      // `changed` also counts the file list and deleted pages: the line tells them apart from the pages written
+      const written = changed.filter((path) => files.has(path)).length;
+      const removed = changed.filter((path) => !files.has(path) && path !== SITE_MANIFEST).length;
+      write(`${summary.start}: ${summary.files} files, ${written} written, ${removed} removed, ${formatBytes(bytes)}\n`);
+    }
     return 0;
   });
 }

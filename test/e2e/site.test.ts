@@ -158,7 +158,8 @@ describe('site: the catalog in headless chromium (end to end)', function () {
     try {
       const result = await runCli(['site'], { cwd: checkout.dir });
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, new RegExp(`^${join(checkout.dir, 'site', 'index.html').replaceAll('.', '\\.')}: ${6 + namespaces.length * 2 + repositories.length} files, ${6 + namespaces.length * 2 + repositories.length + 1} changed, `));
+      const pages = 6 + namespaces.length * 2 + repositories.length;
+      assert.match(result.stdout, new RegExp(`^${join(checkout.dir, 'site', 'index.html').replaceAll('.', '\\.')}: ${pages} files, ${pages} written, 0 removed, \\d+\\.\\d KiB\n$`));
       assert.equal(await readFile(join(checkout.dir, 'site', 'index.html'), 'utf8'), await readFile(join(out, 'index.html'), 'utf8'), 'the same metadata, the same bytes');
     } finally {
       await checkout.cleanup();
@@ -183,7 +184,10 @@ describe('site: the catalog in headless chromium (end to end)', function () {
     assert.equal(JSON.parse(after.stdout).changed, 7);
     await assert.rejects(stat(page), { code: 'ENOENT' });
     await writeFile(join(out, 'CNAME'), 'mirror.example\n');
-    await runCli(['site', '--metadata-repo', remote.url, '--out', out]);
+    delete images[namespaces[0]!.repositories[1]!.key];
+    await pushByHand(remote, { [input.file]: serializeMetadata({ ...input.metadata, images }) }, 'drop another repository');
+    const text = await runCli(['site', '--metadata-repo', remote.url, '--out', out]);
+    assert.match(text.stdout, / files, 5 written, 1 removed, /, 'the line counts the pages written and removed, not the file list');
     assert.equal(await readFile(join(out, 'CNAME'), 'utf8'), 'mirror.example\n', 'a file gcrsync did not write stays');
   });
 });
