@@ -16,8 +16,8 @@ export interface OpenMetadataRepoOptions {
   /** where to look for the repository when `location` is undefined, and what a relative `location` is relative to (default: process.cwd()) */
   cwd?: string;
   /**
-   * branch to commit to. Default for a clone: the remote's default branch, or `main` while the remote has
-   * no branch yet. In place: the checked-out branch (a different one is refused).
+   * branch to commit to. Default for a clone: the remote's default branch, or the one its HEAD names while the
+   * remote has no branch yet. In place: the checked-out branch (a different one is refused).
    */
   branch?: string;
   /** commit-and-push attempts before giving up on a remote that keeps moving (default 5) */
@@ -176,12 +176,18 @@ async function chooseBranch(git: Git, requested: string | undefined, remoteBranc
     }
     return requested;
   }
+  if (remoteBranches.length === 0) {
+    // an empty remote: the clone's HEAD is the branch the remote's HEAD names (git >= 2.31 learns it from the
+    // server), so a plain `git clone` of it later checks out what gcrsync committed (a `git init --bare`
+    // without init.defaultBranch names master)
+    const unborn = await git.attempt(['symbolic-ref', '--quiet', '--short', 'HEAD']);
+    return unborn.ok && unborn.output.trim() !== '' ? unborn.output.trim() : DEFAULT_BRANCH;
+  }
   const head = await git.attempt(['symbolic-ref', '--quiet', `refs/remotes/${TRACKING_REMOTE}/HEAD`]);
   const headBranch = head.ok ? head.output.trim().replace(`refs/remotes/${TRACKING_REMOTE}/`, '') : undefined;
   if (headBranch !== undefined && remoteBranches.includes(headBranch)) return headBranch;
-  // a remote whose HEAD names a branch that does not exist (a bare repo made with `git init` whose
-  // first push created main) still has a usable main or master
-  if (remoteBranches.length === 0 || remoteBranches.includes(DEFAULT_BRANCH)) return DEFAULT_BRANCH;
+  // a remote whose HEAD names a branch that does not exist beside its branches still has a usable main or master
+  if (remoteBranches.includes(DEFAULT_BRANCH)) return DEFAULT_BRANCH;
   if (remoteBranches.includes('master')) return 'master';
   throw new GcrsyncError('CONFIG', `cannot tell which branch of ${label} holds the metadata (it has ${remoteBranches.join(', ')}); name one`);
 }

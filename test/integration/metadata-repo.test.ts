@@ -46,28 +46,40 @@ describe('metadata repo (real git, bare remotes)', function () {
   this.timeout(60_000);
   const { cleanups, remoteFor, open } = metadataRepoFixtures({ denyDeletes: true });
 
-  it('gives an empty remote its first commit on main, with the gcrsync identity', async () => {
+  it("gives an empty remote its first commit on the branch its HEAD names, with the gcrsync identity", async () => {
     const remote = await remoteFor({ empty: true });
-    // as after a plain `git init --bare`: HEAD names a branch that will never exist
+    // as after a plain `git init --bare` where init.defaultBranch is unset: HEAD names master, not yet born
     await git(remote.path, 'symbolic-ref', 'HEAD', 'refs/heads/master');
     const repo = await open(remote);
-    assert.equal(repo.branch, 'main');
+    assert.equal(repo.branch, 'master');
     assert.equal(repo.hasRemote, true);
     assert.equal(await repo.read(FILE, UNINTERRUPTED), undefined);
     assert.deepEqual(await repo.listFiles(UNINTERRUPTED), []);
 
     const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'first sync', signal: UNINTERRUPTED });
     assert.deepEqual(result, { committed: true, commit: result.commit, pushed: true, attempts: 1 });
-    assert.equal(await remote.head('main'), result.commit);
-    assert.deepEqual(await remoteEntries(remote), ['pause:3.1=1']);
-    assert.equal(await showExact(remote, 'CHANGELOG.md'), `${CHANGELOG_HEADER}\n${section(1, 'gcr.io/google-containers/pause:3.1')}`);
-    assert.equal(await git(remote.path, 'log', '-1', '--format=%an <%ae>|%s', 'main'), 'gcrsync <gcrsync@localhost>|first sync');
+    assert.equal(await remote.head('master'), result.commit);
+    assert.equal(await remote.head('main'), undefined, 'no branch beside the one HEAD names');
+    assert.equal(await showExact(remote, 'CHANGELOG.md', 'master'), `${CHANGELOG_HEADER}\n${section(1, 'gcr.io/google-containers/pause:3.1')}`);
+    assert.equal(await git(remote.path, 'log', '-1', '--format=%an <%ae>|%s', 'master'), 'gcrsync <gcrsync@localhost>|first sync');
     assert.equal(await git(repo.path, 'config', '--get', 'remote.origin.url'), remote.url);
 
-    // the next clone finds main although the remote HEAD still names master
+    // people browse the metadata with a plain clone: it checks the files out (with main it found nothing)
+    const checkout = await cloneWithIdentity(remote.url);
+    cleanups.push(() => checkout.cleanup());
+    assert.equal(await readFile(join(checkout.dir, 'CHANGELOG.md'), 'utf8'), await showExact(remote, 'CHANGELOG.md', 'master'));
+
     const second = await open(remote);
-    assert.equal(second.branch, 'main');
+    assert.equal(second.branch, 'master');
     assert.equal(findRecord(await second.read(FILE, UNINTERRUPTED), 'pause', '3.1')?.digest, digest(1));
+  });
+
+  it('keeps committing to main on a remote whose HEAD names a branch that does not exist beside main', async () => {
+    const remote = await remoteFor({ empty: true });
+    await pushByHand(remote, { 'README.md': '# metadata\n' });
+    await git(remote.path, 'symbolic-ref', 'HEAD', 'refs/heads/master');
+    const repo = await open(remote);
+    assert.equal(repo.branch, 'main');
   });
 
   it('pushes to the remote, and a no-op commit leaves both HEADs where they were', async () => {
