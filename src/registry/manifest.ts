@@ -45,13 +45,17 @@ export class ManifestRequests {
 
   constructor(private readonly requests: RegistryRequests) {}
 
-  /** Digest, media type and size of a manifest (HEAD, falling back to GET when headers are missing); undefined = 404. */
-  async headManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined> {
+  /** Refuses bad names before any request; then the manifest's name for messages, its host and its URL. */
+  private locate(repo: RepositoryRef, reference: string): { what: string; target: AuthTarget; url: URL } {
     checkRepository(repo.repository);
     checkManifestReference(reference);
-    const what = manifestName(repo, reference);
     const target = this.requests.target(repo.registry);
-    const url = manifestUrl(target, repo, reference);
+    return { what: manifestName(repo, reference), target, url: manifestUrl(target, repo, reference) };
+  }
+
+  /** Digest, media type and size of a manifest (HEAD, falling back to GET when headers are missing); undefined = 404. */
+  async headManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined> {
+    const { what, target, url } = this.locate(repo, reference);
     const response = await this.requests.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
     // a 429 carries the budget too, and is exactly when the run must learn it is spent
     this.noteRateLimit(repo.registry, response);
@@ -75,11 +79,7 @@ export class ManifestRequests {
 
   /** A manifest's exact bytes; when `reference` is a digest the bytes are checked against it (DIGEST_MISMATCH). */
   async getManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest> {
-    checkRepository(repo.repository);
-    checkManifestReference(reference);
-    const what = manifestName(repo, reference);
-    const target = this.requests.target(repo.registry);
-    const url = manifestUrl(target, repo, reference);
+    const { what, target, url } = this.locate(repo, reference);
     const { response, bytes } = await this.requests.http.readRetrying(async () => {
       const answer = await this.requests.send(target, [repositoryScope(repo.repository, ['pull'])], { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT } }, signal);
       this.noteRateLimit(repo.registry, answer);
@@ -104,13 +104,9 @@ export class ManifestRequests {
 
   /** PUTs the exact bytes under a tag or digest; returns their digest after checking the registry agrees. */
   async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
-    checkRepository(repo.repository);
-    checkManifestReference(reference);
-    const what = manifestName(repo, reference);
+    const { what, target, url } = this.locate(repo, reference);
     const digest = digestOf(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
     if (isDigest(reference) && digest !== reference) throw digestMismatch(`PUT manifest ${what}`, reference, digest);
-    const target = this.requests.target(repo.registry);
-    const url = manifestUrl(target, repo, reference);
     const response = await this.requests.send(
       target,
       [repositoryScope(repo.repository, ['pull', 'push'])],
