@@ -12,10 +12,14 @@ import { webhookCommand } from './webhook.js';
 import { whereCommand } from './where.js';
 import { copyCommand } from './copy.js';
 import { configCommand } from './config.js';
+import { initCommand } from './init.js';
 import { packageInfo } from '../src/package-info.js';
 import { siteCommand } from './site.js';
 import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
+import { watchStdout } from '../src/cli/stdout.js';
+
+watchStdout();
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))
@@ -34,9 +38,11 @@ await yargs(hideBin(process.argv))
   .command(siteCommand)
   .command(loginCommand)
   .command(logoutCommand)
+  .command(initCommand)
   .completion('completion', 'print the shell completion script (bash; zsh when $SHELL is zsh)')
-  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, login, logout, list, where, pull, rewrite, webhook, site, completion); see --help')
+  .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, init, login, logout, list, where, pull, rewrite, webhook, site, completion); see --help')
   .strict()
+  .recommendCommands()
   .fail((message, error) => {
     if (error) throw error;
     process.stderr.write(`gcrsync: ${message}\nRun "gcrsync --help" for usage.\n`);

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'DOCKER'
   | 'GIT'
   | 'GIT_PUSH_REJECTED'
+  /** the image has none of the platforms the run copies: not wanted, not a failure */
+  | 'NO_MATCHING_PLATFORM'
   | 'ABORTED';
 
 export interface ErrorInfo {

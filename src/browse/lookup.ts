@@ -34,8 +34,8 @@ interface NamespaceEntry {
 }
 
 export class MirrorIndex {
-  /** by `registry/namespace` (registry lowercase; namespace "" for a whole registry) */
-  private readonly namespaces = new Map<string, NamespaceEntry>();
+  /** by `registry/namespace` (registry lowercase; namespace "" for a whole registry): one file per target, in path order */
+  private readonly namespaces = new Map<string, NamespaceEntry[]>();
   /** every recorded mirror reference, built on first use */
   private mirrors: { references: Set<string>; digests: Map<string, Set<string>> } | undefined;
 
@@ -44,7 +44,12 @@ export class MirrorIndex {
     for (const { file, metadata } of files) {
       const location = parseMetadataFilePath(file);
       if (location === undefined) continue;
-      this.namespaces.set(namespaceKey(location.registry, location.namespace), { file, ...location, metadata });
+      const key = namespaceKey(location.registry, location.namespace);
+      const entries = this.namespaces.get(key) ?? [];
+      entries.push({ file, registry: location.registry, namespace: location.namespace, metadata });
+      // the namespace's own file (its first target) answers first; the files of further targets after it
+      entries.sort((a, b) => (a.file.length - b.file.length) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+      this.namespaces.set(key, entries);
     }
   }
 
@@ -62,7 +67,11 @@ export class MirrorIndex {
   }
 
   get size(): number {
-    return this.namespaces.size;
+    return this.entries().length;
+  }
+
+  private entries(): NamespaceEntry[] {
+    return [...this.namespaces.values()].flat();
   }
 
   /**
@@ -105,7 +114,7 @@ export class MirrorIndex {
   search(query?: string): MirrorMatch[] {
     const test = matcherFor(query);
     const out: MirrorMatch[] = [];
-    for (const entry of this.namespaces.values()) {
+    for (const entry of this.entries()) {
       for (const key of Object.keys(entry.metadata.images)) {
         const tags = entry.metadata.images[key]!;
         for (const tag of Object.keys(tags)) {
@@ -122,7 +131,7 @@ export class MirrorIndex {
   private collectMirrors(): { references: Set<string>; digests: Map<string, Set<string>> } {
     const references = new Set<string>();
     const digests = new Map<string, Set<string>>();
-    for (const entry of this.namespaces.values()) {
+    for (const entry of this.entries()) {
       for (const tags of Object.values(entry.metadata.images)) {
         for (const record of Object.values(tags)) {
           if (record.target === '') continue;
@@ -144,8 +153,9 @@ export class MirrorIndex {
     const parts = ref.repository.split('/');
     const registry = ref.registry.toLowerCase();
     for (let split = parts.length - 1; split >= 0; split--) {
-      const entry = this.namespaces.get(namespaceKey(registry, parts.slice(0, split).join('/')));
-      if (entry !== undefined) yield { entry, key: parts.slice(split).join('/') };
+      for (const entry of this.namespaces.get(namespaceKey(registry, parts.slice(0, split).join('/'))) ?? []) {
+        yield { entry, key: parts.slice(split).join('/') };
+      }
     }
   }
 }

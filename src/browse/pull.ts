@@ -38,15 +38,28 @@ export function planPull(image: string, mirror: string): PullPlan {
   return { mirror: pulled, original };
 }
 
-/** The shell commands that do the same by hand (Kubernetes nodes: containerd's `k8s.io` namespace). */
-export function pullCommands(plan: PullPlan, runtime: Runtime): string[] {
+export interface PullCommandOptions {
+  /** the mirror speaks plain HTTP (loopback, or named by --insecure-registry): ctr must be told so */
+  plainHttp?: boolean;
+  /** `os/arch[/variant]` to pull instead of the machine's own */
+  platform?: string;
+}
+
+/**
+ * The shell commands that do the same by hand (Kubernetes nodes: containerd's `k8s.io` namespace). crictl has no
+ * platform or plain-HTTP switch: those come from containerd's own configuration.
+ */
+export function pullCommands(plan: PullPlan, runtime: Runtime, options: PullCommandOptions = {}): string[] {
   const mirror = formatReference(plan.mirror);
   const original = formatReference(plan.original);
+  const platform = options.platform === undefined ? '' : `--platform ${options.platform} `;
   switch (runtime) {
     case 'docker':
-      return [`docker pull ${mirror}`, `docker tag ${mirror} ${original}`, `docker rmi ${mirror}`];
-    case 'ctr':
-      return [`ctr -n k8s.io images pull ${mirror}`, `ctr -n k8s.io images tag --force ${mirror} ${original}`, `ctr -n k8s.io images rm ${mirror}`];
+      return [`docker pull ${platform}${mirror}`, `docker tag ${mirror} ${original}`, `docker rmi ${mirror}`];
+    case 'ctr': {
+      const plain = options.plainHttp ? '--plain-http ' : '';
+      return [`ctr -n k8s.io images pull ${plain}${platform}${mirror}`, `ctr -n k8s.io images tag --force ${mirror} ${original}`, `ctr -n k8s.io images rm ${mirror}`];
+    }
     case 'crictl':
       // crictl cannot tag; the kubelet's images live in containerd's k8s.io namespace, where ctr can
       return [`crictl pull ${mirror}`, `ctr -n k8s.io images tag --force ${mirror} ${original}`, `ctr -n k8s.io images rm ${mirror}`];

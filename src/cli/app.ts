@@ -21,23 +21,42 @@ import { formatReference, parseReference, type Reference } from '../ref/referenc
 import { formatSummary } from '../reconcile/report.js';
 import { RegistryClient } from '../registry/client.js';
 import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
+import { requireMetadataRepoDir } from '../store/marker.js';
 import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
 import { connectDocker, createDockerTransport } from '../transports/docker.js';
 import { renderSite } from '../site/render.js';
-import { createRegistryTransport } from '../transports/registry.js';
+import { createRegistryTransport, type RegistryTransport } from '../transports/registry.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { stdoutClosed } from './stdout.js';
 
-/** Ctrl-C stops starting new work; a second Ctrl-C is the default (exit at once). */
-function interruptSignal(): AbortSignal {
+/** The signal that interrupted the command, which decides its exit status (128 + the signal's number). */
+let interruptedBy: 'SIGINT' | 'SIGTERM' | undefined;
+
+function interruptedExitCode(): number | undefined {
+  return interruptedBy === undefined ? undefined : interruptedBy === 'SIGINT' ? 130 : 143;
+}
+
+/**
+ * Ctrl-C / SIGTERM stop starting images and abandon those in flight; what was verified is still committed and
+ * pushed (the metadata repo does not listen to this signal), then the command exits 130 / 143. A second Ctrl-C
+ * is the default (exit at once).
+ */
+function interruptSignal(logger: Logger): AbortSignal {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort(new GcrsyncError('ABORTED', 'interrupted')));
-  process.once('SIGTERM', () => controller.abort(new GcrsyncError('ABORTED', 'terminated')));
+  const stop = (signal: 'SIGINT' | 'SIGTERM') => () => {
+    interruptedBy ??= signal;
+    logger.warn(`${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: starting no more images, committing what was verified (Ctrl-C again to stop at once)`);
+    controller.abort(new GcrsyncError('ABORTED', signal === 'SIGINT' ? 'interrupted' : 'terminated'));
+  };
+  process.once('SIGINT', stop('SIGINT'));
+  process.once('SIGTERM', stop('SIGTERM'));
   return controller.signal;
 }
 
 function reportError(error: unknown, logger: Logger): number {
   logger.error(redactAll(describeError(error)));
   if (error instanceof Error && error.stack) logger.debug(redactAll(error.stack));
-  return exitCodeFor(error);
+  return interruptedExitCode() ?? exitCodeFor(error);
 }
 
 function secretsFromFlags(flags: RawFlags): void {
@@ -49,7 +68,6 @@ function secretsFromFlags(flags: RawFlags): void {
 export async function createJobsDeps(
   options: JobsOptions,
   logger: Logger,
-  signal: AbortSignal,
   observer?: RunObserver,
 ): Promise<{ deps: JobsDeps; http: HttpClient; close(): Promise<void> }> {
   // the checks in resolveJobs guarantee one target registry whenever credentials are given
@@ -71,14 +89,19 @@ export async function createJobsDeps(
   const limits = options.listingLimits;
   const registry = new RegistryClient({ http, keychain, logger, ...(limits?.maxTags !== undefined && { listingCaps: { maxEntries: limits.maxTags } }) });
   const repos = new Map<string, Promise<MetadataRepo>>();
+  // reads manifests for compare's platform test; made on first use
+  let reader: RegistryTransport | undefined;
   const deps: JobsDeps = {
     logger,
     metadataFor: (location) => {
       const key = location ?? '';
       let repo = repos.get(key);
       if (repo === undefined) {
-        // every commit carries the catalog, re-rendered from the metadata it commits
-        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal, site: renderSite });
+        // every commit carries the catalog, re-rendered from the metadata it commits; not given the interrupt
+        // signal: after a Ctrl-C the verified images must still be committed and pushed
+        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal: UNINTERRUPTED, site: renderSite });
+        // the repository around the working directory is written to only when it is a metadata repo
+        if (location === undefined) repo = repo.then(inPlaceMetadataRepo);
         repos.set(key, repo);
       }
       return repo;
@@ -92,6 +115,7 @@ export async function createJobsDeps(
       }),
     loadImageList: (file, signal) => loadImageList(file, signal),
     headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
+    platformsAt: (ref, signal) => (reader ??= createRegistryTransport({ client: registry, logger })).platformsOf(ref, signal),
     repositoryExists: repositoryExistsVia((repo, signal) => registry.listTags(repo, signal)),
     // dockerode (and the gRPC stack it brings) loads only when a run really copies through the daemon
     createTransport: async (job) =>
@@ -107,16 +131,29 @@ export async function createJobsDeps(
     // Docker Hub (and any registry sending its ratelimit-* headers) counts pulls: stop starting images while the
     // images in flight and the next one, one pull per manifest GET, still fit in what is left
     stopReasonFor: (spec, job) => rateLimitStop(registry, spec.registry, job.concurrency),
+    // the drift check's HEADs at a target that counts pulls go against the budget the copies after them need
+    targetStopReasonFor: (job) => rateLimitStop(registry, job.target.registry, job.concurrency + job.queryLimit),
     ...(observer !== undefined && { observer }),
   };
   return {
     deps,
     http,
     close: async () => {
+      await reader?.close();
       await http.close();
       for (const repo of repos.values()) await repo.then((r) => r.close(), () => undefined);
     },
   };
+}
+
+async function inPlaceMetadataRepo(repo: MetadataRepo): Promise<MetadataRepo> {
+  try {
+    await requireMetadataRepoDir(repo.path);
+    return repo;
+  } catch (error) {
+    await repo.close();
+    throw error;
+  }
 }
 
 /** The config file of a command (`--config`, GCRSYNC_CONFIG, ./gcrsync.yaml), read and checked; undefined without one. */
@@ -174,9 +211,9 @@ async function withJobs(
     const options = resolve(await readConfig(flags));
     if (display.progress && options.logLevel !== 'warn') progress = createProgress();
     logger = createLogger({ level: options.logLevel, ...(progress !== undefined && { write: progress.log }) });
-    const signal = interruptSignal();
+    const signal = interruptSignal(logger);
     const observer: RunObserver | undefined = progress && { planned: (n) => progress!.start(n), outcome: (o) => progress!.record(o) };
-    const built = await createJobsDeps(options, logger, signal, observer);
+    const built = await createJobsDeps(options, logger, observer);
     close = built.close;
     return await body({ options, deps: built.deps, http: built.http, logger, signal });
   } catch (error) {
@@ -191,16 +228,18 @@ async function withJobs(
 async function finishRun(context: JobsContext, report: JobsReport, delivery: Pick<DeliveryOptions, 'reportFile' | 'notify'>): Promise<number> {
   const code = printJobsReport(context.options, report);
   if (!context.options.json) process.stdout.write('\n' + formatRunTable(report) + '\n');
-  const delivered = await deliverReport(invocationReport(context.options, report), { ...delivery, http: context.http, logger: context.logger, signal: context.signal });
+  // an interrupted run still reports how far it got
+  const signal = context.signal.aborted ? UNINTERRUPTED : context.signal;
+  const delivered = await deliverReport(invocationReport(context.options, report), { ...delivery, http: context.http, logger: context.logger, signal });
   // a report file that could not be written is a failure of the run: a CI step may depend on it
-  return delivered.saved === false ? Math.max(code, 1) : code;
+  return interruptedExitCode() ?? (delivered.saved === false ? Math.max(code, 1) : code);
 }
 
 /**
  * `sync`, `test` (sync --dry-run) and `compare`: every job of the config file (or `--job NAME`), or the one
  * source the flags name; returns the exit status.
  */
-export async function runCommand(command: 'sync' | 'compare', flags: JobFlags): Promise<number> {
+export async function runCommand(command: 'sync' | 'compare', flags: JobFlags & { verify?: boolean }): Promise<number> {
   let delivery: Pick<DeliveryOptions, 'reportFile' | 'notify'> = {};
   return withJobs(
     flags,
@@ -208,7 +247,8 @@ export async function runCommand(command: 'sync' | 'compare', flags: JobFlags): 
       delivery = resolveDelivery(flags, process.env);
       return resolveJobs(file, flags, process.env);
     },
-    async (context) => finishRun(context, await runJobs(context.options, command, context.deps, context.signal), delivery),
+    async (context) =>
+      finishRun(context, await runJobs(context.options, command, context.deps, context.signal, flags.verify === true ? 'always' : undefined), delivery),
     { progress: true },
   );
 }
@@ -253,7 +293,8 @@ export async function runCopy(sourceText: string, destinationText: string | unde
         signal,
       });
       const only = report.runs[0]?.report;
-      return only === undefined ? jobsExitCode(report) : printRunReport(options, only);
+      const code = only === undefined ? jobsExitCode(report) : printRunReport(options, only);
+      return interruptedExitCode() ?? code;
     },
   );
 }
@@ -320,12 +361,13 @@ export async function runMonitor(flags: JobFlags & { interval?: string; count?: 
             : `${time} ${named ? `job ${job} ` : ''}${status.source}: total ${status.total}, synced ${status.synced}, waiting ${status.waiting}`;
           process.stdout.write(line + '\n');
         }
-        if (flags.count !== undefined && round === flags.count) break;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, intervalMs);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-        });
-        if (signal.aborted) break;
+        if ((flags.count !== undefined && round === flags.count) || stdoutClosed.aborted) break;
+        // one listener for the whole wait, removed with it: rounds must not pile listeners onto the signal
+        try {
+          await delay(intervalMs, undefined, { signal: AbortSignal.any([signal, stdoutClosed]) });
+        } catch {
+          break;
+        }
       }
       return 0;
     },

@@ -6,6 +6,7 @@ import type { MirrorMatch, Resolution } from '../browse/lookup.js';
 import { openMirrorSource, type MirrorSource } from '../browse/mirror-source.js';
 import { planPull, pullCommands, pullThroughDaemon, type Runtime } from '../browse/pull.js';
 import { connectDocker } from '../transports/docker.js';
+import { plainHttpAllowed } from '../http/url-policy.js';
 
 /** Flags every command that reads the metadata repo takes. */
 export interface ReaderFlags {
@@ -55,6 +56,7 @@ export interface PullFlags extends ReaderFlags {
   print?: boolean;
   runtime?: string;
   platform?: string;
+  insecureRegistry?: string[];
 }
 
 /**
@@ -85,7 +87,10 @@ export async function runPull(flags: PullFlags, write: Write = stdout): Promise<
       }
       const plan = planPull(image, answer.match.mirror);
       if (docker === undefined) {
-        const commands = pullCommands(plan, runtime());
+        const commands = pullCommands(plan, runtime(), {
+          plainHttp: plainHttpAllowed(plan.mirror.registry, flags.insecureRegistry ?? []),
+          ...(flags.platform !== undefined && { platform: flags.platform }),
+        });
         results.push({ ...describeResolution(answer), commands });
         if (!flags.json) write(commands.join('\n') + '\n');
         continue;

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { type ReaderFlags, withMirrors, type Write } from './browse.js';
 import { parseDuration } from '../config/run-limits.js';
@@ -142,10 +143,7 @@ function stopSignal(): { signal: AbortSignal; sleep(ms: number): Promise<void> }
   process.once('SIGINT', stop);
   return {
     signal: controller.signal,
-    sleep: (ms) =>
-      new Promise<void>((done) => {
-        const timer = setTimeout(done, ms);
-        controller.signal.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true });
-      }),
+    // the timer's abort listener goes away with the timer: a refresh loop must not add one per round
+    sleep: (ms) => delay(ms, undefined, { signal: controller.signal }).catch(() => undefined),
   };
 }

@@ -45,29 +45,38 @@ function configError(message: string): GcrsyncError {
   return new GcrsyncError('CONFIG', message);
 }
 
-function compilePatterns(name: string, patterns: readonly string[]): RegExp[] {
-  return patterns.map((pattern) => {
+function patternProblems(name: string, patterns: readonly string[]): string[] {
+  return patterns.flatMap((pattern) => {
     try {
-      return new RegExp(pattern);
+      new RegExp(pattern);
+      return [];
     } catch (error) {
-      throw configError(`filters.${name}: ${JSON.stringify(pattern)} is not a regular expression (${(error as Error).message})`);
+      return [`filters.${name}: ${JSON.stringify(pattern)} is not a regular expression (${(error as Error).message})`];
     }
   });
 }
 
-/** Checks the rules and returns the selector a run applies to its listing; throws CONFIG for a bad rule. */
-export function compileTagFilter(rules: TagFilterRules): TagSelector {
-  const include = compilePatterns('include', rules.include ?? []);
-  const exclude = compilePatterns('exclude', rules.exclude ?? []);
-  const range = rules.semver === undefined ? undefined : semver.validRange(rules.semver) === null ? undefined : new semver.Range(rules.semver);
-  if (rules.semver !== undefined && range === undefined) throw configError(`filters.semver: ${JSON.stringify(rules.semver)} is not a semver range`);
-  const floor = rules.newerThan === undefined ? undefined : tagSemver(rules.newerThan);
-  if (rules.newerThan !== undefined && floor === undefined) {
-    throw configError(`filters.newerThan: ${JSON.stringify(rules.newerThan)} is not a semver tag (1.2.3 or v1.2.3)`);
+/** Every bad rule of a filter, one message each (config validate lists them all). */
+export function tagFilterProblems(rules: TagFilterRules): string[] {
+  const problems = [...patternProblems('include', rules.include ?? []), ...patternProblems('exclude', rules.exclude ?? [])];
+  if (rules.semver !== undefined && semver.validRange(rules.semver) === null) problems.push(`filters.semver: ${JSON.stringify(rules.semver)} is not a semver range`);
+  if (rules.newerThan !== undefined && tagSemver(rules.newerThan) === undefined) {
+    problems.push(`filters.newerThan: ${JSON.stringify(rules.newerThan)} is not a semver tag (1.2.3 or v1.2.3)`);
   }
   if (rules.newest !== undefined && (!Number.isInteger(rules.newest) || rules.newest < 1)) {
-    throw configError(`filters.newest must be a whole number of at least 1, got ${JSON.stringify(rules.newest)}`);
+    problems.push(`filters.newest must be a whole number of at least 1, got ${JSON.stringify(rules.newest)}`);
   }
+  return problems;
+}
+
+/** Checks the rules and returns the selector a run applies to its listing; throws CONFIG naming every bad rule. */
+export function compileTagFilter(rules: TagFilterRules): TagSelector {
+  const problems = tagFilterProblems(rules);
+  if (problems.length > 0) throw configError(problems.join('; '));
+  const include = (rules.include ?? []).map((pattern) => new RegExp(pattern));
+  const exclude = (rules.exclude ?? []).map((pattern) => new RegExp(pattern));
+  const range = rules.semver === undefined ? undefined : new semver.Range(rules.semver);
+  const floor = rules.newerThan === undefined ? undefined : tagSemver(rules.newerThan);
   const stableOnly = rules.stableOnly ?? rules.newerThan !== undefined;
 
   const keep = (tag: string): boolean => {

@@ -71,6 +71,18 @@ const perRegistry = <T extends z.ZodType>(value: T) => z.record(text('a registry
 
 export const TLS_MODES = ['verify', 'skip-verify', 'http'] as const;
 
+const VERIFY_EXPECTED = 'always, never, or a fraction from 0 to 1 such as 1/7 or 0.25';
+
+/** `always`, `never`, or the share of the records a sync checks at the target (a rolling share per day). */
+const verifyPolicy = text(VERIFY_EXPECTED).transform((value, ctx): 'always' | 'never' | number => {
+  if (value === 'always' || value === 'never') return value;
+  const ratio = /^(\d+)\/(\d+)$/.exec(value);
+  const share = ratio !== null ? Number(ratio[1]) / Number(ratio[2]) : /^(?:\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  if (share > 0 && share <= 1) return share;
+  ctx.addIssue({ code: 'custom', message: `expected ${VERIFY_EXPECTED}, got ${shown(value)}` });
+  return z.NEVER;
+});
+
 /** A key of `defaults` and of each job; `flag` (kebab-case) and `env` make it settable from the command line. */
 interface Setting<S extends z.ZodType = z.ZodType> {
   schema: S;
@@ -85,7 +97,7 @@ function setting<S extends z.ZodType, const O extends Omit<Setting<S>, 'schema'>
 
 export const SETTINGS = {
   target: setting(text(), 'target REGISTRY[/PREFIX], e.g. docker.io/gcrxio', { flag: 'target', env: 'GCRSYNC_TARGET' }),
-  metadataRepo: setting(text(), 'metadata git repo, path or URL (default: the repo of the current directory)', { flag: 'metadata-repo', env: 'GCRSYNC_METADATA_REPO' }),
+  metadataRepo: setting(text(), 'metadata git repo, path or URL (default: the repo of the current directory, when it is a metadata repo)', { flag: 'metadata-repo', env: 'GCRSYNC_METADATA_REPO' }),
   transport: setting(z.enum(['registry', 'docker'], { error: expected('registry or docker') }), 'registry: direct, digest-preserving; docker: through the Docker daemon', {
     flag: 'transport',
     env: 'GCRSYNC_TRANSPORT',
@@ -150,6 +162,7 @@ export const SETTINGS = {
     'commands run at the target (docs/targets.md#hooks)',
     {},
   ),
+  verify: setting(verifyPolicy, 'which recorded mirrors a sync HEADs at the target to find drift: always, never, or a rolling share per day (default 1/7)', {}),
 } satisfies Record<string, Setting>;
 
 type Settings = typeof SETTINGS;

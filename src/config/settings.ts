@@ -4,7 +4,7 @@ import { COMMAND_LINE_KEYS, SETTINGS, type CommandLineKey, type CommandLineValue
 import type { TlsMode } from '../http/dispatcher.js';
 import { resolveAccess, type AccessFlags, type CommandAccess, type JobAccess } from './network.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
-import { compileTagFilter, type TagFilterRules } from './filters.js';
+import { tagFilterProblems, type TagFilterRules } from './filters.js';
 import { checkNamingRules, DEFAULT_NAMING, type NamingRules, type TargetLocation } from '../ref/naming.js';
 import { formatReference, parseLocation, parseReference, type Reference } from '../ref/reference.js';
 import { validateSourceSpec, type NamespaceSpec, type RepositoriesSpec } from '../sources/source-spec.js';
@@ -85,6 +85,8 @@ export interface JobOptions extends Omit<CommandLineValues, 'target' | 'platform
   tls: Record<string, TlsMode>;
   /** where each registry's credentials come from, as the file sets them */
   credentials: Record<string, CredentialSource>;
+  /** `verify:` of the job: which recorded mirrors a sync checks at the target (default: a rolling seventh) */
+  verify?: 'always' | 'never' | number;
 }
 
 /** What a run of jobs needs: the jobs, plus the settings that belong to the whole command. */
@@ -264,7 +266,7 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
   };
   problems.check(fileOrigin('naming'), () => checkNamingRules(naming));
   const filters: TagFilterRules = { ...settings.filters };
-  problems.check(fileOrigin('filters'), () => compileTagFilter(filters));
+  for (const problem of tagFilterProblems(filters)) problems.add(fileOrigin('filters'), problem);
   const beforeRepository = hookFrom(settings.hooks?.beforeRepository, problems, fileOrigin('hooks.beforeRepository'));
   const afterPush = hookFrom(settings.hooks?.afterPush, problems, fileOrigin('hooks.afterPush'));
 
@@ -287,6 +289,7 @@ function resolveJob(job: JobLayers, file: ConfigFile | undefined, flags: JobFlag
     examples: examples as Reference[],
     tls: settings.tls ?? {},
     credentials: settings.credentials ?? {},
+    ...(settings.verify !== undefined && { verify: settings.verify }),
   };
 }
 

@@ -4,8 +4,10 @@ import { createPushHooks } from './hooks.js';
 import { conflictError, findConflicts, planRuns, sourceName, type ImageListReader, type JobRun } from './plan.js';
 import type { Logger } from '../log.js';
 import type { PushHooks } from '../reconcile/execute.js';
+import type { VerifyPolicy } from '../reconcile/verify.js';
 import { formatSummary } from '../reconcile/report.js';
 import { readStatus, runCompare, runExitCode, runSync, stoppedRun, type MirrorStatus, type RunDeps, type RunObserver, type RunSettings } from '../reconcile/run.js';
+import type { Reference } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import { sourceLocation, type SourceSpec } from '../sources/index.js';
 import type { Listing } from '../sources/source.js';
@@ -24,11 +26,15 @@ export interface JobsDeps extends ImageListReader {
   metadataFor(location: string | undefined): Promise<MetadataRepo>;
   listSource(spec: SourceSpec, job: JobOptions, signal: AbortSignal): Promise<Listing>;
   headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  /** the platforms of the image at a reference, [] when it is not there */
+  platformsAt?(ref: Reference, signal: AbortSignal): Promise<string[]>;
   repositoryExists(repo: RepositoryRef, signal: AbortSignal): Promise<boolean>;
   /** the job's transport; the caller keeps the platform list in every copy request */
   createTransport(job: JobOptions): Transport | Promise<Transport>;
   /** a reason to start no more images for this source (e.g. Docker Hub's pull budget) */
   stopReasonFor?(spec: SourceSpec, job: JobOptions): ((image: { children?: number }) => string | undefined) | undefined;
+  /** a reason to HEAD no more mirrors at the job's target (a pull budget, Docker Hub's when the target is Hub) */
+  targetStopReasonFor?(job: JobOptions): (() => string | undefined) | undefined;
   now?: () => Date;
   /** the environment hook commands inherit (default: this process's) */
   hookEnv?: NodeJS.ProcessEnv;
@@ -49,6 +55,8 @@ function withPlatforms(transport: Transport, platforms: readonly string[]): Tran
 export interface RunJobsOptions extends Pick<JobsOptions, 'dryRun' | 'shard' | 'maxDurationMs' | 'checkpoint' | 'configFile'> {
   command: 'sync' | 'compare';
   signal: AbortSignal;
+  /** `sync --verify`: check every recorded mirror at the target (default: each job's own policy) */
+  verify?: VerifyPolicy;
 }
 
 /**
@@ -132,6 +140,7 @@ async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal: AbortSigna
     metadata: await deps.metadataFor(run.job.metadataRepo),
     listSource: (_source, signal) => list(signal),
     headTarget: deps.headTarget,
+    ...(deps.platformsAt !== undefined && { platformsAt: deps.platformsAt }),
     createTransport: async () => withPlatforms(await deps.createTransport(run.job), run.job.platforms),
     ...(deps.now !== undefined && { now: deps.now }),
   };
@@ -159,6 +168,7 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
     ...(deps.hookEnv !== undefined && { baseEnv: deps.hookEnv }),
   });
   const stopReason = deps.stopReasonFor?.(run.spec, run.job);
+  const verifyStopReason = deps.targetStopReasonFor?.(run.job);
   return {
     source: sourceLocation(run.spec),
     target: run.job.target,
@@ -166,6 +176,8 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
     queryLimit: run.job.queryLimit,
     dryRun: options.dryRun,
     name: run.name,
+    platforms: run.job.platforms,
+    transport: run.job.transport,
     ...(run.selectTags !== undefined && { selectTags: run.selectTags }),
     signal: options.signal,
     ...(options.shard !== undefined && { shard: options.shard }),
@@ -174,16 +186,26 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
     ...(options.checkpoint !== undefined && { checkpoint: options.checkpoint }),
     ...(hooks !== undefined && { hooks }),
     ...(stopReason !== undefined && { stopReason }),
+    ...(verifyStopReason !== undefined && { verifyStopReason }),
+    // --verify wins over the job's verify:
+    ...((options.verify ?? run.job.verify) !== undefined && { verify: options.verify ?? run.job.verify }),
     ...(deps.observer !== undefined && { observer: deps.observer }),
     schema1: run.job.schema1,
   };
 }
 
 /** Every job of the options, planned and run. */
-export async function runJobs(options: JobsOptions, command: 'sync' | 'compare', deps: JobsDeps, signal: AbortSignal): Promise<JobsReport> {
+export async function runJobs(
+  options: JobsOptions,
+  command: 'sync' | 'compare',
+  deps: JobsDeps,
+  signal: AbortSignal,
+  verify?: VerifyPolicy,
+): Promise<JobsReport> {
   const runs = await planRuns(options.jobs, deps, signal);
   return runJobRuns(runs, deps, {
     command,
+    ...(verify !== undefined && { verify }),
     dryRun: options.dryRun,
     ...(options.configFile !== undefined && { configFile: options.configFile }),
     ...(options.shard !== undefined && { shard: options.shard }),

@@ -93,8 +93,10 @@ export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listin
         conflicts.push(`${earlier.source} (job ${earlier.job}) and ${claim.source} (job ${claim.job}) both map to ${target}`);
       }
       targets.set(target, earlier ?? claim);
-      // the same image to the same name twice is harmless; to two names, the second would never be copied
-      const metadataKey = `${run.job.metadataRepo ?? ''}\u0000${claim.source}`;
+      // the same image to the same name twice is harmless; to two names under one target location (one metadata
+      // file), each run would copy it again over the other's record
+      const targetLocation = run.job.target.path === '' ? run.job.target.registry : `${run.job.target.registry}/${run.job.target.path}`;
+      const metadataKey = `${run.job.metadataRepo ?? ''}\u0000${targetLocation}\u0000${claim.source}`;
       const before = recorded.get(metadataKey);
       if (before !== undefined && before.job !== claim.job && before.target !== target) {
         conflicts.push(`${claim.source} is mirrored by jobs ${before.job} and ${claim.job}, which share one metadata file; give one of them its own metadataRepo`);

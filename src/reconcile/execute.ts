@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { describeError, GcrsyncError } from '../errors.js';
+import { describeError, GcrsyncError, isGcrsyncError } from '../errors.js';
 import { isTransient } from '../http/retry.js';
 import type { Logger } from '../log.js';
 import { formatReference, formatRepository } from '../ref/reference.js';
@@ -8,11 +8,17 @@ import { quoteUntrusted } from '../sources/untrusted.js';
 import { isRecordablePlatform } from '../store/schema.js';
 import type { CopyResult, Transport } from '../transports/transport.js';
 import type { PlanItem } from './plan.js';
+import { SETUP_FAILURE_LIMIT, setupFailure } from './setup-failure.js';
 
 export interface ItemOutcome {
   item: PlanItem;
-  /** `not-mirrorable`: no registry stores the image's shape any more (schema1); recorded, never retried */
-  status: 'synced' | 'already-present' | 'failed' | 'skipped' | 'not-mirrorable';
+  /**
+   * synced: copied and verified; already-present: at the target with the wanted content; failed; skipped: not
+   * started (or abandoned) because the run stopped; no-platform: the image has none of the platforms the run
+   * copies; missing / differs (compare): not at the target, or there with other content; not-mirrorable: no
+   * registry stores the image's shape any more (schema1), recorded, never retried
+   */
+  status: 'synced' | 'already-present' | 'failed' | 'skipped' | 'not-mirrorable' | 'no-platform' | 'missing' | 'differs';
   result?: CopyResult;
   /** digest verified at the target after the copy */
   targetDigest?: string;
@@ -72,9 +78,11 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
     return prepared;
   };
   const retryLater: PlanItem[] = [];
+  const setupFailures = new Map<string, number>();
+  let setupStop: string | undefined;
   const attempt = async (item: PlanItem, lastChance: boolean) => {
     const started = Date.now();
-    const reason = options.signal.aborted ? 'interrupted' : options.stopReason?.(item);
+    const reason = options.signal.aborted ? 'interrupted' : (setupStop ?? options.stopReason?.(item));
     if (reason !== undefined) {
       if (!stopLogged) deps.logger.warn(`starting no more images: ${reason}`);
       stopLogged = true;
@@ -86,6 +94,31 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
       await finish({ ...(await copyAndVerify(item, deps, options.signal)), seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const source = formatReference(item.source);
+      if (options.signal.aborted) {
+        // abandoned in flight: nothing is recorded, the next run copies it again
+        await finish({ item, status: 'skipped', skippedBecause: 'interrupted', seconds: (Date.now() - started) / 1000 });
+        return;
+      }
+      if (isGcrsyncError(error, 'NO_MATCHING_PLATFORM')) {
+        deps.logger.info(`skipped ${source}: no matching platform`, { error: error.message });
+        await finish({ item, status: 'no-platform', error, seconds: (Date.now() - started) / 1000 });
+        return;
+      }
+      const setup = setupFailure(error, item);
+      if (setup !== undefined) {
+        // one message for the setup problem, not one per image; after a few the run stops trying
+        const seen = (setupFailures.get(setup.key) ?? 0) + 1;
+        setupFailures.set(setup.key, seen);
+        if (seen === 1) deps.logger.error(setup.message);
+        deps.logger.debug(`failed ${source}`, { error: describeError(error) });
+        if (seen >= SETUP_FAILURE_LIMIT && setupStop === undefined) {
+          setupStop = setup.message;
+          stopLogged = true;
+          deps.logger.error(`starting no more images after ${seen} identical failures`);
+        }
+        await finish({ item, status: 'failed', error: error as Error, seconds: (Date.now() - started) / 1000 });
+        return;
+      }
       if (!lastChance && isTransient(error)) {
         deps.logger.info(`failed ${source}; trying it once more at the end of the run`, { error: describeError(error) });
         retryLater.push(item);
@@ -106,9 +139,11 @@ export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps,
 
 async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal: AbortSignal): Promise<Omit<ItemOutcome, 'seconds'>> {
   const targetRepo = { registry: item.target.registry, repository: item.target.repository };
+  // the mirror's tag: a naming template or `copy SRC DST` may give it another tag than the source's
+  const targetTag = item.target.tag ?? item.tag;
   if (item.reason === 'unverified') {
     // An old-format record never said which digest was copied: a target already holding the source digest needs no copy.
-    const present = await deps.headTarget(targetRepo, item.tag, signal);
+    const present = await deps.headTarget(targetRepo, targetTag, signal);
     if (present?.digest === item.sourceDigest) return { item, status: 'already-present', targetDigest: present.digest };
   }
   const result = await deps.transport.copy(
@@ -122,7 +157,7 @@ async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal: AbortSig
     signal,
   );
   if (result.notMirrorable !== undefined) return { item, status: 'not-mirrorable', result };
-  const verified = await deps.headTarget(targetRepo, item.tag, signal);
+  const verified = await deps.headTarget(targetRepo, targetTag, signal);
   if (verified === undefined) {
     throw new GcrsyncError('NOT_FOUND', `${formatReference(item.target)} is not at the target after the push`, {
       ref: formatReference(item.target),

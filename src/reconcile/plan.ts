@@ -3,14 +3,16 @@ import { formatReference, type Reference } from '../ref/reference.js';
 import { createHash } from 'node:crypto';
 import { relativeRepository, type SourceLocation } from '../ref/naming.js';
 import type { SourceTag } from '../sources/source.js';
-import { findRecord, isDigestKnown, type NamespaceMetadata } from '../store/schema.js';
+import { findRecord, isDigestKnown, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
 import { digestTagSubject, isSignatureTag } from '../ref/digest-tags.js';
 
 /**
- * Why an image is due: never synced, the source tag moved, an old-format record whose digest we never knew, or its
- * signature tags (`sha256-<hex>.sig`, …) are not the ones recorded as copied with it.
+ * Why an image is due: never synced, the source tag moved, an old-format record whose digest we never knew, its
+ * signature tags (`sha256-<hex>.sig`, …) are not the ones recorded as copied with it, a record made for another
+ * mirror name or platform set than this run would produce (naming rules, DST or `--platform` changed), or an
+ * up-to-date record whose mirror is gone or holds other content at the target (found by verification: `drifted`).
  */
-export type PlanReason = 'new' | 'digest-changed' | 'unverified' | 'signatures-changed';
+export type PlanReason = 'new' | 'digest-changed' | 'unverified' | 'signatures-changed' | 'retargeted' | 'drifted';
 
 export interface PlanItem {
   /** metadata key: repository path under the namespace */
@@ -33,6 +35,8 @@ export interface PlanOptions {
   schema1?: 'skip' | 'convert';
   /** digest tags found in the listing, by `repository digest` (see digestTagsByImage) */
   digestTags?: ReadonlyMap<string, string[]>;
+  /** the platform filter of the copies (empty for all): part of the desired state */
+  platforms?: readonly string[];
 }
 
 function signatureCount(tags: readonly string[] | undefined): number {
@@ -55,6 +59,8 @@ export interface Plan {
   items: PlanItem[];
   /** tags already at the target with the same source digest */
   upToDate: number;
+  /** those up-to-date tags with their records, planned as `drifted` should verification find them gone */
+  current: Array<{ item: PlanItem; record: TagRecord }>;
   /** source tags that could not be planned (bad mirror name, two sources on one target) */
   problems: Array<{ subject: string; error: GcrsyncError }>;
 }
@@ -77,7 +83,28 @@ export function inShard(key: string, shard: Shard): boolean {
   return bucket === shard.index - 1;
 }
 
-/** Decides what to copy: pure, so `--dry-run` and the real run see the same plan. */
+/**
+ * True when a record describes what this run would make: the same mirror reference and the same platform
+ * filter. A record older than `platformFilter` holds only the platforms it copied: it still fits a filter
+ * that keeps all of them, so upgrading gcrsync does not copy a whole mirror again.
+ */
+export function recordFits(record: TagRecord, target: string, platforms: readonly string[]): boolean {
+  if (record.target !== target) return false;
+  const wanted = [...new Set(platforms)].sort();
+  if (record.platformFilter !== undefined) return record.platformFilter.join(',') === wanted.join(',');
+  if (wanted.length === 0) return true;
+  return (record.platforms ?? []).every((platform) => platformWanted(platform, wanted));
+}
+
+/** A filter without a variant takes every variant (`linux/arm` keeps `linux/arm/v7`). */
+export function platformWanted(platform: string, wanted: readonly string[]): boolean {
+  return wanted.some((w) => platform === w || platform.startsWith(`${w}/`));
+}
+
+/**
+ * Decides what to copy: pure, so `--dry-run` and the real run see the same plan. The desired state is the
+ * source digest, the mirror reference and the platform filter (`platforms`, empty for all).
+ */
 export function planSync(
   tags: readonly SourceTag[],
   metadata: NamespaceMetadata | undefined,
@@ -85,8 +112,8 @@ export function planSync(
   nameFor: MirrorNamer,
   options: PlanOptions = {},
 ): Plan {
-  const { shard } = options;
-  const plan: Plan = { items: [], upToDate: 0, problems: [] };
+  const { shard, platforms = [] } = options;
+  const plan: Plan = { items: [], upToDate: 0, current: [], problems: [] };
   const claimedTargets = new Map<string, string>();
   for (const found of tags) {
     const sourceRef: Reference = { registry: source.registry, repository: found.repository, tag: found.tag };
@@ -121,12 +148,8 @@ export function planSync(
     else if (record.skipped === 'schema1' && options.schema1 === 'convert') reason = 'new';
     else if (record.skipped === undefined && record.targetDigest === undefined && signatureCount(digestTags) !== (record.signatures ?? 0)) {
       reason = 'signatures-changed';
-    }
-    if (reason === undefined) {
-      plan.upToDate += 1;
-      continue;
-    }
-    plan.items.push({
+    } else if (!recordFits(record, targetName, platforms)) reason = 'retargeted';
+    const item: PlanItem = {
       key,
       tag: found.tag,
       source: sourceRef,
@@ -134,9 +157,15 @@ export function planSync(
       sourceDigest: found.digest,
       ...(found.mediaType !== undefined && { sourceMediaType: found.mediaType }),
       ...(found.children !== undefined && { children: found.children }),
-      reason,
+      reason: reason ?? 'drifted',
       ...(digestTags !== undefined && { digestTags }),
-    });
+    };
+    if (reason === undefined) {
+      plan.upToDate += 1;
+      plan.current.push({ item, record: record! });
+      continue;
+    }
+    plan.items.push(item);
   }
   return plan;
 }

@@ -8,17 +8,22 @@ export function formatSummary(report: RunReport): string {
   lines.push(`${head} ${report.source} -> ${report.target}`);
   lines.push(`  source tags     ${report.sourceTags}`);
   lines.push(`  up to date      ${report.upToDate}`);
+  if (report.verified !== undefined) lines.push(`  verified        ${report.verified.checked} at the target, ${report.verified.drifted} gone or different (copied again)`);
   if (report.dryRun) {
     lines.push(`  would copy      ${report.planned.length}`);
     for (const item of report.planned) lines.push(`    ${item.reason.padEnd(14)} ${item.source} -> ${item.target}`);
   } else if (report.command === 'compare') {
     lines.push(`  found at target ${count('already-present')}`);
-    lines.push(`  missing         ${count('skipped')}`);
+    lines.push(`  missing at target ${count('missing')}`);
+    const differs = report.outcomes.filter((o) => o.status === 'differs');
+    lines.push(`  differs at target ${differs.length}${differs.length > 0 ? ' (not recorded: the next sync copies them)' : ''}`);
+    for (const o of differs) lines.push(`    ${o.source} -> ${o.target} (${o.targetDigest ?? 'unknown digest'} there)`);
   } else {
     lines.push(`  copied          ${count('synced')}`);
     if (count('already-present') > 0) lines.push(`  already there   ${count('already-present')}`);
     if (count('skipped') > 0) lines.push(`  not started     ${count('skipped')}`);
   }
+  if (count('no-platform') > 0) lines.push(`  no matching platform ${count('no-platform')}`);
   const unmirrorable = report.outcomes.filter((o) => o.status === 'not-mirrorable');
   if (unmirrorable.length > 0) {
     lines.push(`  not mirrorable  ${unmirrorable.length}`);

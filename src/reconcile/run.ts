@@ -1,17 +1,19 @@
 import PQueue from 'p-queue';
 import { describeError, UNINTERRUPTED } from '../errors.js';
 import type { Logger } from '../log.js';
-import { formatReference } from '../ref/reference.js';
+import { formatReference, type Reference } from '../ref/reference.js';
 import type { SourceLocation, TargetLocation } from '../ref/naming.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import { targetReference } from '../ref/naming.js';
 import type { Listing, SourceTag } from '../sources/source.js';
-import { renderChangelogSection } from '../store/changelog.js';
+import { renderChangelogSection, type ChangelogEntry } from '../store/changelog.js';
+import { metadataFileFor } from '../store/target-file.js';
 import type { MetadataRepo } from '../store/metadata-repo.js';
 import { applyUpdates, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
 import type { CopyResult, Transport } from '../transports/transport.js';
 import { executePlan, type ItemOutcome, type PushHooks } from './execute.js';
-import { digestTagsByImage, planSync, type MirrorNamer, type Plan, type PlanItem, type Shard } from './plan.js';
+import { dockerCopyPlatforms, verifyMirrors, type VerifyPolicy } from './verify.js';
+import { digestTagsByImage, planSync, type MirrorNamer, type Plan, type PlanItem, type PlanReason, type Shard } from './plan.js';
 import { digestTagSubject } from '../ref/digest-tags.js';
 import { isSchema1 } from '../registry/media-types.js';
 
@@ -21,6 +23,8 @@ export interface RunDeps {
   metadata: MetadataRepo;
   listSource(source: SourceLocation, signal: AbortSignal): Promise<Listing>;
   headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  /** the platforms of the image at a reference ([] when it is not there): compare's test for docker-transport mirrors */
+  platformsAt?(ref: Reference, signal: AbortSignal): Promise<string[]>;
   /** created only when something will be copied, so a no-op run never needs a Docker daemon */
   createTransport(): Transport | Promise<Transport>;
   now?: () => Date;
@@ -35,6 +39,14 @@ export interface RunSettings {
   signal: AbortSignal;
   /** mirror naming; default: `<target>/<path under the namespace>`, flattened for Docker Hub */
   name?: MirrorNamer;
+  /** the platform filter copies use (`--platform`), empty or absent for all: part of the desired state */
+  platforms?: readonly string[];
+  /** how the job copies: compare adopts a docker-transport mirror (rewritten manifest) by its platforms */
+  transport?: 'registry' | 'docker';
+  /** which recorded mirrors a sync HEADs at the target to find drift (default: a rolling seventh) */
+  verify?: VerifyPolicy;
+  /** a reason to HEAD no more mirrors (the Docker Hub budget when the target is Hub) */
+  verifyStopReason?: () => string | undefined;
   /** narrows the listing before the diff (tag filters) */
   selectTags?: (tags: readonly SourceTag[]) => SourceTag[];
   /** only this slice of the namespace's repositories */
@@ -90,6 +102,8 @@ export interface RunReport {
   commit?: { committed: boolean; commit?: string; pushed: boolean; commits: number; error?: string };
   /** why images were left for the next run (deadline, rate limit, interrupt) */
   stoppedBecause?: string;
+  /** recorded mirrors HEADed at the target, and how many of them drifted (planned again as repairs) */
+  verified?: { checked: number; drifted: number };
 }
 
 function locationName(registry: string, path: string): string {
@@ -134,11 +148,17 @@ async function readAndList(deps: RunDeps, settings: RunSettings, report: RunRepo
   return { ...(metadata !== undefined && { metadata }), listing, digestTags };
 }
 
+/** The run's metadata file: the namespace's file for this run's target (see store/layout.ts). */
+function runMetadataFile(deps: RunDeps, settings: RunSettings): Promise<string> {
+  return metadataFileFor(deps.metadata, settings.source, locationName(settings.target.registry, settings.target.path), settings.signal);
+}
+
 /** What sync and compare both start with: the report, the metadata and the listing read, and the plan. */
 async function prepareRun(command: RunReport['command'], deps: RunDeps, settings: RunSettings): Promise<{ report: RunReport; listing: Listing; plan: Plan }> {
-  const report = emptyReport(command, settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  const report = emptyReport(command, settings, await runMetadataFile(deps, settings));
   const listed = await readAndList(deps, settings, report);
   const plan = planFor(settings, listed);
+  if (command === 'sync') await verifyMirrors(deps, settings, plan, report);
   recordPlanProblems(plan, deps, report, settings);
   return { report, listing: listed.listing, plan };
 }
@@ -149,6 +169,7 @@ function planFor(settings: RunSettings, { listing, metadata, digestTags }: Liste
     digestTags,
     ...(settings.shard !== undefined && { shard: settings.shard }),
     ...(settings.schema1 !== undefined && { schema1: settings.schema1 }),
+    ...(settings.platforms !== undefined && { platforms: settings.platforms }),
   });
 }
 
@@ -202,7 +223,7 @@ function copiedDigest(outcome: Pick<ItemOutcome, 'item' | 'result'>): string {
   return outcome.result?.sourceDigest ?? outcome.item.sourceDigest;
 }
 
-function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDigest: string, result?: CopyResult): TagRecord {
+function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDigest: string, platformFilter: readonly string[] | undefined, result?: Partial<CopyResult>): TagRecord {
   const platforms = result?.platforms;
   return {
     digest,
@@ -213,6 +234,7 @@ function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDiges
     ...(result?.converted !== undefined && { converted: result.converted }),
     ...(result?.signatures !== undefined && { signatures: result.signatures }),
     ...(result?.referrers !== undefined && { referrers: result.referrers }),
+    ...(platformFilter !== undefined && platformFilter.length > 0 && { platformFilter: [...platformFilter] }),
   };
 }
 
@@ -224,6 +246,15 @@ function notMirrorableResult(digest: string, shape: 'schema1'): CopyResult {
 function notMirrorableRecord(digest: string, syncedAt: string, shape: 'schema1'): TagRecord {
   return { digest, target: '', syncedAt, skipped: shape };
 }
+
+const CHANGELOG_KIND: Record<PlanReason, ChangelogEntry['kind']> = {
+  new: 'new',
+  'digest-changed': 'updated',
+  unverified: 'updated',
+  'signatures-changed': 'updated',
+  retargeted: 'retargeted',
+  drifted: 'repaired',
+};
 
 /**
  * Commits the verified records and a CHANGELOG section; nothing verified means no commit. A commit that fails
@@ -260,11 +291,12 @@ async function commitOrThrow(
   const entries = logged.map(({ item }) => ({
     source: formatReference(item.source),
     target: formatReference(item.target),
-    kind: item.reason === 'new' ? ('new' as const) : ('updated' as const),
+    kind: CHANGELOG_KIND[item.reason],
   }));
-  const newCount = entries.filter((e) => e.kind === 'new').length;
+  const counted = (kind: ChangelogEntry['kind']) => entries.filter((e) => e.kind === kind).length;
   const verb = report.command === 'compare' ? 'compare' : 'sync';
-  const message = `${verb} ${report.source}: ${newCount} new, ${entries.length - newCount} updated, ${records.length} recorded`;
+  const extra = (['retargeted', 'repaired'] as const).map((kind) => (counted(kind) > 0 ? `, ${counted(kind)} ${kind}` : '')).join('');
+  const message = `${verb} ${report.source}: ${counted('new')} new, ${counted('updated')} updated${extra}, ${records.length} recorded`;
   const section =
     entries.length > 0 ? renderChangelogSection({ time: (deps.now ?? (() => new Date()))(), title: `${report.source} → ${report.target}`, entries }) : undefined;
   // what the run verified is committed even when it is being interrupted
@@ -328,7 +360,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     } else if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
       pending.push({
         item: outcome.item,
-        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), outcome.targetDigest, outcome.result),
+        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), outcome.targetDigest, settings.platforms, outcome.result),
         logged: outcome.status === 'synced',
       });
       if (checkpointDue()) await flush();
@@ -380,13 +412,20 @@ export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<
         const repo = { registry: item.target.registry, repository: item.target.repository };
         const seconds = () => (Date.now() - started) / 1000;
         try {
-          const present = await deps.headTarget(repo, item.tag, settings.signal);
+          const present = await deps.headTarget(repo, item.target.tag ?? item.tag, settings.signal);
           if (present === undefined) {
-            report.outcomes.push(outcomeLine({ item, status: 'skipped', seconds: seconds() }));
+            report.outcomes.push(outcomeLine({ item, status: 'missing', seconds: seconds() }));
+            return;
+          }
+          const platforms = present.digest === item.sourceDigest ? [] : await dockerCopyPlatforms(deps, settings, item);
+          if (present.digest !== item.sourceDigest && platforms.length === 0) {
+            // never adopted: the next sync copies the source over it
+            deps.logger.warn(`${formatReference(item.target)} differs at the target from ${formatReference(item.source)}; not recorded`, { digest: present.digest });
+            report.outcomes.push(outcomeLine({ item, status: 'differs', targetDigest: present.digest, seconds: seconds() }));
             return;
           }
           report.outcomes.push(outcomeLine({ item, status: 'already-present', targetDigest: present.digest, seconds: seconds() }));
-          records.push({ item, record: recordFor(item, item.sourceDigest, syncedAt, present.digest), logged: false });
+          records.push({ item, record: recordFor(item, item.sourceDigest, syncedAt, present.digest, settings.platforms, { platforms }), logged: false });
         } catch (error) {
           report.outcomes.push(outcomeLine({ item, status: 'failed', error: error as Error, seconds: seconds() }));
         }
@@ -406,7 +445,7 @@ export interface MirrorStatus {
 
 /** Source total / synced / waiting, as `monitor` prints it. */
 export async function readStatus(deps: RunDeps, settings: RunSettings): Promise<MirrorStatus> {
-  const report = emptyReport('sync', settings, deps.metadata.metadataFile(settings.source.registry, settings.source.namespace));
+  const report = emptyReport('sync', settings, await runMetadataFile(deps, settings));
   const listed = await readAndList(deps, settings, report);
   const plan = planFor(settings, listed);
   return { source: report.source, total: listed.listing.tags.length, synced: plan.upToDate, waiting: plan.items.length };

@@ -85,6 +85,7 @@ export function slackMessage(report: InvocationReport): { text: string } {
     lines.push(
       `${prefix}${count('synced')} copied, ${count('already-present')} already there, ${count('failed')} failed, ${count('skipped')} not started` +
         (count('not-mirrorable') > 0 ? `, ${count('not-mirrorable')} not mirrorable` : '') +
+        (count('no-platform') > 0 ? `, ${count('no-platform')} without a matching platform` : '') +
         ` (${r.sourceTags} source tags, ${r.upToDate} up to date)`,
     );
     for (const outcome of r.outcomes) if (outcome.status === 'failed') item(`• \`${outcome.source}\`: ${outcome.error ?? 'unknown error'}`);

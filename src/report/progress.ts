@@ -55,7 +55,13 @@ interface Counts {
   present: number;
   failed: number;
   skipped: number;
+  /** images with none of the wanted platforms */
+  unmatched: number;
   bytes: number;
+}
+
+function finishedOf(counts: Counts): number {
+  return counts.copied + counts.present + counts.failed + counts.skipped + counts.unmatched;
 }
 
 const BAR_WIDTH = 24;
@@ -65,7 +71,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   const tty = options.tty ?? stream.isTTY === true;
   const now = options.now ?? Date.now;
   const intervalMs = options.intervalMs ?? 30_000;
-  const counts: Counts = { total: 0, copied: 0, present: 0, failed: 0, skipped: 0, bytes: 0 };
+  const counts: Counts = { total: 0, copied: 0, present: 0, failed: 0, skipped: 0, unmatched: 0, bytes: 0 };
   let startedAt = now();
   let lastLineAt = startedAt;
   let drawnLines = 0;
@@ -73,7 +79,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const done = () => counts.copied + counts.present + counts.failed + counts.skipped;
+  const done = () => finishedOf(counts);
   const erase = () => {
     if (drawnLines === 0) return;
     stream.write('\x1b[1A\x1b[2K'.repeat(drawnLines));
@@ -114,6 +120,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
       if (outcome.status === 'synced') counts.copied++;
       else if (outcome.status === 'already-present') counts.present++;
       else if (outcome.status === 'failed') counts.failed++;
+      else if (outcome.status === 'no-platform') counts.unmatched++;
       else counts.skipped++;
       counts.bytes += outcome.result?.bytesUploaded ?? 0;
       if (!tty || stopped) return;
@@ -160,7 +167,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
 }
 
 function renderBars(counts: Counts, seconds: number, columns: number | undefined): string[] {
-  const finished = counts.copied + counts.present + counts.failed + counts.skipped;
+  const finished = finishedOf(counts);
   const fraction = counts.total === 0 ? 1 : Math.min(1, finished / counts.total);
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
@@ -169,6 +176,7 @@ function renderBars(counts: Counts, seconds: number, columns: number | undefined
   if (counts.present > 0) detail.push(`${counts.present} already there`);
   if (counts.failed > 0) detail.push(`${counts.failed} failed`);
   if (counts.skipped > 0) detail.push(`${counts.skipped} not started`);
+  if (counts.unmatched > 0) detail.push(`${counts.unmatched} without a matching platform`);
   parts.push(`(${detail.join(', ')})`, `${rate(finished, seconds)}/s`, `ETA ${eta(counts, seconds)}`);
   const lines = [parts.join('  '), `bytes  ${formatBytes(counts.bytes)} copied  ${formatBytes(seconds > 0 ? counts.bytes / seconds : 0)}/s  elapsed ${formatDuration(seconds)}`];
   // a line wider than the terminal wraps, and erasing would then leave its first half behind
@@ -176,10 +184,10 @@ function renderBars(counts: Counts, seconds: number, columns: number | undefined
 }
 
 function renderPlainLine(counts: Counts, seconds: number): string {
-  const finished = counts.copied + counts.present + counts.failed + counts.skipped;
+  const finished = finishedOf(counts);
   return (
     `progress: ${finished}/${counts.total} images (${counts.copied} copied, ${counts.present} already there, ${counts.failed} failed, ` +
-    `${counts.skipped} not started), ${formatBytes(counts.bytes)} copied, ${rate(finished, seconds)} images/s, ` +
+    `${counts.skipped} not started${counts.unmatched > 0 ? `, ${counts.unmatched} without a matching platform` : ''}), ${formatBytes(counts.bytes)} copied, ${rate(finished, seconds)} images/s, ` +
     `${formatBytes(seconds > 0 ? counts.bytes / seconds : 0)}/s, elapsed ${formatDuration(seconds)}, ETA ${eta(counts, seconds)}`
   );
 }
@@ -189,7 +197,7 @@ function rate(finished: number, seconds: number): string {
 }
 
 function eta(counts: Counts, seconds: number): string {
-  const finished = counts.copied + counts.present + counts.failed + counts.skipped;
+  const finished = finishedOf(counts);
   const remaining = counts.total - finished;
   if (remaining <= 0) return '0s';
   if (finished === 0 || seconds <= 0) return '?';
@@ -217,6 +225,41 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
+type OutcomeStatus = RunReport['outcomes'][number]['status'];
+
+/** A table row: the images of one outcome status, or (no status) a count the run reports without outcomes. */
+interface TableRow {
+  label: string;
+  status?: OutcomeStatus;
+  count?: (run: RunReport) => number;
+}
+
+const UP_TO_DATE: TableRow = { label: 'up to date', count: (run) => run.upToDate };
+
+/** The rows of a command's table, the same outcomes its summary names, in the same words. */
+function tableRows(report: InvocationReport, outcomes: ReadonlyArray<{ status: OutcomeStatus }>): TableRow[] {
+  if (report.dryRun) return [UP_TO_DATE, { label: 'would copy', count: (run) => run.planned.length }];
+  if (report.command === 'compare') {
+    return [
+      UP_TO_DATE,
+      { label: 'found at target', status: 'already-present' },
+      { label: 'missing at target', status: 'missing' },
+      { label: 'differs at target', status: 'differs' },
+      { label: 'failed', status: 'failed' },
+    ];
+  }
+  const rows: TableRow[] = [
+    UP_TO_DATE,
+    { label: 'copied', status: 'synced' },
+    { label: 'already there', status: 'already-present' },
+    { label: 'failed', status: 'failed' },
+    { label: 'not started', status: 'skipped' },
+  ];
+  // only runs with a platform filter have this one
+  if (outcomes.some((outcome) => outcome.status === 'no-platform')) rows.push({ label: 'no matching platform', status: 'no-platform' });
+  return rows;
+}
+
 /**
  * The table printed at the end of every run: images, bytes and time per outcome (over every job run of the
  * invocation), then every failed image with its error (already redacted in the report) and every job run that
@@ -225,26 +268,20 @@ export function formatDuration(seconds: number): string {
 export function formatRunTable(report: InvocationReport): string {
   const runs = runsOf(report);
   const outcomes = runs.flatMap((run) => run.report?.outcomes ?? []);
-  const rows: Array<{ label: string; status: RunReport['outcomes'][number]['status'] }> = [
-    { label: 'copied', status: 'synced' },
-    { label: 'already there', status: 'already-present' },
-    { label: 'failed', status: 'failed' },
-    { label: 'not started', status: 'skipped' },
-    // a row of its own only when a run met such an image (schema1), so the usual table keeps its shape
-    ...(outcomes.some((outcome) => outcome.status === 'not-mirrorable') ? [{ label: 'not mirrorable', status: 'not-mirrorable' as const }] : []),
-  ];
+  const rows = tableRows(report, outcomes);
   const table: string[][] = [['outcome', 'images', 'bytes', 'image time']];
   let images = 0;
   let bytes = 0;
   let seconds = 0;
   for (const row of rows) {
-    const matching = outcomes.filter((outcome) => outcome.status === row.status);
+    const matching = row.status === undefined ? [] : outcomes.filter((outcome) => outcome.status === row.status);
+    const count = row.count === undefined ? matching.length : runs.reduce((sum, run) => sum + (run.report === undefined ? 0 : row.count!(run.report)), 0);
     const rowBytes = matching.reduce((sum, outcome) => sum + (outcome.bytes ?? 0), 0);
     const rowSeconds = matching.reduce((sum, outcome) => sum + outcome.seconds, 0);
-    images += matching.length;
+    images += count;
     bytes += rowBytes;
     seconds += rowSeconds;
-    table.push([row.label, String(matching.length), formatBytes(rowBytes), formatDuration(rowSeconds)]);
+    table.push([row.label, String(count), formatBytes(rowBytes), formatDuration(rowSeconds)]);
   }
   table.push(['total', String(images), formatBytes(bytes), formatDuration(seconds)]);
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));

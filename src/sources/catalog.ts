@@ -1,6 +1,6 @@
 import type { Listing } from './source.js';
 import type { ListingClient } from './listing-client.js';
-import { ListingRun, sourceUnreachable, type ListOptions } from './listing-run.js';
+import { ListingRun, namespaceMissing, sourceUnreachable, type ListOptions } from './listing-run.js';
 import { repositoryDefect } from './untrusted.js';
 
 /** True when `repository` is the namespace itself or lies under it ('' holds everything). */
@@ -28,9 +28,7 @@ export async function listCatalog(client: ListingClient, source: { registry: str
     if (defect !== undefined) run.refuse('<catalog>', 'repository', repository, defect);
     else if (inNamespace(repository, source.namespace)) accepted.add(repository);
   }
-  if (accepted.size === 0) {
-    run.logger.warn('the catalog lists no repository in this namespace', { registry: source.registry, namespace: source.namespace });
-  }
+  if (accepted.size === 0) throw namespaceMissing(source, 'the registry\'s catalog lists no repository under it');
   for (const repository of accepted) run.listPlainRepository(repository);
   return run.finish();
 }

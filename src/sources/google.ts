@@ -1,6 +1,7 @@
+import { describeError, isGcrsyncError } from '../errors.js';
 import type { Listing } from './source.js';
 import type { GoogleTagList, ListingClient } from './listing-client.js';
-import { ListingRun, sourceUnreachable, subjectOf, type ListOptions } from './listing-run.js';
+import { ListingRun, namespaceMissing, sourceUnreachable, subjectOf, type ListOptions } from './listing-run.js';
 import { childPath, digestDefect, tagDefect } from './untrusted.js';
 
 /** Artifact Registry answers at most this many items per list, and the extension does not paginate (ggcr PR#1645). */
@@ -55,7 +56,11 @@ export async function walkGoogle(client: ListingClient, source: { registry: stri
     root = await run.query((signal) => client.listGoogle(source.registry, source.namespace, signal));
   } catch (error) {
     if (options.signal.aborted) return run.finish();
+    if (isGcrsyncError(error, 'NOT_FOUND')) throw namespaceMissing(source, describeError(error));
     throw sourceUnreachable(source, error);
+  }
+  if (source.namespace !== '' && root !== undefined && root.child.length === 0 && root.tags.length === 0 && Object.keys(root.manifest).length === 0) {
+    throw namespaceMissing(source, 'its listing has no repository and no tag');
   }
   visit(source.namespace, root);
   return run.finish();

@@ -182,3 +182,9 @@ export function sourceUnreachable(source: { registry: string; namespace: string 
   const where = source.namespace === '' ? source.registry : `${source.registry}/${source.namespace}`;
   return new GcrsyncError('SOURCE_UNREACHABLE', `cannot list source ${where}: ${describeError(cause)}`, { ref: where, cause });
 }
+
+/** A source namespace with nothing under it is a wrong --source (a typo, the wrong registry), not "0 tags, done". */
+export function namespaceMissing(source: { registry: string; namespace: string }, why: string): GcrsyncError {
+  const where = source.namespace === '' ? source.registry : `${source.registry}/${source.namespace}`;
+  return new GcrsyncError('NOT_FOUND', `source ${where} does not exist (${why}); check --source / the job's source`, { ref: where });
+}

@@ -44,7 +44,8 @@ export async function listNamespace(client: ListingClient, source: SourceNamespa
     return await listCatalog(client, source, options);
   } catch (error) {
     // registries without a catalog (ghcr.io, Docker Hub) still list a namespace that is one repository
-    if (found === 'repository' && isGcrsyncError(error, 'SOURCE_UNREACHABLE')) {
+    // (or whose catalog, filtered by permissions, does not show it)
+    if (found === 'repository' && (isGcrsyncError(error, 'SOURCE_UNREACHABLE') || isGcrsyncError(error, 'NOT_FOUND'))) {
       options.logger?.info('no usable catalog; listing the namespace as one repository', { registry: source.registry, repository: source.namespace });
       return listRepositories(client, source.registry, [source.namespace], options);
     }

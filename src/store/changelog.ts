@@ -13,7 +13,11 @@ export interface ChangelogEntry {
   source: string;
   /** full target reference */
   target: string;
-  kind: 'new' | 'updated';
+  /**
+   * new: first copy; updated: the source digest moved; retargeted: copied again to another mirror name or platform
+   * set; repaired: copied again because the mirror was gone or different at the target (drift)
+   */
+  kind: 'new' | 'updated' | 'retargeted' | 'repaired';
 }
 
 export interface ChangelogSectionInput {
@@ -30,7 +34,7 @@ export const CHANGELOG_DETAIL_LIMIT = 500;
 export const SITE_CHANGES_PAGE = 'site/changes.html';
 
 /**
- * One markdown section: `## <UTC time>[ - title]`, then the new and the updated images, each `source → target`;
+ * One markdown section: `## <UTC time>[ - title]`, then the new, updated, retargeted and repaired images, each `source → target`;
  * past `CHANGELOG_DETAIL_LIMIT` images, each repository once with its count of tags, and a link to the
  * catalog's change page, whose repository pages list every tag.
  */
@@ -48,6 +52,8 @@ export function renderChangelogSection(input: ChangelogSectionInput): string {
   const groups = [
     { heading: 'New', kind: 'new' },
     { heading: 'Updated', kind: 'updated' },
+    { heading: 'Retargeted', kind: 'retargeted' },
+    { heading: 'Repaired', kind: 'repaired' },
   ] as const;
   for (const { heading, kind } of groups) {
     const entries = input.entries.filter((entry) => entry.kind === kind);

@@ -149,7 +149,7 @@ export function combineSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
 }
 
 /** `-c` settings for the commit identity: the repo's own (local config) when it has one, else gcrsync's. Never global. */
-async function commitIdentity(git: Git): Promise<string[]> {
+export async function commitIdentity(git: Git): Promise<string[]> {
   const config: string[] = [];
   for (const [key, fallback] of [
     ['user.name', IDENTITY.name],

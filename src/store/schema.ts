@@ -40,10 +40,12 @@ const tagRecord = z
       signatures: count.optional(),
       /** OCI 1.1 referrers (manifests whose `subject` is the image) copied with the image */
       referrers: count.optional(),
+      /** the `--platform` filter of the copy, sorted; absent for all platforms (and in records made before it existed) */
+      platformFilter: z.array(z.string({ error: 'must be os/arch[/variant]' }).regex(platformPattern, 'must be os/arch[/variant]'), { error: 'must be a list of os/arch[/variant]' }).optional(),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? 'is not a known field' : 'must be an object') },
   )
-  .transform(({ platforms, targetDigest, skipped, converted, signatures, referrers, ...known }) => ({
+  .transform(({ platforms, targetDigest, skipped, converted, signatures, referrers, platformFilter, ...known }) => ({
     ...known,
     ...(platforms !== undefined && platforms.length > 0 && { platforms: [...new Set(platforms)].sort() }),
     ...(targetDigest !== undefined && targetDigest !== known.digest && { targetDigest }),
@@ -51,6 +53,7 @@ const tagRecord = z
     ...(converted !== undefined && { converted }),
     ...(signatures !== undefined && signatures > 0 && { signatures }),
     ...(referrers !== undefined && referrers > 0 && { referrers }),
+    ...(platformFilter !== undefined && platformFilter.length > 0 && { platformFilter: [...new Set(platformFilter)].sort() }),
   }));
 
 /** The content of one `metadata/<registry>/<namespace>.json`. */

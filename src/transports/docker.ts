@@ -104,7 +104,9 @@ function daemonMessage(error: unknown): string {
 }
 
 function dockerError(action: string, image: string, message: string, cause?: unknown): GcrsyncError {
-  return new GcrsyncError('DOCKER', redactAll(`docker ${action} ${image} failed: ${message.trim()}`), {
+  // the daemon's words for a --platform the image does not have
+  const code = /no matching manifest for/i.test(message) ? 'NO_MATCHING_PLATFORM' : 'DOCKER';
+  return new GcrsyncError(code, redactAll(`docker ${action} ${image} failed: ${message.trim()}`), {
     ref: image,
     ...(cause !== undefined && { cause }),
   });

@@ -192,7 +192,7 @@ export function createManifestCopier(deps: ManifestCopierDeps): ManifestCopier {
     const kept = selectChildren(manifests, filters);
     if (kept.length === 0) {
       throw new GcrsyncError(
-        'NOT_FOUND',
+        'NO_MATCHING_PLATFORM',
         `${job.image} has none of the platforms ${filters.map(formatPlatform).join(', ')} (it has ${indexPlatforms(manifests).join(', ') || 'none'})`,
         { ref: job.image },
       );
@@ -211,7 +211,7 @@ export function createManifestCopier(deps: ManifestCopierDeps): ManifestCopier {
       config = await configs.read(job.source, content.config, signal);
       if (config?.platform && !platformMatches(filters, config.platform)) {
         throw new GcrsyncError(
-          'NOT_FOUND',
+          'NO_MATCHING_PLATFORM',
           `${job.image} is only ${formatPlatform(config.platform)}, none of the platforms ${filters.map(formatPlatform).join(', ')}`,
           { ref: job.image },
         );

@@ -36,7 +36,11 @@ export interface RegistryTransportOptions {
   allowNondistributable?: boolean;
 }
 
-export type RegistryTransport = Transport & { stats(): TransferStats };
+export type RegistryTransport = Transport & {
+  stats(): TransferStats;
+  /** the platforms of the image at `ref` (an index's entries, or the one of an image's config); [] when not there */
+  platformsOf(ref: Reference, signal: AbortSignal): Promise<string[]>;
+};
 
 // Far from the registries every transfer is a few round trips of waiting: measured with 12 two-platform images
 // behind 30 ms of latency per request, 1 → 9.2 s, 2 → 5.2 s, 4 → 3.1 s, 8 → 2.2 s with 8 connections per origin;
@@ -186,6 +190,13 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
         }
         throw error;
       }
+    },
+    async platformsOf(ref, signal) {
+      const repo = repositoryOf(ref);
+      const reference = ref.digest ?? ref.tag;
+      if (reference === undefined || (await client.headManifest(repo, reference, signal)) === undefined) return [];
+      const fetched = await client.getManifest(repo, reference, signal);
+      return manifests.publishedPlatforms(repo, parseManifest(fetched.bytes, fetched.mediaType, formatReference(ref)), signal);
     },
     stats() {
       const blobStats = blobs.stats();

@@ -4,7 +4,7 @@ import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runProgram, type CliResult } from '../support/cli.js';
-import { bareRemote, git } from '../support/git.js';
+import { bareRemote, git, pushByHand } from '../support/git.js';
 import { headDigest, pushTestImage } from '../support/images.js';
 import { repositoryRoot } from '../support/package.js';
 import { useSyncScene } from '../support/sync-scene.js';
@@ -127,6 +127,8 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
 
   it('run.sh from a fresh checkout of the action (npm ci builds it): config and job in a checkout of the metadata repo (no metadata-repo input) commit and push in place; exit 1 and outputs on failure', async () => {
     const remote = await bareRemote();
+    // a metadata repo made with `gcrsync init`: the action may use its checkout in place
+    await pushByHand(remote, { '.gcrsync-metadata': 'gcrsync metadata\n' }, 'gcrsync init');
     const work = await tempDir('action-checkout');
     // what `uses: gcrsync/gcrsync@ref` checks out: the tracked files, no node_modules, no dist/
     const action = join(work, 'action');

@@ -71,10 +71,18 @@ jobs:
     assert.equal(result.code, 2);
     assert.match(result.stderr, /CONFIG: .*gcrsync\.yaml is not valid/);
     assert.match(result.stderr, /gcrsync\.yaml:4:5 jobs\[0\]\.targt: unknown key/);
-    const semantic = await project(`jobs:\n  - name: a\n    source: ${source.host}/cfg-a\n    target: x.example.com\n    filters: { semver: ">=banana" }\n`);
+    // every problem of every job, each filter rule included
+    const semantic = await project(
+      `jobs:\n  - name: a\n    source: ${source.host}/cfg-a\n    target: x.example.com\n    filters: { semver: ">=banana", include: ["("] }\n` +
+        `  - name: b\n    source: ${source.host}/cfg-b\n    target: x.example.com\n    naming: { template: "{nope}" }\n    platforms: [linux]\n`,
+    );
     const bad = await runCli(['config', 'validate'], { cwd: semantic });
     assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /is not valid \(4 problems\)/);
     assert.match(bad.stderr, /gcrsync\.yaml:5:14 jobs\[0\]\.filters: filters\.semver: ">=banana" is not a semver range/);
+    assert.match(bad.stderr, /gcrsync\.yaml:5:14 jobs\[0\]\.filters: filters\.include: "\(" is not a regular expression/);
+    assert.match(bad.stderr, /jobs\[1\]\.naming: naming template "\{nope\}"/);
+    assert.match(bad.stderr, /jobs\[1\]\.platforms: platform "linux"/);
     const missing = await runCli(['config', 'validate', '--config', join(dir, 'absent.yaml')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read config file .*absent\.yaml: ENOENT/);

@@ -138,8 +138,13 @@ describe('gcrsync pull (CLI, real dockerd)', function () {
       dockerLines.stdout,
       `docker pull ${mirror.host}/k8s/pause:3.9\ndocker tag ${mirror.host}/k8s/pause:3.9 registry.k8s.io/pause:3.9\ndocker rmi ${mirror.host}/k8s/pause:3.9\n`,
     );
+    // the mirror is on loopback, so it speaks plain HTTP: ctr refuses it without --plain-http
     const ctr = await runCli([...base, '--runtime', 'ctr']);
-    assert.match(ctr.stdout, new RegExp(`^ctr -n k8s\\.io images pull ${mirror.host}/k8s/pause:3\\.9\\n`));
+    assert.match(ctr.stdout, new RegExp(`^ctr -n k8s\\.io images pull --plain-http ${mirror.host}/k8s/pause:3\\.9\\n`));
+    const arm = await runCli([...base, '--runtime', 'ctr', '--platform', 'linux/arm64']);
+    assert.match(arm.stdout, new RegExp(`^ctr -n k8s\\.io images pull --plain-http --platform linux/arm64 ${mirror.host}/k8s/pause:3\\.9\\n`));
+    const dockerArm = await runCli([...base, '--platform', 'linux/arm64']);
+    assert.match(dockerArm.stdout, new RegExp(`^docker pull --platform linux/arm64 ${mirror.host}/k8s/pause:3\\.9\\n`));
     const crictl = await runCli([...base, '--runtime', 'crictl']);
     assert.match(crictl.stdout, /^crictl pull .*\nctr -n k8s\.io images tag --force .* registry\.k8s\.io\/pause:3\.9\n/);
     const notPrinted = await runCli(['pull', 'registry.k8s.io/pause:3.9', '--runtime', 'ctr', '--metadata-repo', remote.url]);

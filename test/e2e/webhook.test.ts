@@ -221,3 +221,31 @@ describe('gcrsync webhook (CLI over TLS, end to end)', function () {
     assert.match(stderr, /webhook stopped/);
   });
 });
+
+describe('gcrsync webhook refresh loop (CLI)', function () {
+  this.timeout(150_000);
+
+  it('refreshes round after round without piling abort listeners onto its stop signal', async () => {
+    const dir = await tempDir('webhook-refresh');
+    const tls = makeCertificate(dir, 'webhook');
+    const remote = await bareRemote();
+    const child = spawn(
+      process.execPath,
+      [entry, 'webhook', '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--host', '127.0.0.1', '--port', '0', '--refresh', '1s', '--metadata-repo', remote.url, '--verbose'],
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const untrack = track({ name: 'gcrsync webhook', stop: () => terminate(child), kill: () => child.kill('SIGKILL') });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      // a listener per round passes the default limit of 10 in the 11th round
+      await waitFor(async () => (stderr.match(/metadata refreshed/g)?.length ?? 0) >= 12, 90_000, () => `the webhook did not refresh 12 times:\n${stderr}`);
+    } finally {
+      await terminate(child);
+      untrack();
+      await remote.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.doesNotMatch(stderr, /MaxListenersExceededWarning/);
+  });
+});

@@ -52,7 +52,7 @@ describe('jobs (config file → runs, real registries)', function () {
     await writeFile(file, yaml);
     const options = resolveJobs(parseConfigFile(yaml, file), flags, {});
     const controller = new AbortController();
-    const built = await createJobsDeps(options, silentLogger, controller.signal);
+    const built = await createJobsDeps(options, silentLogger);
     try {
       return { report: await runJobs(options, command, built.deps, controller.signal), options };
     } finally {

@@ -378,12 +378,12 @@ describe('registry transport against real registries', function () {
       assert.equal(await headDigest(targetEndpoint, 'filter/all', 'v1'), pushed.digest);
     });
 
-    it('fails with NOT_FOUND when no platform matches, leaving the target untouched', async () => {
+    it('fails with NO_MATCHING_PLATFORM when no platform matches, leaving the target untouched', async () => {
       const index = await push('filter/none', 'v1', { platforms });
       const single = await push('filter/single', 'v1', { platforms: ['linux/arm64'] });
       const t = transport({ platforms: ['windows/amd64'] });
-      await assert.rejects(t.copy(request(index, 'filter/none', 'v1'), UNINTERRUPTED), expectCode('NOT_FOUND'));
-      await assert.rejects(t.copy(request(single, 'filter/single', 'v1'), UNINTERRUPTED), expectCode('NOT_FOUND'));
+      await assert.rejects(t.copy(request(index, 'filter/none', 'v1'), UNINTERRUPTED), expectCode('NO_MATCHING_PLATFORM'));
+      await assert.rejects(t.copy(request(single, 'filter/single', 'v1'), UNINTERRUPTED), expectCode('NO_MATCHING_PLATFORM'));
       assert.equal(await headDigest(targetEndpoint, 'filter/none', 'v1'), undefined);
       assert.equal(await headDigest(targetEndpoint, 'filter/single', 'v1'), undefined);
       assert.equal(t.stats().blobsUploaded, 0);

@@ -32,6 +32,8 @@ export interface RegistryOptions {
   address?: '127.0.0.1' | '::1';
   /** serve this storage directory (another registry's `storageDir`) instead of a fresh one; it is not removed on stop */
   storageDir?: string;
+  /** distribution's read-only maintenance mode: pulls work, every write answers 405 */
+  readOnly?: boolean;
 }
 
 /** A running registry; it is its own RegistryEndpoint, with the first user's credentials. */
@@ -109,6 +111,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `log:\n  level: info\n  formatter: text\n` +
     `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true\n` +
     `  maintenance:\n    uploadpurging:\n      enabled: false\n` +
+    (options.readOnly ? `    readonly:\n      enabled: true\n` : '') +
     `http:\n  addr: "${hostPort}"\n  secret: ${randomBytes(16).toString('hex')}\n` +
     tlsSection(options.tls) +
     authSection(auth, dir, tokenServer) +

@@ -87,7 +87,7 @@ describe('config file: validation errors name the path and line:column', () => {
       name: 'unknown keys at every level',
       text: 'defaults:\n  targt: x\njobs:\n  - name: a\n    source: gcr.io/x\n    filters:\n      newst: 3\n    naming: { templte: x }\n',
       expected: [
-        'gcrsync.yaml:2:3 defaults.targt: unknown key (known here: target, metadataRepo, transport, concurrency, connections, queryLimit, platforms, schema1, allowNondistributable, referrers, naming, filters, proxy, tls, credentials, hooks)',
+        'gcrsync.yaml:2:3 defaults.targt: unknown key (known here: target, metadataRepo, transport, concurrency, connections, queryLimit, platforms, schema1, allowNondistributable, referrers, naming, filters, proxy, tls, credentials, hooks, verify)',
         'gcrsync.yaml:7:7 jobs[0].filters.newst: unknown key (known here: include, exclude, semver, newerThan, stableOnly, newest)',
         'gcrsync.yaml:8:15 jobs[0].naming.templte: unknown key (known here: template, separator, rewrite)',
       ],

@@ -147,6 +147,7 @@ jobs:
       /^gcrsync\.yaml:6:16 jobs\[0\]\.platforms: platform "linux" is not os\/arch\[\/variant\]/,
       /^gcrsync\.yaml:7:13 jobs\[0\]\.naming: naming template "\{host\}": unknown variable \{host\}/,
       /^gcrsync\.yaml:8:14 jobs\[0\]\.filters: filters\.include: "\(x" is not a regular expression/,
+      /^gcrsync\.yaml:8:14 jobs\[0\]\.filters: filters\.semver: "nonsense" is not a semver range/,
       /^gcrsync\.yaml:10:18 jobs\[0\]\.hooks\.afterPush: the hook command is empty/,
       /^gcrsync\.yaml:5:13 jobs\[0\]\.source: invalid reference "gcr\.io\/Bad"/,
       /^gcrsync\.yaml:11:15 jobs\[0\]\.examples: .* names a digest without a tag/,

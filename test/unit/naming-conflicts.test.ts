@@ -62,13 +62,21 @@ describe('mirror name conflicts over every run (before anything is copied)', () 
     ]);
   });
 
-  it('finds one source mirrored by two jobs that share a metadata repo, but not with separate ones', () => {
+  it('finds one source mirrored under two names of one target location (one metadata file), but not to two targets or with separate repos', () => {
     const shared = findConflicts([
       run(job('one', 'r1.example.com/m'), 'gcr.io', 'ns', ['ns/app:1']),
-      run(job('two', 'r2.example.com/m'), 'gcr.io', 'ns', ['ns/app:1']),
+      run(job('two', 'r1.example.com/m', { template: 'flat-{repo}', rewrite: [] }), 'gcr.io', 'ns', ['ns/app:1']),
     ]);
     assert.equal(shared.length, 1);
     assert.match(shared[0]!, /gcr\.io\/ns\/app:1 is mirrored by jobs one and two, which share one metadata file/);
+    // two targets keep their records in two files of the metadata repo
+    assert.deepEqual(
+      findConflicts([
+        run(job('one', 'r1.example.com/m'), 'gcr.io', 'ns', ['ns/app:1']),
+        run(job('two', 'r2.example.com/m'), 'gcr.io', 'ns', ['ns/app:1']),
+      ]),
+      [],
+    );
     assert.deepEqual(
       findConflicts([
         run(job('one', 'r1.example.com/m', DEFAULT_NAMING, 'meta-one'), 'gcr.io', 'ns', ['ns/app:1']),

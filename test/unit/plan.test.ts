@@ -75,6 +75,28 @@ describe('planSync', () => {
     assert.equal(planSync(image, skipped, source, name, { schema1: 'skip' }).upToDate, 1);
     assert.equal(planSync(image, skipped, source, name, { schema1: 'convert' }).items[0]?.reason, 'new');
   });
+  it('plans a record made for another mirror name or platform filter again as retargeted', () => {
+    const one = [{ repository: 'ns/pause', tag: '3.1', digest: digest('a') }];
+    const renamed = (key: string, tag: string) => targetReference({ registry: 'docker.io', path: 'other' }, key, tag);
+    assert.deepEqual(planSync(one, metadata, source, renamed).items.map((i) => i.reason), ['retargeted']);
+    const amd64 = applyUpdates(metadata, { source: 'gcr.io/ns', target: 'docker.io/gcrxio' }, [
+      { repository: 'pause', tag: '3.1', record: { ...record(digest('a'), 'docker.io/gcrxio/pause:3.1'), platforms: ['linux/amd64'] } },
+    ]);
+    assert.deepEqual(planSync(one, amd64, source, name, { platforms: ['linux/arm64'] }).items.map((i) => i.reason), ['retargeted']);
+    const filtered = applyUpdates(metadata, { source: 'gcr.io/ns', target: 'docker.io/gcrxio' }, [
+      { repository: 'pause', tag: '3.1', record: { ...record(digest('a'), 'docker.io/gcrxio/pause:3.1'), platforms: ['linux/arm64'], platformFilter: ['linux/arm64'] } },
+    ]);
+    assert.equal(planSync(one, filtered, source, name, { platforms: ['linux/arm64'] }).upToDate, 1);
+    assert.deepEqual(planSync(one, filtered, source, name).items.map((i) => i.reason), ['retargeted'], 'all platforms wanted now');
+  });
+  it('keeps a record from before platform filters were recorded when its platforms fit the filter', () => {
+    const older = applyUpdates(metadata, { source: 'gcr.io/ns', target: 'docker.io/gcrxio' }, [
+      { repository: 'pause', tag: '3.1', record: { ...record(digest('a'), 'docker.io/gcrxio/pause:3.1'), platforms: ['linux/arm/v7'] } },
+    ]);
+    const one = [{ repository: 'ns/pause', tag: '3.1', digest: digest('a') }];
+    assert.equal(planSync(one, older, source, name, { platforms: ['linux/arm'] }).upToDate, 1);
+    assert.equal(planSync(one, older, source, name, { platforms: ['linux/amd64'] }).items[0]?.reason, 'retargeted');
+  });
   it('treats a tag named like an Object property as a plain tag', () => {
     const plan = planSync([{ repository: 'ns/pause', tag: 'constructor', digest: digest('a') }], metadata, source, name);
     assert.equal(plan.items[0]?.reason, 'new');

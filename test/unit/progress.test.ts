@@ -168,12 +168,13 @@ describe('progress: end-of-run table and units', () => {
       [
         'outcome        images    bytes  image time',
         '-------------  ------  -------  ----------',
+        'up to date          1      0 B          0s',
         'copied              2  1.0 MiB       1m13s',
         'already there       0      0 B          0s',
         'failed              1      0 B          1s',
         'not started         1      0 B          0s',
         '-------------  ------  -------  ----------',
-        'total               4  1.0 MiB       1m14s',
+        'total               5  1.0 MiB       1m14s',
         '',
         'failed:',
         '  gcr.io/ns/c:1 -> mirror.example/m/c:1: REGISTRY: 500',
@@ -202,7 +203,7 @@ describe('progress: end-of-run table and units', () => {
       ],
     });
     assert.match(table, /^copied {14}3  1\.0 MiB {7}1m15s$/m);
-    assert.match(table, /^total {15}5  1\.0 MiB {7}1m16s$/m);
+    assert.match(table, /^total {15}7  1\.0 MiB {7}1m16s$/m);
     assert.match(table, /\n\ndid not run:\n  job c \(ghcr\.io\/y\): SOURCE_UNREACHABLE: 503\n/);
   });
 

@@ -18,6 +18,23 @@ describe('store layout: metadata file paths', () => {
     });
   }
 
+  const perTarget: Array<[string, string, string, string]> = [
+    ['gcr.io', 'google-containers', 'docker.io/gcrxio', 'metadata/gcr.io/google-containers@docker.io+gcrxio.json'],
+    ['gcr.io', 'a/b', 'localhost:5000/m/n', 'metadata/gcr.io/a/b@localhost_5000+m+n.json'],
+    ['quay.io', '', 'r.example.com', 'metadata/quay.io/_root@r.example.com.json'],
+  ];
+  for (const [registry, namespace, target, file] of perTarget) {
+    it(`maps ${registry}/${namespace} mirrored to ${target} to ${file} and back`, () => {
+      assert.equal(metadataFilePath(registry, namespace, target), file);
+      assert.deepEqual(parseMetadataFilePath(file), { registry, namespace, target });
+    });
+  }
+  it('refuses a target that is not a registry location', () => {
+    for (const target of ['../x', 'gcr.io/../x', 'gcr.io/a@b', 'gcr.io/a+b']) {
+      assert.throws(() => metadataFilePath('gcr.io', 'ns', target), (e: unknown) => isGcrsyncError(e, 'BAD_REFERENCE'), target);
+    }
+  });
+
   const hostile: Array<[string, string]> = [
     ['gcr.io', '../x'],
     ['gcr.io', 'a/../../x'],
@@ -44,6 +61,10 @@ describe('store layout: metadata file paths', () => {
     'metadata/a:b/x.json',
     'metadata/Gcr.io/x.json',
     'other/gcr.io/x.json',
+    'metadata/gcr.io/x@a@b.json',
+    'metadata/gcr.io/x@.json',
+    'metadata/gcr.io/x@A.io.json',
+    'metadata/gcr.io/x@r.io+..json',
   ];
   for (const file of notOurs) {
     it(`does not take ${file} for a metadata file`, () => {

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import PQueue from 'p-queue';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatReference } from '../ref/reference.js';
+import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
+import type { TagRecord } from '../store/schema.js';
+import { platformWanted, type Plan, type PlanItem } from './plan.js';
+import type { RunDeps, RunReport, RunSettings } from './run.js';
+
+/**
+ * Drift: the metadata says a mirror is there, but someone deleted or overwrote it at the target. Verification
+ * HEADs recorded mirrors at the target and plans the ones that are gone or hold other content again.
+ *
+ * `always` checks every record (`sync --verify`), `never` none, and a fraction f a rolling share: each record
+ * falls in one slice of the 1/f days of a cycle, so a daily job has checked every record after 1/f days.
+ */
+export type VerifyPolicy = 'always' | 'never' | number;
+
+export const DEFAULT_VERIFY: VerifyPolicy = 1 / 7;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The records this run checks: all, none, or today's share, stable for a given day. */
+export function selectForVerify<T extends { item: PlanItem }>(current: readonly T[], policy: VerifyPolicy, now: Date): T[] {
+  if (policy === 'always') return [...current];
+  if (policy === 'never') return [];
+  if (policy >= 1) return [...current];
+  if (policy <= 0) return [];
+  const day = Math.floor(now.getTime() / DAY_MS);
+  const offset = (day * policy) % 1;
+  return current.filter(({ item }) => {
+    const spot = createHash('sha256').update(formatReference(item.target)).digest().readUInt32BE(0) / 2 ** 32;
+    // today's window [offset, offset + policy) on the circle [0, 1)
+    return (spot - offset + 1) % 1 < policy;
+  });
+}
+
+export interface VerifyDeps {
+  headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  logger: Logger;
+}
+
+export interface VerifyResult {
+  checked: number;
+  /** gone or different at the target: planned again as `drifted` */
+  drifted: PlanItem[];
+  /** why verification stopped before checking everything (e.g. the target's pull budget) */
+  stoppedBecause?: string;
+}
+
+/**
+ * HEADs each record's mirror at the target, `queryLimit` at a time. A mirror that answers with another digest
+ * than the one recorded, or not at all, drifted. A HEAD that fails says nothing about the mirror: it is left
+ * for the next run. `stopReason` is asked before each HEAD (the Docker Hub budget when the target is Hub).
+ */
+export async function findDrift(
+  records: ReadonlyArray<{ item: PlanItem; record: TagRecord }>,
+  deps: VerifyDeps,
+  options: { queryLimit: number; signal: AbortSignal; stopReason?: () => string | undefined },
+): Promise<VerifyResult> {
+  const queue = new PQueue({ concurrency: Math.max(1, options.queryLimit) });
+  const result: VerifyResult = { checked: 0, drifted: [] };
+  await Promise.all(
+    records.map(({ item, record }) =>
+      queue.add(async () => {
+        if (options.signal.aborted || result.stoppedBecause !== undefined) return;
+        const stop = options.stopReason?.();
+        if (stop !== undefined) {
+          result.stoppedBecause = stop;
+          deps.logger.warn(`verifying no more mirrors: ${stop}`);
+          return;
+        }
+        const repo = { registry: item.target.registry, repository: item.target.repository };
+        const target = formatReference(item.target);
+        try {
+          const found = await deps.headTarget(repo, item.target.tag ?? item.tag, options.signal);
+          result.checked += 1;
+          const expected = record.targetDigest ?? record.digest;
+          if (found?.digest === expected) return;
+          deps.logger.warn(found === undefined ? `${target} is gone from the target; copying it again` : `${target} holds ${found.digest} at the target, not ${expected}; copying it again`);
+          result.drifted.push(item);
+        } catch (error) {
+          if (!options.signal.aborted) deps.logger.warn(`could not verify ${target}`, { error: describeError(error) });
+        }
+      }),
+    ),
+  );
+  return result;
+}
+
+/** Today's share of the up-to-date records is HEADed at the target; what drifted joins the plan. */
+export async function verifyMirrors(deps: RunDeps, settings: RunSettings, plan: Plan, report: RunReport): Promise<void> {
+  const selected = selectForVerify(plan.current, settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
+  if (selected.length === 0) return;
+  const result = await findDrift(selected, deps, {
+    queryLimit: settings.queryLimit,
+    signal: settings.signal,
+    ...(settings.verifyStopReason !== undefined && { stopReason: settings.verifyStopReason }),
+  });
+  plan.items.push(...result.drifted);
+  plan.upToDate -= result.drifted.length;
+  report.verified = { checked: result.checked, drifted: result.drifted.length };
+}
+
+/**
+ * A docker-transport mirror never has the source's digest (the daemon rewrites the manifest): it is the same image
+ * when its platforms are platforms of the source that the run copies. Returns them, or [] when it is not.
+ */
+export async function dockerCopyPlatforms(deps: RunDeps, settings: RunSettings, item: PlanItem): Promise<string[]> {
+  if (settings.transport !== 'docker' || deps.platformsAt === undefined) return [];
+  const atTarget = await deps.platformsAt(item.target, settings.signal);
+  const atSource = await deps.platformsAt({ ...item.source, digest: item.sourceDigest }, settings.signal);
+  const wanted = settings.platforms ?? [];
+  const fits = atTarget.length > 0 && atTarget.every((p) => atSource.includes(p) && (wanted.length === 0 || platformWanted(p, wanted)));
+  return fits ? atTarget : [];
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { selectForVerify } from '../../src/reconcile/verify.js';
+import type { PlanItem } from '../../src/reconcile/plan.js';
+
+const items = Array.from({ length: 300 }, (_, i) => ({
+  item: {
+    key: `repo${i}`,
+    tag: 'v1',
+    source: { registry: 'gcr.io', repository: `ns/repo${i}`, tag: 'v1' },
+    target: { registry: 'docker.io', repository: `gcrxio/repo${i}`, tag: 'v1' },
+    sourceDigest: `sha256:${'a'.repeat(64)}`,
+    reason: 'drifted',
+  } satisfies PlanItem,
+}));
+const day = (n: number) => new Date(Date.UTC(2026, 11, 1) + n * 24 * 60 * 60 * 1000);
+
+describe('selectForVerify', () => {
+  it('checks every record once in 1/f consecutive days, about f of them each day', () => {
+    const seen = new Map<string, number>();
+    for (let n = 0; n < 7; n++) {
+      const today = selectForVerify(items, 1 / 7, day(n));
+      assert.ok(today.length > 20 && today.length < 70, `day ${n}: ${today.length}`);
+      for (const { item } of today) seen.set(item.key, (seen.get(item.key) ?? 0) + 1);
+    }
+    assert.equal(seen.size, items.length, 'every record checked in a week');
+    assert.ok([...seen.values()].every((times) => times === 1), 'and only once');
+  });
+  it('is the same share all day, and all or nothing for always / never', () => {
+    const morning = new Date(Date.UTC(2026, 11, 3, 1));
+    const evening = new Date(Date.UTC(2026, 11, 3, 23));
+    assert.deepEqual(selectForVerify(items, 0.25, morning), selectForVerify(items, 0.25, evening));
+    assert.equal(selectForVerify(items, 'always', morning).length, items.length);
+    assert.equal(selectForVerify(items, 'never', morning).length, 0);
+    assert.equal(selectForVerify(items, 1, morning).length, items.length);
+  });
+});
+
+describe('verify: in the config file', () => {
+  it('reads always, never, a fraction and a ratio, and refuses anything else', async () => {
+    const { SETTINGS } = await import('../../src/config/schema.js');
+    const parse = (text: string) => SETTINGS.verify.schema.safeParse(text);
+    assert.equal(parse('always').data, 'always');
+    assert.equal(parse('never').data, 'never');
+    assert.equal(parse('0.25').data, 0.25);
+    assert.equal(parse('1/7').data, 1 / 7);
+    assert.equal(parse('1').data, 1);
+    for (const bad of ['0', '1.5', '2/1', 'sometimes', '-0.1', '']) assert.equal(parse(bad).success, false, bad);
+  });
+});
