@@ -5,8 +5,8 @@ import type { Logger } from '../log.js';
 import { formatReference } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import type { TagRecord } from '../store/schema.js';
+import type { Reference } from '../ref/reference.js';
 import { platformWanted, type Plan, type PlanItem } from './plan.js';
-import type { RunDeps, RunReport, RunSettings } from './run.js';
 
 /**
  * Drift: the metadata says a mirror is there, but someone deleted or overwrote it at the target. Verification
@@ -90,7 +90,12 @@ export async function findDrift(
 }
 
 /** Today's share of the up-to-date records is HEADed at the target; what drifted joins the plan. */
-export async function verifyMirrors(deps: RunDeps, settings: RunSettings, plan: Plan, report: RunReport): Promise<void> {
+export async function verifyMirrors(
+  deps: VerifyDeps & { now?: () => Date },
+  settings: { verify?: VerifyPolicy; queryLimit: number; signal?: AbortSignal; verifyStopReason?: () => string | undefined },
+  plan: Plan,
+  report: { verified?: { checked: number; drifted: number } },
+): Promise<void> {
   const selected = selectForVerify(plan.current, settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
   if (selected.length === 0) return;
   const result = await findDrift(selected, deps, {
@@ -107,7 +112,11 @@ export async function verifyMirrors(deps: RunDeps, settings: RunSettings, plan: 
  * A docker-transport mirror never has the source's digest (the daemon rewrites the manifest): it is the same image
  * when its platforms are platforms of the source that the run copies. Returns them, or [] when it is not.
  */
-export async function dockerCopyPlatforms(deps: RunDeps, settings: RunSettings, item: PlanItem): Promise<string[]> {
+export async function dockerCopyPlatforms(
+  deps: { platformsAt?(ref: Reference, signal?: AbortSignal): Promise<string[]> },
+  settings: { transport?: 'registry' | 'docker'; platforms?: readonly string[]; signal?: AbortSignal },
+  item: PlanItem,
+): Promise<string[]> {
   if (settings.transport !== 'docker' || deps.platformsAt === undefined) return [];
   const atTarget = await deps.platformsAt(item.target, settings.signal);
   const atSource = await deps.platformsAt({ ...item.source, digest: item.sourceDigest }, settings.signal);
