@@ -92,7 +92,7 @@ export async function findDrift(
 /** Today's share of the up-to-date records is HEADed at the target; what drifted joins the plan. */
 export async function verifyMirrors(
   deps: VerifyDeps & { now?: () => Date },
-  settings: { verify?: VerifyPolicy; queryLimit: number; signal?: AbortSignal; verifyStopReason?: () => string | undefined },
+  settings: { verify?: VerifyPolicy; queryLimit: number; signal: AbortSignal; verifyStopReason?: () => string | undefined },
   plan: Plan,
   report: { verified?: { checked: number; drifted: number } },
 ): Promise<void> {
@@ -113,8 +113,8 @@ export async function verifyMirrors(
  * when its platforms are platforms of the source that the run copies. Returns them, or [] when it is not.
  */
 export async function dockerCopyPlatforms(
-  deps: { platformsAt?(ref: Reference, signal?: AbortSignal): Promise<string[]> },
-  settings: { transport?: 'registry' | 'docker'; platforms?: readonly string[]; signal?: AbortSignal },
+  deps: { platformsAt?(ref: Reference, signal: AbortSignal): Promise<string[]> },
+  settings: { transport?: 'registry' | 'docker'; platforms?: readonly string[]; signal: AbortSignal },
   item: PlanItem,
 ): Promise<string[]> {
   if (settings.transport !== 'docker' || deps.platformsAt === undefined) return [];

@@ -8,10 +8,10 @@ import type { NamespaceMetadata } from './schema.js';
  * namespace never overwrite each other's records.
  */
 export async function metadataFileFor(
-  repo: { read(file: string, signal?: AbortSignal): Promise<NamespaceMetadata | undefined> },
+  repo: { read(file: string, signal: AbortSignal): Promise<NamespaceMetadata | undefined> },
   source: Pick<MetadataLocation, 'registry' | 'namespace'>,
   target: string,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<string> {
   const own = metadataFilePath(source.registry, source.namespace, target);
   if ((await repo.read(own, signal)) !== undefined) return own;
