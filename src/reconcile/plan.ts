@@ -148,7 +148,7 @@ export function planSync(
     else if (record.skipped === 'schema1' && options.schema1 === 'convert') reason = 'new';
     else if (record.skipped === undefined && record.targetDigest === undefined && signatureCount(digestTags) !== (record.signatures ?? 0)) {
       reason = 'signatures-changed';
-    } else if (!recordFits(record, targetName, platforms)) reason = 'retargeted';
+    } else if (record.skipped === undefined && !recordFits(record, targetName, platforms)) reason = 'retargeted';
     const item: PlanItem = {
       key,
       tag: found.tag,

@@ -255,7 +255,8 @@ function tableRows(report: InvocationReport, outcomes: ReadonlyArray<{ status: O
     { label: 'failed', status: 'failed' },
     { label: 'not started', status: 'skipped' },
   ];
-  // only runs with a platform filter have this one
+  // rows of their own only when a run met such an image, so the usual table keeps its shape
+  if (outcomes.some((outcome) => outcome.status === 'not-mirrorable')) rows.push({ label: 'not mirrorable', status: 'not-mirrorable' });
   if (outcomes.some((outcome) => outcome.status === 'no-platform')) rows.push({ label: 'no matching platform', status: 'no-platform' });
   return rows;
 }
