@@ -48,6 +48,7 @@ export const FLAG_SETS = {
   test: [...JOB_FLAGS, 'query-limit', ...CREDENTIAL_FLAGS, 'shard', 'report', ...OUTPUT_FLAGS],
   compare: [...JOB_FLAGS, 'transport', 'query-limit', 'dry-run', ...CREDENTIAL_FLAGS, 'shard', 'report', 'notify', 'notify-on', ...OUTPUT_FLAGS],
   monitor: [...JOB_FLAGS, 'query-limit', 'src-creds', ...OUTPUT_FLAGS],
+  copy: ['target', 'metadata-repo', 'config', 'job', 'platform', 'proxy', 'connections', ...COPY_FLAGS, 'dry-run', ...CREDENTIAL_FLAGS, ...OUTPUT_FLAGS],
   validate: ['config', 'job', ...OUTPUT_FLAGS],
 } satisfies Record<string, RunFlagName[]>;
 
