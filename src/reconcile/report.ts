@@ -1,4 +1,4 @@
-import type { RunReport } from './run.js';
+import type { RunReport } from './run-types.js';
 
 /** The human summary printed at the end of every run (stdout); `--json` prints the report itself instead. */
 export function formatSummary(report: RunReport): string {

@@ -1,5 +1,5 @@
 import type { ItemOutcome } from '../reconcile/execute.js';
-import type { RunReport } from '../reconcile/run.js';
+import type { RunReport } from '../reconcile/run-types.js';
 import { formatReference } from '../ref/reference.js';
 import { describeError } from '../errors.js';
 import { redactAll } from '../log.js';

@@ -1,4 +1,4 @@
-import type { RunReport } from '../reconcile/run.js';
+import type { RunReport } from '../reconcile/run-types.js';
 
 /** One source namespace of one job: its run's report, or the error that kept the run from starting. */
 export interface JobRunEntry {

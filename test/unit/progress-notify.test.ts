@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { HttpClient } from '../../src/http/client.js';
 import { createLogger, redactAll } from '../../src/log.js';
 import { deliverReport, parseNotifyUrl, parseNotifyWhen, runFailed, saveReport, sendNotification, slackMessage } from '../../src/report/notify.js';
-import type { RunReport } from '../../src/reconcile/run.js';
+import type { RunReport } from '../../src/reconcile/run-types.js';
 import { UNINTERRUPTED } from '../../src/errors.js';
 
 function report(overrides: Partial<RunReport> = {}): RunReport {

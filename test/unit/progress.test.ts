@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { GcrsyncError } from '../../src/errors.js';
 import { createProgress, formatBytes, formatDuration, formatRunTable } from '../../src/report/progress.js';
 import type { ItemOutcome } from '../../src/reconcile/execute.js';
-import type { RunReport } from '../../src/reconcile/run.js';
+import type { RunReport } from '../../src/reconcile/run-types.js';
 
 /** A stream that records what was written, and a clock the test moves. */
 function harness(tty: boolean) {
