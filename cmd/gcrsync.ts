@@ -17,6 +17,7 @@ import { packageInfo } from '../src/package-info.js';
 import { siteCommand } from './site.js';
 import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
+import { completionCommand } from './completion.js';
 import { watchStdout } from '../src/cli/stdout.js';
 
 watchStdout();
@@ -39,7 +40,9 @@ await yargs(hideBin(process.argv))
   .command(loginCommand)
   .command(logoutCommand)
   .command(initCommand)
-  .completion('completion', 'print the shell completion script (bash; zsh when $SHELL is zsh)')
+  .command(completionCommand)
+  // only for `--get-yargs-completions` (the shell asking for words): the completion command above prints the script
+  .completion('get-completion-script', false)
   .demandCommand(1, 'name a command (sync, compare, monitor, test, copy, config, init, login, logout, list, where, pull, rewrite, webhook, site, completion); see --help')
   .strict()
   .recommendCommands()

@@ -61,4 +61,21 @@ describe('gcrsync completion (bash and zsh)', function () {
     for (const command of ['sync', 'compare', 'copy', 'config', 'completion', 'webhook']) assert.ok(names.includes(command), `${command} in ${names.join(' ')}`);
     assert.ok(offered.some((l) => /^sync:.*copy every missing or moved tag/.test(l)), offered.join('\n'));
   });
+
+  it('completion takes the shell as an argument, over $SHELL, and --help prints help', async () => {
+    const zsh = await runCli(['completion', 'zsh'], { env: { SHELL: '/bin/bash' } });
+    assert.equal(zsh.code, 0, zsh.stderr);
+    assert.match(zsh.stdout, /compdef _gcrsync_yargs_completions gcrsync/);
+    const bash = await runCli(['completion', 'bash'], { env: { SHELL: '/bin/zsh' } });
+    assert.equal(bash.code, 0, bash.stderr);
+    assert.match(bash.stdout, /complete -o bashdefault -o default -F _gcrsync_yargs_completions gcrsync/);
+    const help = await runCli(['completion', '--help'], { env: { SHELL: '/bin/bash' } });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /gcrsync completion \[shell\]/);
+    assert.match(help.stdout, /choices: "bash", "zsh"/);
+    assert.doesNotMatch(help.stdout, /_gcrsync_yargs_completions/);
+    const fish = await runCli(['completion', 'fish'], { env: { SHELL: '/bin/bash' } });
+    assert.equal(fish.code, 2);
+    assert.match(fish.stderr, /Invalid values/);
+  });
 });
