@@ -26,6 +26,8 @@ export interface ErrorInfo {
   status?: number;
   /** the first error code of the registry's answer body (`DIGEST_INVALID`, `BLOB_UPLOAD_UNKNOWN`, …) */
   registryCode?: string;
+  /** each problem of a CONFIG or USAGE error that lists several, one line each (`config validate` merges them) */
+  problems?: string[];
   cause?: unknown;
 }
 

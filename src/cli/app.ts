@@ -3,7 +3,7 @@ import { authFilePaths, createKeychain } from '../auth/keychain.js';
 import { jobForImage } from '../config/image-job.js';
 import { parseDuration } from '../config/run-limits.js';
 import { resolveJobs, type JobFlags, type JobsOptions, type RawFlags } from '../config/settings.js';
-import { CONFIG_FILE_NAME, loadConfigFile, locateConfigFile, type ConfigFile } from '../config/file.js';
+import { CONFIG_FILE_NAME, invalid, loadConfigFile, loadConfigFileProblems, locateConfigFile, type ConfigFile } from '../config/file.js';
 import { describeError, exitCodeFor, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { HttpClient } from '../http/client.js';
 import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
@@ -321,12 +321,14 @@ function destinationLocation(destination: Reference): string {
 export async function runConfigValidate(flags: JobFlags): Promise<number> {
   let logger = createLogger();
   try {
-    const file = await readConfig(flags);
-    if (file === undefined) throw new GcrsyncError('CONFIG', `no config file: give --config FILE, set GCRSYNC_CONFIG, or create ./${CONFIG_FILE_NAME}`);
-    const options = resolveJobs(file, flags, process.env);
+    const path = await locateConfigFile(flags.config, process.env, process.cwd());
+    if (path === undefined) throw new GcrsyncError('CONFIG', `no config file: give --config FILE, set GCRSYNC_CONFIG, or create ./${CONFIG_FILE_NAME}`);
+    const { config, problems } = await loadConfigFileProblems(path, UNINTERRUPTED);
+    if (problems.length > 0) throw invalid(path, [...problems, ...(await wellShapedJobProblems(config, flags))]);
+    const options = resolveJobs(config!, flags, process.env);
     logger = createLogger({ level: options.logLevel });
     const described = await describeJobs(options, { loadImageList: (path, signal) => loadImageList(path, signal) }, UNINTERRUPTED);
-    process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue({ file: file.file, ...described }), null, 2) : formatJobDescriptions(file.file, described)) + '\n');
+    process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue({ file: path, ...described }), null, 2) : formatJobDescriptions(path, described)) + '\n');
     if (described.conflicts.length > 0) {
       logger.error(`${described.conflicts.length} mirror name conflict(s) among the named images; sync would copy nothing`);
       return 2;
@@ -334,6 +336,24 @@ export async function runConfigValidate(flags: JobFlags): Promise<number> {
     return 0;
   } catch (error) {
     return reportError(error, logger);
+  }
+}
+
+/**
+ * Beside a file's schema problems, the problems of its well-shaped jobs (filters, naming, references, mirror
+ * name conflicts), so one run of `config validate` lists them all.
+ */
+async function wellShapedJobProblems(config: ConfigFile | undefined, flags: JobFlags): Promise<string[]> {
+  const only = flags.job ?? process.env.GCRSYNC_JOB;
+  if (config === undefined || config.jobs.length === 0 || (only !== undefined && !config.jobs.some((j) => j.name === only))) return [];
+  try {
+    const options = resolveJobs(config, flags, process.env);
+    const { conflicts } = await describeJobs(options, { loadImageList: (path, signal) => loadImageList(path, signal) }, UNINTERRUPTED);
+    return conflicts.map((c) => `mirror name conflict: ${c}`);
+  } catch (error) {
+    if (error instanceof GcrsyncError && error.info.problems !== undefined) return error.info.problems;
+    if (error instanceof GcrsyncError) return [error.message];
+    throw error;
   }
 }
 

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod';
 import { GcrsyncError } from '../errors.js';
-import { fileSchema, type NAMESPACE_APIS, type SettingsBlock, type SourceValue } from './schema.js';
+import { fileSchema, type FileValue, type NAMESPACE_APIS, type SettingsBlock, type SourceValue } from './schema.js';
 
 /**
  * `gcrsync.yaml`: defaults at the top, then a list of jobs, as schema.ts describes them. The YAML is turned
@@ -142,26 +142,48 @@ function sourceOf(value: SourceValue, path: string, baseDir: string): SourceEntr
   return { kind: 'namespace', location: value.namespace!, ...(value.api !== undefined && { api: value.api }), path };
 }
 
-/** Parses and checks the text of a config file; every problem is reported at once in one CONFIG error. */
-export function parseConfigFile(source: string, file: string): ConfigFile {
+/**
+ * Parses and checks the text of a config file: every schema problem, and the file as far as it is well shaped
+ * (the jobs without a problem of their own; none when the YAML or the defaults every job starts from are
+ * broken), so `config validate` can check those jobs further in the same run.
+ */
+export function checkConfigFile(source: string, file: string): { config?: ConfigFile; problems: string[] } {
   const lines = new LineCounter();
   const doc = parseDocument(source, { schema: 'failsafe', lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const walk: Walk = { doc, lines, file, problems: [], values: new Map(), keys: new Map() };
   for (const error of doc.errors) walk.problems.push(`${position(walk, error.pos[0])} ${error.message.split('\n')[0]}`);
   // a document YAML could not parse has no trustworthy tree to check further
-  if (walk.problems.length > 0) throw invalid(file, walk.problems);
+  if (walk.problems.length > 0) return { problems: walk.problems };
   const data = plain(walk, doc.contents, '');
   const checked = fileSchema.safeParse(data);
+  const where = (path: string) => position(walk, walk.values.get(path));
+  if (checked.success && walk.problems.length === 0) return { config: configOf(file, checked.data, checked.data.jobs.keys(), where), problems: [] };
   if (!checked.success) report(walk, data, checked.error.issues);
-  if (walk.problems.length > 0 || !checked.success) throw invalid(file, walk.problems);
+  const issues = checked.success ? [] : checked.error.issues;
+  const rawJobs = (data as { jobs?: unknown } | null)?.jobs;
+  if (issues.some((i) => i.path[0] === 'defaults') || !Array.isArray(rawJobs)) return { problems: walk.problems };
+  const indexes = [...rawJobs.keys()].filter((index) => !issues.some((i) => i.path[0] === 'jobs' && i.path[1] === index));
+  const shaped = fileSchema.safeParse({ defaults: (data as { defaults?: unknown }).defaults, jobs: indexes.map((i) => rawJobs[i]) });
+  return { ...(shaped.success && { config: configOf(file, shaped.data, indexes.values(), where) }), problems: walk.problems };
+}
+
+/** The typed entries of checked data; `indexes` are the jobs' places in the file, for their paths. */
+function configOf(file: string, data: FileValue, indexes: Iterable<number>, where: (path: string) => string): ConfigFile {
   const baseDir = dirname(resolve(file));
-  const jobs = checked.data.jobs.map(({ name, source, sources, examples, ...settings }, index): JobEntry => {
-    const path = `jobs[${index}]`;
+  const places = [...indexes];
+  const jobs = data.jobs.map(({ name, source, sources, examples, ...settings }, n): JobEntry => {
+    const path = `jobs[${places[n]}]`;
     const entries = sources !== undefined ? sources.map((v, i) => sourceOf(v, `${path}.sources[${i}]`, baseDir)) : [sourceOf(source!, `${path}.source`, baseDir)];
     return { name, sources: entries, examples: examples ?? [], settings, path };
   });
-  const where = (path: string) => position(walk, walk.values.get(path));
-  return { file, defaults: checked.data.defaults ?? {}, jobs, where };
+  return { file, defaults: data.defaults ?? {}, jobs, where };
+}
+
+/** Parses and checks the text of a config file; every problem is reported at once in one CONFIG error. */
+export function parseConfigFile(source: string, file: string): ConfigFile {
+  const { config, problems } = checkConfigFile(source, file);
+  if (problems.length > 0 || config === undefined) throw invalid(file, problems);
+  return config;
 }
 
 function lineAndColumn(problem: string): [number, number] {
@@ -176,7 +198,7 @@ export function invalid(file: string, problems: readonly string[]): GcrsyncError
     const [lb, cb] = lineAndColumn(b);
     return la - lb || ca - cb;
   });
-  return new GcrsyncError('CONFIG', `${file} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${sorted.join('\n  ')}`, { ref: file });
+  return new GcrsyncError('CONFIG', `${file} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${sorted.join('\n  ')}`, { ref: file, problems: sorted });
 }
 
 /**
@@ -195,14 +217,21 @@ export async function locateConfigFile(explicit: string | undefined, env: Record
   }
 }
 
-/** Reads a config file; a missing or unreadable file is a CONFIG error naming it. */
-export async function loadConfigFile(file: string, signal: AbortSignal): Promise<ConfigFile> {
-  let source: string;
+async function readConfigText(file: string, signal: AbortSignal): Promise<string> {
   try {
-    source = await readFile(file, { encoding: 'utf8', signal });
+    return await readFile(file, { encoding: 'utf8', signal });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new GcrsyncError('CONFIG', `cannot read config file ${file}: ${code}`, { ref: file, cause: error });
   }
-  return parseConfigFile(source, file);
+}
+
+/** Reads a config file; a missing or unreadable file is a CONFIG error naming it. */
+export async function loadConfigFile(file: string, signal: AbortSignal): Promise<ConfigFile> {
+  return parseConfigFile(await readConfigText(file, signal), file);
+}
+
+/** Reads a config file for `config validate`: its schema problems, and what is well shaped (see checkConfigFile). */
+export async function loadConfigFileProblems(file: string, signal: AbortSignal): Promise<{ config?: ConfigFile; problems: string[] }> {
+  return checkConfigFile(await readConfigText(file, signal), file);
 }

@@ -377,6 +377,7 @@ export function resolveJobs(
     const message = `${header} (${problems.lines.length} problem${problems.lines.length === 1 ? '' : 's'}):\n  ${problems.lines.join('\n  ')}`;
     throw new GcrsyncError(file === undefined ? 'USAGE' : 'CONFIG', file === undefined && problems.lines.length === 1 ? problems.lines[0]! : message, {
       ...(file !== undefined && { ref: file.file }),
+      problems: problems.lines,
     });
   }
   const insecure = flags.insecureRegistry === undefined ? [] : ([] as string[]).concat(flags.insecureRegistry);

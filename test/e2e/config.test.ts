@@ -88,6 +88,20 @@ jobs:
     assert.match(missing.stderr, /cannot read config file .*absent\.yaml: ENOENT/);
   });
 
+  it('config validate lists the schema problems of one job and the semantic problems of the others in one run', async () => {
+    const dir = await project(
+      `jobs:\n  - name: a\n    source: ${source.host}/cfg-a\n    target: x.example.com\n    concurency: 4\n` +
+        `  - name: b\n    source: ${source.host}/cfg-b\n    target: x.example.com/b\n    filters: { include: ["("] }\n` +
+        `  - name: c\n    source: ${source.host}/cfg-b\n    target: x.example.com/c\n    naming: { template: "{nope}" }\n`,
+    );
+    const result = await runCli(['config', 'validate'], { cwd: dir });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /is not valid \(3 problems\)/);
+    assert.match(result.stderr, /gcrsync\.yaml:5:5 jobs\[0\]\.concurency: unknown key/);
+    assert.match(result.stderr, /gcrsync\.yaml:9:14 jobs\[1\]\.filters: filters\.include: "\(" is not a regular expression/);
+    assert.match(result.stderr, /gcrsync\.yaml:13:13 jobs\[2\]\.naming: naming template "\{nope\}"/);
+  });
+
   it('sync with no flags runs every job; --job runs one', async () => {
     const remote = await bareRemote();
     const dir = await project(twoJobs(remote.url, 'all'));
