@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
-import type { Agent as UndiciAgent, Dispatcher, ProxyAgent as UndiciProxyAgent } from 'undici';
+import type { Agent as UndiciAgent, buildConnector as undiciBuildConnector, Dispatcher, ProxyAgent as UndiciProxyAgent } from 'undici';
 import { GcrsyncError } from '../errors.js';
 import { isLoopbackHost } from '../ref/reference.js';
 import { proxyFor } from './proxy.js';
@@ -42,11 +42,30 @@ export interface PoolOptions {
  * header"). Touching a lazy fetch global first makes Node set up its own dispatcher, which the package then
  * leaves alone: gcrsync's pools stay private and fetch keeps working for everyone else in the process.
  */
-function loadUndici(): { Agent: typeof UndiciAgent; ProxyAgent: typeof UndiciProxyAgent } {
+function loadUndici(): { Agent: typeof UndiciAgent; ProxyAgent: typeof UndiciProxyAgent; buildConnector: typeof undiciBuildConnector } {
   void globalThis.Response;
   return createRequire(import.meta.url)('undici') as typeof import('undici');
 }
-const { Agent, ProxyAgent } = loadUndici();
+const { Agent, ProxyAgent, buildConnector } = loadUndici();
+
+/**
+ * undici's connector, keeping the TLS alert a server sends before it closes: a registry that wants a client
+ * certificate alerts after the TLS 1.3 handshake and hangs up, and undici reports only "other side closed";
+ * the alert becomes that error's cause, so the failure is known for a refusal (not retried) and named.
+ */
+function connectorKeepingAlerts(options: undiciBuildConnector.BuildOptions): undiciBuildConnector.connector {
+  const connect = buildConnector(options);
+  return (opts, callback) =>
+    connect(opts, (error, socket) => {
+      let alert: Error | undefined;
+      socket?.prependListener('error', (e: NodeJS.ErrnoException) => {
+        if (/^ERR_SSL_.*ALERT/.test(e.code ?? '')) alert = e;
+        else if (alert !== undefined && e.cause === undefined) e.cause = alert;
+      });
+      // undici's callback type is a union of its two shapes
+      (callback as (error: Error | null, socket: unknown) => void)(error, socket);
+    });
+}
 
 export function defaultCertDirs(env: NodeJS.ProcessEnv): string[] {
   return [join(env.HOME || homedir(), '.docker', 'certs.d'), '/etc/docker/certs.d'];
@@ -119,7 +138,7 @@ export class Dispatchers {
     private readonly pool: PoolOptions,
     private readonly network: NetworkOptions = {},
   ) {
-    this.plain = new Agent(pool);
+    this.plain = new Agent({ ...pool, connect: connectorKeepingAlerts({ timeout: pool.connectTimeout }) });
   }
 
   /** The proxy a request to `url` goes through, or undefined when it goes straight. */
@@ -138,7 +157,7 @@ export class Dispatchers {
     if (proxy === undefined && tls === undefined) return this.plain;
     const dispatcher =
       proxy === undefined
-        ? new Agent({ ...this.pool, connect: tls! })
+        ? new Agent({ ...this.pool, connect: connectorKeepingAlerts({ ...tls!, timeout: this.pool.connectTimeout }) })
         : // https is tunnelled with CONNECT; plain http is sent to the proxy as an absolute URI, as curl and Go do
           new ProxyAgent({ ...this.pool, uri: proxy, proxyTunnel: url.protocol === 'https:', ...(tls !== undefined && { requestTls: tls }) });
     this.special.set(key, dispatcher);

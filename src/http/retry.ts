@@ -79,11 +79,23 @@ export function networkErrorCode(error: unknown): string | undefined {
 }
 
 /**
+ * A TLS alert refusing our certificate (none sent, or one it does not accept): OpenSSL's alert 116
+ * "certificate required", or 42 "bad certificate" as Go's TLS sends when no client certificate came.
+ */
+function refusedClientCertificate(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; depth < 5 && e instanceof Error; e = e.cause, depth++) {
+    if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA)$/.test((e as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}
+
+/**
  * The one rule for "may a later attempt pass?". A broken connection decides first (a body cut off after its
  * status arrived is transient whatever the status); then the answer's status (408/429/5xx, or an upload the
  * registry lost); then what the error wraps; then the error code itself.
  */
 export function isTransient(error: unknown): boolean {
+  if (refusedClientCertificate(error)) return false;
   if (!(error instanceof GcrsyncError)) {
     const code = networkErrorCode(error);
     return code !== undefined && TRANSIENT_NETWORK_CODES.has(code);

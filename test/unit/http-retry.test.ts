@@ -89,6 +89,8 @@ describe('http/retry', () => {
       ['refused credentials', 'AUTH', { status: 401 }, false],
       ['a missing manifest', 'NOT_FOUND', { status: 404 }, false],
       ['an abort', 'ABORTED', {}, false],
+      ['a socket closed after a "certificate required" alert', 'REGISTRY', { cause: Object.assign(network('UND_ERR_SOCKET'), { cause: network('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') }) }, false],
+      ['a socket closed after a "bad certificate" alert (Go)', 'REGISTRY', { cause: Object.assign(network('UND_ERR_SOCKET'), { cause: network('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE') }) }, false],
     ];
     for (const [what, code, info, expected] of cases) {
       it(`${what} → ${expected}`, () => assert.equal(isTransient(new GcrsyncError(code, what, info)), expected));
