@@ -1,5 +1,6 @@
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UNINTERRUPTED } from '../errors.js';
+import { GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { readTextIfExists } from '../store/json-file.js';
 import { CHANGELOG_FILE, SITE_DIR } from '../store/layout.js';
 import { renderSite } from '../site/render.js';
@@ -21,6 +22,7 @@ export async function runSite(flags: SiteFlags, write: Write = (text) => process
     const out = resolve(flags.out ?? (cloned ? SITE_DIR : join(source.path, SITE_DIR)));
     const started = performance.now();
     const files = renderSite(source.files, await readTextIfExists(join(source.path, CHANGELOG_FILE), UNINTERRUPTED));
+    await makeOutDirectory(out);
     const changed = await writeSiteFiles(out, files, UNINTERRUPTED);
     const bytes = [...files.values()].reduce((sum, text) => sum + Buffer.byteLength(text), 0);
     const summary = { dir: out, start: join(out, 'index.html'), files: files.size, changed: changed.length, bytes };
@@ -34,4 +36,16 @@ export async function runSite(flags: SiteFlags, write: Write = (text) => process
     }
     return 0;
   });
+}
+
+/** A file where the directory should be is the user's mistake: say so in terms of --out, not as a raw mkdir error. */
+async function makeOutDirectory(out: string): Promise<void> {
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    const what = code === 'EEXIST' ? 'is a file' : 'lies under a file';
+    throw new GcrsyncError('USAGE', `--out ${out} ${what}, not a directory: name a directory (it is created when missing)`, { ref: out, cause: error });
+  }
 }

@@ -191,3 +191,36 @@ describe('site: the catalog in headless chromium (end to end)', function () {
     assert.equal(await readFile(join(out, 'CNAME'), 'utf8'), 'mirror.example\n', 'a file gcrsync did not write stays');
   });
 });
+
+describe('site --out (end to end)', function () {
+  this.timeout(60_000);
+  let remote: BareRemote;
+  let dir: string;
+  before(async () => {
+    remote = await bareRemote();
+    const mirror = generateMirror({ namespaces: 1, repositoriesPerNamespace: 1, tagsPerRepository: 1 });
+    const files: Record<string, string> = { 'CHANGELOG.md': mirror.changelog };
+    for (const input of mirror.inputs) files[input.file] = serializeMetadata(input.metadata);
+    await pushByHand(remote, files, 'generated mirror');
+    dir = await tempDir('site-out');
+  });
+  after(async () => {
+    await remote?.cleanup();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const [what, out] of [
+    ['an existing file', () => join(dir, 'report.txt')],
+    ['a path under a file', () => join(dir, 'report.txt', 'site')],
+  ] as const) {
+    it(`${what}: a usage error naming the path and --out, the file untouched`, async () => {
+      await writeFile(join(dir, 'report.txt'), 'keep me\n');
+      const result = await runCli(['site', '--metadata-repo', remote.url, '--out', out()]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.ok(result.stderr.includes(`--out ${out()}`), result.stderr);
+      assert.match(result.stderr, /not a directory/);
+      assert.doesNotMatch(result.stderr, /EEXIST|ENOTDIR|mkdir/);
+      assert.equal(await readFile(join(dir, 'report.txt'), 'utf8'), 'keep me\n');
+    });
+  }
+});
