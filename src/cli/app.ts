@@ -9,6 +9,7 @@ import { HttpClient } from '../http/client.js';
 import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
 import { createProgress, formatRunTable, type Progress } from '../report/progress.js';
+import { recordedTarget } from './monitor-target.js';
 import type { InvocationReport, JobsReport } from '../report/types.js';
 import { repositoryExistsVia } from '../jobs/hooks.js';
 import { describeJobs, formatJobDescriptions } from '../jobs/describe.js';
@@ -200,7 +201,7 @@ interface JobsContext {
  */
 async function withJobs(
   flags: JobFlags,
-  resolve: (file: ConfigFile | undefined) => JobsOptions,
+  resolve: (file: ConfigFile | undefined) => JobsOptions | Promise<JobsOptions>,
   body: (context: JobsContext) => Promise<number>,
   display: { progress: boolean } = { progress: false },
 ): Promise<number> {
@@ -209,7 +210,7 @@ async function withJobs(
   let close: (() => Promise<void>) | undefined;
   let progress: Progress | undefined;
   try {
-    const options = resolve(await readConfig(flags));
+    const options = await resolve(await readConfig(flags));
     if (display.progress && options.logLevel !== 'warn') progress = createProgress();
     logger = createLogger({ level: options.logLevel, ...(progress !== undefined && { write: progress.log }) });
     const signal = interruptSignal(logger);
@@ -362,8 +363,9 @@ export async function runMonitor(flags: JobFlags & { interval?: string; count?: 
   let intervalMs = 0;
   return withJobs(
     flags,
-    (file) => {
-      const options = resolveJobs(file, flags, process.env);
+    async (file) => {
+      const target = await recordedTarget(file, flags, process.env);
+      const options = resolveJobs(file, target === undefined ? flags : { ...flags, target }, process.env);
       intervalMs = parseDuration('interval', flags.interval ?? '5s');
       if (flags.count !== undefined && (!Number.isInteger(flags.count) || flags.count < 1)) {
         throw new GcrsyncError('USAGE', `--count must be a whole number of at least 1, got ${JSON.stringify(flags.count)}`);

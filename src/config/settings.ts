@@ -301,6 +301,12 @@ function commandLineSource(flags: JobFlags, env: Record<string, string | undefin
   return undefined;
 }
 
+/** The namespace `--source`, `--namespace` or GCRSYNC_SOURCE names, if any (`monitor` looks its recorded target up). */
+export function commandLineLocation(flags: JobFlags, env: Record<string, string | undefined>): { registry: string; path: string } | undefined {
+  const given = commandLineSource(flags, env);
+  return given?.entry.kind === 'namespace' ? parseLocationText(given.entry.location) : undefined;
+}
+
 /** What a job tells the command about the registries it reaches. */
 function accessOf(job: JobOptions): JobAccess {
   const registries = job.sources.map((s) => (s.kind === 'spec' ? [s.spec.registry] : s.kind === 'images' ? s.references.map((r) => r.registry) : undefined));

@@ -207,6 +207,22 @@ describe('gcrsync sync (CLI, end to end)', function () {
     assert.match(bad.stderr, /--interval.*"often"/);
   });
 
+  it('monitor without --target takes the target the metadata records, and says why it needs one when nothing is recorded', async () => {
+    const remote = await bareRemote();
+    const noTarget = ['monitor', '--source', `${scene.source.host}/ns`, '--metadata-repo', remote.url, '--count', '1'];
+    const unrecorded = await runCli(noTarget);
+    assert.equal(unrecorded.code, 2, unrecorded.stderr);
+    assert.match(unrecorded.stderr, /--target/);
+    assert.match(unrecorded.stderr, /records no target for .*\/ns/, 'the message says why the target is needed');
+    assert.equal((await runCli(args('sync', remote, 'recorded'), { env: env() })).code, 0);
+    const monitored = await runCli([...noTarget, '--json']);
+    assert.equal(monitored.code, 0, monitored.stderr);
+    assert.deepEqual(
+      (({ total, synced, waiting }) => ({ total, synced, waiting }))(JSON.parse(monitored.stdout)),
+      { total: 4, synced: 4, waiting: 0 },
+    );
+  });
+
   it('exits 2 on usage errors and names the bad value', async () => {
     const result = await runCli(['sync', '--source', 'gcr.io/Bad_NS', '--target', 'x.io']);
     assert.equal(result.code, 2);
