@@ -61,6 +61,8 @@ export interface Plan {
   upToDate: number;
   /** those up-to-date tags with their records, planned as `drifted` should verification find them gone */
   current: Array<{ item: PlanItem; record: TagRecord }>;
+  /** source tags left to the other shards (`--shard K/N`), so the counts add up to the listing */
+  otherShards: number;
   /** source tags that could not be planned (bad mirror name, two sources on one target) */
   problems: Array<{ subject: string; error: GcrsyncError }>;
 }
@@ -113,7 +115,7 @@ export function planSync(
   options: PlanOptions = {},
 ): Plan {
   const { shard, platforms = [] } = options;
-  const plan: Plan = { items: [], upToDate: 0, current: [], problems: [] };
+  const plan: Plan = { items: [], upToDate: 0, current: [], otherShards: 0, problems: [] };
   const claimedTargets = new Map<string, string>();
   for (const found of tags) {
     const sourceRef: Reference = { registry: source.registry, repository: found.repository, tag: found.tag };
@@ -122,7 +124,10 @@ export function planSync(
     let targetRef: Reference;
     try {
       key = relativeRepository(source, found.repository);
-      if (shard !== undefined && !inShard(key, shard)) continue;
+      if (shard !== undefined && !inShard(key, shard)) {
+        plan.otherShards += 1;
+        continue;
+      }
       targetRef = nameFor(key, found.tag, sourceRef);
     } catch (error) {
       plan.problems.push({ subject, error: error as GcrsyncError });

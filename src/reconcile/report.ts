@@ -8,6 +8,7 @@ export function formatSummary(report: RunReport): string {
   lines.push(`${head} ${report.source} -> ${report.target}`);
   lines.push(`  source tags     ${report.sourceTags}`);
   lines.push(`  up to date      ${report.upToDate}`);
+  if (report.otherShards !== undefined) lines.push(`  other shards    ${report.otherShards}`);
   if (report.verified !== undefined) lines.push(`  verified        ${report.verified.checked} at the target, ${report.verified.drifted} gone or different (copied again)`);
   if (report.dryRun) {
     lines.push(`  would copy      ${report.planned.length}`);

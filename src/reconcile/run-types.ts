@@ -69,6 +69,8 @@ export interface RunReport {
   dryRun: boolean;
   sourceTags: number;
   upToDate: number;
+  /** with `--shard K/N`: source tags left to the other shards */
+  otherShards?: number;
   planned: Array<{ source: string; target: string; digest: string; reason: string }>;
   outcomes: Array<{
     source: string;

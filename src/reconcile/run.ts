@@ -88,6 +88,7 @@ function knownSchema1(items: readonly PlanItem[], settings: RunSettings): PlanIt
 
 function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport, settings: RunSettings): void {
   report.upToDate = plan.upToDate;
+  if (settings.shard !== undefined) report.otherShards = plan.otherShards;
   const unmirrorable = new Set(knownSchema1(plan.items, settings));
   report.planned = plan.items.map((item) => ({
     source: formatReference(item.source),

@@ -78,6 +78,20 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
     console.log(`      shards: ${plans.map((p) => p.length).join(' + ')} = ${all.length} images over ${shardOfRepository.size} repositories`);
   });
 
+  it('a shard\'s summary counts the tags of the other shards, so its numbers add up to the source tags', async () => {
+    const remote = await bareRemote();
+    const text = await runCli(args('sync', 'ns', remote, 'summed', ['--shard', '1/3']).filter((arg) => arg !== '--json'), { env });
+    assert.equal(text.code, 0, text.stderr);
+    const number = (label: string) => Number(new RegExp(`^  ${label} +(\\d+)$`, 'm').exec(text.stdout)?.[1] ?? NaN);
+    assert.equal(number('source tags'), NS_IMAGES.length, text.stdout);
+    assert.ok(number('other shards') > 0 && number('copied') > 0, text.stdout);
+    assert.equal(number('up to date') + number('copied') + number('other shards'), number('source tags'), text.stdout);
+    const json = await runCli(args('test', 'ns', remote, 'summed', ['--shard', '2/3']), { env });
+    const report = JSON.parse(json.stdout) as Report & { otherShards: number };
+    assert.equal(report.upToDate + report.planned.length + report.otherShards, NS_IMAGES.length);
+    assert.ok(report.otherShards > 0);
+  });
+
   it('N shard processes and another namespace push one metadata repo at once: every entry lands, no force push, no lost section', async () => {
     const remote = await bareRemote();
     const before = (await remote.head())!;
