@@ -44,9 +44,8 @@ async function main(): Promise<number> {
 
   for (const command of ['test', 'compare', 'sync', 'sync'] as const) {
     step(`gcrsync ${command} ${common.join(' ')}${command === 'sync' ? ' --transport registry' : ''}`);
-    const result = await runCli([command, ...common, ...(command === 'sync' ? ['--transport', 'registry'] : [])], { env });
-    process.stdout.write(result.stdout);
-    process.stderr.write(result.stderr);
+    // the command writes to the demo's own stdout and stderr, so its log lines come before its summary
+    const result = await runCli([command, ...common, ...(command === 'sync' ? ['--transport', 'registry'] : [])], { env, inherit: true });
     if (result.code !== 0) {
       process.stderr.write(`gcrsync ${command} exited ${result.code}\n`);
       return result.code;
@@ -61,8 +60,7 @@ async function main(): Promise<number> {
   const site = join(tmpdir(), 'gcrsync-demo-site');
   await rm(site, { recursive: true, force: true });
   step(`gcrsync site --metadata-repo ${remote.url} --out ${site}`);
-  const generated = await runCli(['site', '--metadata-repo', remote.url, '--out', site]);
-  process.stderr.write(generated.stderr);
+  const generated = await runCli(['site', '--metadata-repo', remote.url, '--out', site], { inherit: true });
   if (generated.code !== 0) return generated.code;
   process.stdout.write(`the catalog (also under site/ in the metadata repo): ${pathToFileURL(join(site, 'index.html')).href}\n`);
   await remote.cleanup();
