@@ -87,7 +87,7 @@ describe('shards and concurrent writers (CLI, end to end)', function () {
     assert.ok(number('other shards') > 0 && number('copied') > 0, text.stdout);
     assert.equal(number('up to date') + number('copied') + number('other shards'), number('source tags'), text.stdout);
     const json = await runCli(args('test', 'ns', remote, 'summed', ['--shard', '2/3']), { env });
-    const report = JSON.parse(json.stdout) as Report & { otherShards: number };
+    const report = JSON.parse(json.stdout) as Report & { upToDate: number; otherShards: number };
     assert.equal(report.upToDate + report.planned.length + report.otherShards, NS_IMAGES.length);
     assert.ok(report.otherShards > 0);
   });
