@@ -8,7 +8,8 @@ set -euo pipefail
 
 action_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 output="${GITHUB_OUTPUT:?GITHUB_OUTPUT must name the file the step outputs go to}"
-report="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/gcrsync-report.json"
+# a directory of its own per run: two steps at once on one machine (a self-hosted runner, a matrix) keep their reports
+report="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/gcrsync-report.XXXXXX")/gcrsync-report.json"
 
 # A release checkout has no build: install (npm ci builds dist/ through `prepare`) once; a built one is used as is.
 if [ ! -f "$action_dir/dist/cmd/gcrsync.js" ] || [ ! -d "$action_dir/node_modules" ]; then

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runProgram, type CliResult } from '../support/cli.js';
@@ -40,9 +40,14 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
   });
 
   /** One step run: the runner's variables, the inputs, a fresh output file; the action's checkout is this one unless named. */
-  async function runStep(inputs: Record<string, string>, cwd: string, actionDir = repositoryRoot): Promise<{ result: CliResult; outputs: Record<string, string> }> {
-    const runnerTemp = await tempDir('runner-temp');
-    const outputFile = join(runnerTemp, 'github-output');
+  async function runStep(
+    inputs: Record<string, string>,
+    cwd: string,
+    actionDir = repositoryRoot,
+    runnerTemp?: string,
+  ): Promise<{ result: CliResult; outputs: Record<string, string> }> {
+    runnerTemp ??= await tempDir('runner-temp');
+    const outputFile = join(await mkdtemp(join(runnerTemp, 'step-')), 'github-output');
     await writeFile(outputFile, '');
     const env: Record<string, string> = { GITHUB_OUTPUT: outputFile, RUNNER_TEMP: runnerTemp };
     // npm ci of a fresh action checkout trusts what this machine's node is told to (an egress proxy's CA)
@@ -102,10 +107,13 @@ describe('GitHub Action (action.yml + action/run.sh)', function () {
       username: scene.target.credentials!.username,
       password: scene.target.credentials!.password,
     };
-    const first = await runStep({ ...inputs, shard: '1/2' }, repositoryRoot);
+    // one runner's temp directory for both (a self-hosted runner, or jobs at once on one machine): each keeps its report
+    const runnerTemp = await tempDir('runner-temp');
+    const first = await runStep({ ...inputs, shard: '1/2' }, repositoryRoot, repositoryRoot, runnerTemp);
     assert.equal(first.result.code, 0, first.result.stderr);
-    const second = await runStep({ ...inputs, shard: '2/2' }, repositoryRoot);
+    const second = await runStep({ ...inputs, shard: '2/2' }, repositoryRoot, repositoryRoot, runnerTemp);
     assert.equal(second.result.code, 0, second.result.stderr);
+    assert.notEqual(first.outputs.report, second.outputs.report, 'a report path of its own per run');
 
     for (const step of [first, second]) {
       assert.equal(step.outputs['exit-code'], '0');
