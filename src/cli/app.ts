@@ -283,6 +283,7 @@ export async function runCopy(sourceText: string, destinationText: string | unde
         registry: source.registry,
         namespace,
         images: [{ repository: relative, tags: [{ tag: source.tag!, ...(source.digest !== undefined && { digest: source.digest }) }] }],
+        namedBy: 'copy',
       };
       const name: MirrorNamer =
         exact === undefined

@@ -15,17 +15,20 @@ export async function listImages(client: ListingClient, spec: ImagesSpec, option
   for (const image of spec.images) {
     const repository = repositoryPath(spec.namespace, image.repository);
     if (image.tags === undefined) run.listPlainRepository(repository);
-    else for (const named of image.tags) listNamedTag(run, repository, named);
+    else for (const named of image.tags) listNamedTag(run, repository, named, spec.namedBy === 'copy');
   }
   return run.finish();
 }
 
-function listNamedTag(run: ListingRun, repository: string, named: NamedTag): void {
+function listNamedTag(run: ListingRun, repository: string, named: NamedTag, copy: boolean): void {
   const subject = `${repository}:${named.tag}`;
   const ref = `${run.registry}/${subject}`;
   run.spawn(subject, async (signal) => {
     const descriptor = await run.client.headManifest({ registry: run.registry, repository }, named.tag, signal);
-    if (descriptor === undefined) throw new GcrsyncError('NOT_FOUND', `${ref} is named in the image list but the registry does not have it`, { ref });
+    if (descriptor === undefined) {
+      const message = copy ? `${ref} does not exist at the source registry` : `${ref} is named in the image list but the registry does not have it`;
+      throw new GcrsyncError('NOT_FOUND', message, { ref });
+    }
     const defect = digestDefect(descriptor.digest);
     if (defect !== undefined) {
       run.refuse(subject, 'digest', descriptor.digest, defect);
@@ -33,7 +36,7 @@ function listNamedTag(run: ListingRun, repository: string, named: NamedTag): voi
     }
     if (named.digest !== undefined && descriptor.digest !== named.digest) {
       // copies follow the tag, so copying now would publish content the list did not pin
-      throw new GcrsyncError('DIGEST_MISMATCH', `${ref} now points at ${descriptor.digest}, the image list pins ${named.digest}; not copied`, { ref });
+      throw new GcrsyncError('DIGEST_MISMATCH', `${ref} now points at ${descriptor.digest}, ${copy ? 'SRC' : 'the image list'} pins ${named.digest}; not copied`, { ref });
     }
     run.addTag({ repository, tag: named.tag, digest: descriptor.digest, mediaType: descriptor.mediaType });
   });

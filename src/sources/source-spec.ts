@@ -50,6 +50,8 @@ export interface ImagesSpec {
   registry: string;
   namespace: string;
   images: ImageSelection[];
+  /** `copy` when the image is copy's SRC: its messages speak of SRC, not of an image list */
+  namedBy?: 'copy';
 }
 
 /** Hosts whose namespaces can only be listed repository by repository (no catalog, no listing API). */

@@ -90,6 +90,9 @@ jobs:
     assert.equal(missing.code, 1);
     assert.match(missing.stdout + missing.stderr, new RegExp(`${source.host}/porter/pause:9\\.9`));
     assert.match(missing.stdout + missing.stderr, /NOT_FOUND/);
+    // copy has no image list: the message says what is wrong with SRC
+    assert.match(missing.stdout + missing.stderr, new RegExp(`${source.host}/porter/pause:9\\.9 does not exist at the source registry`));
+    assert.doesNotMatch(missing.stdout + missing.stderr, /image list/);
     assert.equal(await remote.head(), head);
   });
 
