@@ -96,7 +96,9 @@ export async function verifyMirrors(
   plan: Plan,
   report: { verified?: { checked: number; drifted: number } },
 ): Promise<void> {
-  const selected = selectForVerify(plan.current, settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
+  // a not-mirrorable record (schema1 left at the source) claims no mirror: there is nothing at the target to check
+  const mirrored = plan.current.filter(({ record }) => record.skipped === undefined);
+  const selected = selectForVerify(mirrored, settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
   if (selected.length === 0) return;
   const result = await findDrift(selected, deps, {
     queryLimit: settings.queryLimit,

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { selectForVerify } from '../../src/reconcile/verify.js';
-import type { PlanItem } from '../../src/reconcile/plan.js';
+import { selectForVerify, verifyMirrors } from '../../src/reconcile/verify.js';
+import type { Plan, PlanItem } from '../../src/reconcile/plan.js';
+import type { RepositoryRef } from '../../src/registry/client.js';
+import { createLogger } from '../../src/log.js';
+import { UNINTERRUPTED } from '../../src/errors.js';
 
 const items = Array.from({ length: 300 }, (_, i) => ({
   item: {
@@ -32,6 +35,34 @@ describe('selectForVerify', () => {
     assert.equal(selectForVerify(items, 'always', morning).length, items.length);
     assert.equal(selectForVerify(items, 'never', morning).length, 0);
     assert.equal(selectForVerify(items, 1, morning).length, items.length);
+  });
+});
+
+describe('verifyMirrors', () => {
+  it('HEADs only records that claim a mirror: a not-mirrorable (schema1) record is never "gone" from the target', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const [mirrored, schema1] = items.slice(0, 2).map(({ item }) => item);
+    const plan: Plan = {
+      items: [],
+      upToDate: 2,
+      otherShards: 0,
+      problems: [],
+      current: [
+        { item: mirrored!, record: { digest, syncedAt: '2026-12-01T00:00:00.000Z', target: 'docker.io/gcrxio/repo0:v1' } },
+        { item: schema1!, record: { digest, syncedAt: '2026-12-01T00:00:00.000Z', target: 'docker.io/gcrxio/repo1:v1', skipped: 'schema1' } },
+      ],
+    };
+    const headed: string[] = [];
+    const headTarget = async (repo: RepositoryRef) => {
+      headed.push(repo.repository);
+      return repo.repository === 'gcrxio/repo0' ? { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 } : undefined;
+    };
+    const report: { verified?: { checked: number; drifted: number } } = {};
+    await verifyMirrors({ headTarget, logger: createLogger({ level: 'error' }) }, { verify: 'always', queryLimit: 4, signal: UNINTERRUPTED }, plan, report);
+    assert.deepEqual(headed, ['gcrxio/repo0']);
+    assert.deepEqual(report.verified, { checked: 1, drifted: 0 });
+    assert.equal(plan.items.length, 0);
+    assert.equal(plan.upToDate, 2);
   });
 });
 
