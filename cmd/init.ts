@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runInit } from '../src/cli/init.js';
 import { withHelp } from './options.js';
 
 export const initCommand: CommandModule<object, { dir?: string }> = {
@@ -12,6 +11,6 @@ export const initCommand: CommandModule<object, { dir?: string }> = {
       'Exit status: 0 done (or already a metadata repo); 2 git failed.',
     ),
   handler: async (argv) => {
-    process.exitCode = await runInit(argv.dir);
+    process.exitCode = await (await import('../src/cli/init.js')).runInit(argv.dir);
   },
 };
