@@ -1,4 +1,4 @@
-import type { JobOptions, JobsOptions } from '../config/settings.js';
+import type { JobOptions, JobsOptions } from '../config/job-options.js';
 import { describeError } from '../errors.js';
 import { findConflicts, planRuns, sourceName, type ImageListReader, type JobRun } from './plan.js';
 import { relativeRepository } from '../ref/naming.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { HookCommand } from '../config/settings.js';
+import type { HookCommand } from '../config/job-options.js';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { timedOut } from '../http/retry.js';
 import type { Logger } from '../log.js';

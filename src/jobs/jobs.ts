@@ -1,4 +1,4 @@
-import type { JobOptions, JobsOptions } from '../config/settings.js';
+import type { JobOptions, JobsOptions } from '../config/job-options.js';
 import { describeError, isGcrsyncError } from '../errors.js';
 import { createPushHooks } from './hooks.js';
 import { conflictError, findConflicts, planRuns, sourceName, type ImageListReader, type JobRun } from './plan.js';

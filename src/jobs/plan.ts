@@ -1,4 +1,4 @@
-import type { JobOptions } from '../config/settings.js';
+import type { JobOptions } from '../config/job-options.js';
 import { GcrsyncError } from '../errors.js';
 import { compileTagFilter, type TagSelector } from '../config/filters.js';
 import type { MirrorNamer } from '../reconcile/plan.js';

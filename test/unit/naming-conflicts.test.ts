@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { JobOptions } from '../../src/config/settings.js';
+import type { JobOptions } from '../../src/config/job-options.js';
 import { findConflicts, type JobRun } from '../../src/jobs/plan.js';
 import { createMirrorNamer, DEFAULT_NAMING, type NamingRules } from '../../src/ref/naming.js';
 import type { SourceSpec } from '../../src/sources/index.js';
