@@ -29,6 +29,8 @@ export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getRef
   // OCI 1.1: a registry with the referrers API never answers it 404, so one "no API" answer holds for the run;
   // kept per repository, since fronts (and the tests' fixture) may serve it for some repositories only
   const withoutReferrersApi = new Set<string>();
+  // the first referrers request to each repository: the answer says whether the API is there
+  const referrersProbes = new Map<string, Promise<void>>();
   const repositoryKey = (repo: RepositoryRef) => `${repo.registry}/${repo.repository}`;
   const manifestKey = (repo: RepositoryRef, digest: string) => `${repositoryKey(repo)}@${digest}`;
 
@@ -48,9 +50,15 @@ export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getRef
     rememberPut: (repo, digest) => void putThisRun.add(manifestKey(repo, digest)),
     wasPut: (repo, digest) => putThisRun.has(manifestKey(repo, digest)),
     async getReferrers(repo, digest, signal) {
-      if (withoutReferrersApi.has(repositoryKey(repo))) return undefined;
-      const referrers = await client.getReferrers(repo, digest, signal);
-      if (referrers === undefined) withoutReferrersApi.add(repositoryKey(repo));
+      const key = repositoryKey(repo);
+      // images of one repository copied at the same time wait for the first one's answer instead of all asking
+      const probe = referrersProbes.get(key);
+      if (probe !== undefined) await probe;
+      if (withoutReferrersApi.has(key)) return undefined;
+      const asked = client.getReferrers(repo, digest, signal);
+      if (probe === undefined) referrersProbes.set(key, asked.then(() => undefined, () => undefined));
+      const referrers = await asked;
+      if (referrers === undefined) withoutReferrersApi.add(key);
       return referrers;
     },
   };
