@@ -29,6 +29,7 @@ import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
 import { connectDocker, createDockerTransport } from '../transports/docker.js';
 import { renderSite } from '../site/render.js';
 import { createRegistryTransport, type RegistryTransport } from '../transports/registry.js';
+import { jobConcurrency } from './concurrency.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stdoutClosed } from './stdout.js';
 
@@ -83,12 +84,9 @@ export async function createJobsDeps(
   });
   // one client serves every job: the strictest cap any of them asks for holds
   const caps = options.jobs.flatMap((job) => (job.connections === undefined ? [] : [job.connections]));
-  const http = new HttpClient({
-    logger,
-    insecureRegistries: options.insecureRegistries,
-    network: options.network,
-    ...(caps.length > 0 && { connectionsPerOrigin: Math.min(...caps) }),
-  });
+  const connectionsPerOrigin = caps.length > 0 ? Math.min(...caps) : undefined;
+  const http = new HttpClient({ logger, insecureRegistries: options.insecureRegistries, network: options.network, ...(connectionsPerOrigin !== undefined && { connectionsPerOrigin }) });
+  const concurrency = jobConcurrency(http, logger, connectionsPerOrigin);
   const limits = options.listingLimits;
   const registry = new RegistryClient({ http, keychain, logger, ...(limits?.maxTags !== undefined && { listingCaps: { maxEntries: limits.maxTags } }) });
   const repos = new Map<string, Promise<MetadataRepo>>();
@@ -130,12 +128,14 @@ export async function createJobsDeps(
             schema1: job.schema1,
             referrers: job.referrers,
             allowNondistributable: job.allowNondistributable,
+            blobConcurrency: concurrency.blobs(job),
           }),
+    imageConcurrency: concurrency.images,
     // Docker Hub (and any registry sending its ratelimit-* headers) counts pulls: stop starting images while the
     // images in flight and the next one, one pull per manifest GET, still fit in what is left
-    stopReasonFor: (spec, job) => rateLimitStop(registry, spec.registry, job.concurrency),
+    stopReasonFor: (spec, job) => rateLimitStop(registry, spec.registry, () => concurrency.imagesNow(job)),
     // the drift check's HEADs at a target that counts pulls go against the budget the copies after them need
-    targetStopReasonFor: (job) => rateLimitStop(registry, job.target.registry, job.concurrency + job.queryLimit),
+    targetStopReasonFor: (job) => rateLimitStop(registry, job.target.registry, () => concurrency.imagesNow(job) + job.queryLimit),
     ...(observer !== undefined && { observer }),
   };
   return {

@@ -103,7 +103,11 @@ export const SETTINGS = {
     env: 'GCRSYNC_TRANSPORT',
     default: 'registry',
   }),
-  concurrency: setting(integer(1, 1000), 'images copied at a time', { flag: 'concurrency', env: 'GCRSYNC_CONCURRENCY', default: 10 }),
+  concurrency: setting(
+    integer(1, 1000),
+    'images copied at a time (default: adaptive, 10 up to --connections while the registries are far; docs/targets.md#concurrency)',
+    { flag: 'concurrency', env: 'GCRSYNC_CONCURRENCY' },
+  ),
   connections: setting(
     integer(1, 1000),
     'most requests in flight to one registry host: each host starts at 32 and adapts up to this (default 64; docs/targets.md#concurrency)',

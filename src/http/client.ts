@@ -7,7 +7,7 @@ import { Dispatchers, httpsFirst, tlsModeOf, type NetworkOptions, type TlsMode }
 import { answeredPlainHttp, isHttpsPortAnswer, networkHint, plainHttpToTlsHint } from './network-hints.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
 import { HostBackoffs, isThrottleStatus, systemClock, type Clock } from './host-backoff.js';
-import { DEFAULT_WINDOW, HostLimiter, type Outcome } from './host-limiter.js';
+import { DEFAULT_WINDOW, HostLimiter, type Answer, type Outcome } from './host-limiter.js';
 import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isTransient, networkErrorCode, parseRetryAfter, retrying, retryDelayForStatus, timedOut, type RetryPolicy } from './retry.js';
 import { errorForResponse } from './status-error.js';
 import { assertRequestable, checkFollowUrl, registryOrigin, safeUrl, type InsecureHosts } from './url-policy.js';
@@ -141,6 +141,11 @@ export class HttpClient {
     if (this.plainHttpHosts.has(host)) return `http://${host}`;
     if (httpsFirst(host, this.tls) || tlsModeOf(host, this.tls) === 'skip-verify' || tlsModeOf(host, this.tls) === 'verify') return `https://${host}`;
     return registryOrigin(host, this.insecure);
+  }
+
+  /** Tells `listener` how each answer went (what adaptive image and blob concurrency learn from); returns its removal. */
+  observeAnswers(listener: (answer: Answer) => void): () => void {
+    return this.limiter.observe(listener);
   }
 
   /** Resolves a Link/Location/realm value against `from` and applies the URL policy (HOSTILE_RESPONSE). */

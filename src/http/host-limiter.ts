@@ -22,6 +22,24 @@ export const DEFAULT_WINDOW: WindowLimits = { initial: 32, min: 2, max: 64 };
  */
 export type Outcome = 'answered' | 'throttled' | 'dropped' | 'failed';
 
+/**
+ * How one answer went, for whoever adapts more than requests to it (images and blob transfers at a time): told
+ * after the answer's window place is given back.
+ */
+export interface Answer {
+  outcome: Outcome;
+  sentAt: number;
+  answeredAt: number;
+  /**
+   * the host is far (its fastest answer took 5 ms or more, over a few answers), this one came about as fast as the
+   * fastest and it found a place in the window at once: nothing queued, the round trip was all the wait, so more
+   * work at once would overlap more round trips
+   */
+  hidesRoundTrip: boolean;
+  /** the host is far and this answer was slow in coming or waited for its place: something queues */
+  queued: boolean;
+}
+
 export interface Slot {
   /** when the request was admitted (its answer's latency is measured from here) */
   readonly sentAt: number;
@@ -32,6 +50,9 @@ export interface Slot {
 const UNQUEUED_RATIO = 2;
 // below this the round trip is cheap and more requests at once only add work for a CPU-bound registry
 const CHEAP_ROUND_TRIP_MS = 5;
+// answers a host must have given before it counts as far: the first few of a loopback registry on a busy machine
+// can each take longer than a cheap round trip
+const ANSWERS_BEFORE_FAR = 8;
 
 interface HostWindow {
   window: number;
@@ -39,6 +60,7 @@ interface HostWindow {
   waiting: Array<() => void>;
   /** fastest answer seen from the host: its round trip plus the least work it does */
   fastestMs: number;
+  answers: number;
   /** doubling per round trip until the first sign of a queue or of throttling, then one step per round trip */
   slowStart: boolean;
   /** when the window last shrank: answers to requests sent before then were already counted in that shrink */
@@ -55,6 +77,7 @@ interface HostWindow {
  */
 export class HostLimiter {
   private readonly hosts = new Map<string, HostWindow>();
+  private readonly listeners = new Set<(answer: Answer) => void>();
 
   constructor(
     private readonly limits: WindowLimits,
@@ -66,11 +89,18 @@ export class HostLimiter {
     return Math.floor(this.hosts.get(host)?.window ?? this.limits.initial);
   }
 
+  /** Tells `listener` how every answer from any host went; returns its removal. */
+  observe(listener: (answer: Answer) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Waits for a place in the host's window; the caller must release it exactly once. */
   async acquire(host: string, signal: AbortSignal): Promise<Slot> {
     const state = this.stateOf(host);
     // a queued request is counted in by the release that admits it, so none can slip in between
-    if (state.inFlight >= Math.floor(state.window) || state.waiting.length > 0) {
+    const waited = state.inFlight >= Math.floor(state.window) || state.waiting.length > 0;
+    if (waited) {
       state.fullAt = this.clock.now();
       await this.queue(state, signal);
     } else if (++state.inFlight >= Math.floor(state.window)) state.fullAt = this.clock.now();
@@ -81,7 +111,7 @@ export class HostLimiter {
       release: (outcome) => {
         if (released) return;
         released = true;
-        this.release(state, sentAt, outcome);
+        this.release(state, sentAt, waited, outcome);
       },
     };
   }
@@ -90,7 +120,7 @@ export class HostLimiter {
     let state = this.hosts.get(host);
     if (state === undefined) {
       const window = Math.min(this.limits.max, Math.max(this.limits.min, this.limits.initial));
-      state = { window, inFlight: 0, waiting: [], fastestMs: Number.POSITIVE_INFINITY, slowStart: true, shrunkAt: Number.NEGATIVE_INFINITY, fullAt: Number.NEGATIVE_INFINITY };
+      state = { window, inFlight: 0, waiting: [], fastestMs: Number.POSITIVE_INFINITY, answers: 0, slowStart: true, shrunkAt: Number.NEGATIVE_INFINITY, fullAt: Number.NEGATIVE_INFINITY };
       this.hosts.set(host, state);
     }
     return state;
@@ -112,9 +142,11 @@ export class HostLimiter {
     });
   }
 
-  private release(state: HostWindow, sentAt: number, outcome: Outcome): void {
+  private release(state: HostWindow, sentAt: number, waited: boolean, outcome: Outcome): void {
     const now = this.clock.now();
     const full = state.fullAt >= sentAt;
+    let hidesRoundTrip = false;
+    let queued = false;
     state.inFlight--;
     if (outcome === 'throttled' || outcome === 'dropped') {
       if (sentAt >= state.shrunkAt) {
@@ -125,15 +157,22 @@ export class HostLimiter {
     } else if (outcome === 'answered') {
       const latency = now - sentAt;
       state.fastestMs = Math.min(state.fastestMs, latency);
+      state.answers++;
       const unqueued = state.fastestMs >= CHEAP_ROUND_TRIP_MS && latency <= state.fastestMs * UNQUEUED_RATIO;
       if (!unqueued && state.fastestMs >= CHEAP_ROUND_TRIP_MS) state.slowStart = false;
       if (unqueued && full) {
         state.window = Math.min(this.limits.max, state.window + (state.slowStart ? 1 : 1 / Math.floor(state.window)));
       }
+      const far = state.fastestMs >= CHEAP_ROUND_TRIP_MS && state.answers >= ANSWERS_BEFORE_FAR;
+      hidesRoundTrip = far && unqueued && !waited;
+      queued = far && !hidesRoundTrip;
     }
     while (state.waiting.length > 0 && state.inFlight < Math.floor(state.window)) {
       state.inFlight++;
       state.waiting.shift()!();
     }
+    if (this.listeners.size === 0) return;
+    const answer: Answer = { outcome, sentAt, answeredAt: now, hidesRoundTrip, queued };
+    for (const listener of this.listeners) listener(answer);
   }
 }

@@ -162,7 +162,7 @@ export function formatJobDescriptions(file: string, described: { jobs: JobDescri
     lines.push(`  sources    ${job.sources.join('\n             ')}`);
     lines.push(`  target     ${job.target}`);
     lines.push(`  metadata   ${job.metadataRepo}`);
-    lines.push(`  transport  ${job.transport}, ${job.concurrency} images at a time, ${job.queryLimit} listing requests at a time`);
+    lines.push(`  transport  ${job.transport}, ${job.concurrency ?? 'adaptive (from 10)'} images at a time, ${job.queryLimit} listing requests at a time`);
     lines.push(`  platforms  ${job.platforms.length === 0 ? 'all' : job.platforms.join(', ')}`);
     const foreign = job.allowNondistributable ? 'foreign layers uploaded' : 'foreign layers left to their urls';
     lines.push(`  shapes     schema1 ${job.schema1 === 'convert' ? 'converted to schema2' : 'recorded as not mirrorable'}; ${foreign}; referrers ${job.referrers ? 'copied' : 'not copied'}`);

@@ -3,7 +3,8 @@ import { describeError, isGcrsyncError } from '../errors.js';
 import { createPushHooks } from './hooks.js';
 import { conflictError, findConflicts, planRuns, sourceName, type ImageListReader, type JobRun } from './plan.js';
 import type { Logger } from '../log.js';
-import type { PushHooks } from '../reconcile/execute.js';
+import type { Concurrency } from '../http/adaptive-concurrency.js';
+import { DEFAULT_IMAGE_CONCURRENCY, type PushHooks } from '../reconcile/execute.js';
 import type { VerifyPolicy } from '../reconcile/verify.js';
 import { formatSummary } from '../reconcile/report.js';
 import { readStatus, runCompare, runExitCode, runSync, stoppedRun, type MirrorStatus } from '../reconcile/run.js';
@@ -32,6 +33,8 @@ export interface JobsDeps extends ImageListReader {
   repositoryExists(repo: RepositoryRef, signal: AbortSignal): Promise<boolean>;
   /** the job's transport; the caller keeps the platform list in every copy request */
   createTransport(job: JobOptions): Transport | Promise<Transport>;
+  /** images at a time for the job's runs (default: the job's `concurrency`, else 10) */
+  imageConcurrency?(job: JobOptions): Concurrency;
   /** a reason to start no more images for this source (e.g. Docker Hub's pull budget) */
   stopReasonFor?(spec: SourceSpec, job: JobOptions): ((image: { children?: number }) => string | undefined) | undefined;
   /** a reason to HEAD no more mirrors at the job's target (a pull budget, Docker Hub's when the target is Hub) */
@@ -173,7 +176,7 @@ function settingsFor(run: JobRun, deps: JobsDeps, options: RunJobsOptions, deadl
   return {
     source: sourceLocation(run.spec),
     target: run.job.target,
-    concurrency: run.job.concurrency,
+    concurrency: deps.imageConcurrency?.(run.job) ?? run.job.concurrency ?? DEFAULT_IMAGE_CONCURRENCY,
     queryLimit: run.job.queryLimit,
     dryRun: options.dryRun,
     name: run.name,

@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { describeError, GcrsyncError, isGcrsyncError } from '../errors.js';
+import { followConcurrency, type Concurrency } from '../http/adaptive-concurrency.js';
 import { isTransient } from '../http/retry.js';
 import type { Logger } from '../log.js';
 import { formatReference, formatRepository } from '../ref/reference.js';
@@ -44,8 +45,12 @@ export interface ExecuteDeps {
   hooks?: PushHooks;
 }
 
+/** Images at a time when the run adapts nothing (docker transport) and where adaptive concurrency starts. */
+export const DEFAULT_IMAGE_CONCURRENCY = 10;
+
 export interface ExecuteOptions {
-  concurrency: number;
+  /** images at a time: fixed (`--concurrency`), or adapting to the registries while the run goes */
+  concurrency: Concurrency;
   signal: AbortSignal;
   /** asked before each image starts: a reason stops the run from starting more (deadline, rate-limit budget) */
   stopReason?: (item: PlanItem) => string | undefined;
@@ -57,7 +62,16 @@ export interface ExecuteOptions {
  * an image counts as synced only when a manifest HEAD at the target answers with the digest the copy produced.
  */
 export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps, options: ExecuteOptions): Promise<ItemOutcome[]> {
-  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+  const queue = new PQueue();
+  const unfollow = followConcurrency(options.concurrency, (value) => (queue.concurrency = value));
+  try {
+    return await runQueue(queue, items, deps, options);
+  } finally {
+    unfollow();
+  }
+}
+
+async function runQueue(queue: PQueue, items: readonly PlanItem[], deps: ExecuteDeps, options: ExecuteOptions): Promise<ItemOutcome[]> {
   const outcomes: ItemOutcome[] = [];
   const preparedRepositories = new Map<string, Promise<void>>();
   let stopLogged = false;

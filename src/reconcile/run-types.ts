@@ -1,3 +1,4 @@
+import type { Concurrency } from '../http/adaptive-concurrency.js';
 import type { Logger } from '../log.js';
 import type { Reference } from '../ref/reference.js';
 import type { SourceLocation, TargetLocation } from '../ref/naming.js';
@@ -25,7 +26,8 @@ export interface RunDeps {
 export interface RunSettings {
   source: SourceLocation;
   target: TargetLocation;
-  concurrency: number;
+  /** images at a time: fixed, or adapting to the registries */
+  concurrency: Concurrency;
   queryLimit: number;
   dryRun: boolean;
   signal: AbortSignal;

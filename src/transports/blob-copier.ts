@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { followConcurrency, type Concurrency } from '../http/adaptive-concurrency.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, retrying } from '../http/retry.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RegistryClient, RepositoryRef } from '../registry/client.js';
@@ -38,8 +39,8 @@ export interface BlobStats {
 
 export interface BlobCopierOptions {
   client: BlobClient;
-  /** blob transfers running at once, shared by every image of the run */
-  concurrency: number;
+  /** blob transfers running at once, shared by every image of the run: fixed, or adapting to the registries */
+  concurrency: Concurrency;
   chunkBytes?: number;
   logger?: Logger;
 }
@@ -99,7 +100,8 @@ function waitAbortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
 export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
   const { client } = options;
   const logger = options.logger ?? silentLogger;
-  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+  const queue = new PQueue();
+  const unfollow = followConcurrency(options.concurrency, (value) => (queue.concurrency = value));
   // registry → digest → repositories known to hold it
   const holders = new Map<string, Map<string, Set<string>>>();
   // `${registry} ${digest}` → the transfer currently bringing that blob to the registry
@@ -252,6 +254,7 @@ export function createBlobCopier(options: BlobCopierOptions): BlobCopier {
     ensure,
     stats: () => ({ ...counts }),
     async close() {
+      unfollow();
       queue.clear();
       await queue.onIdle();
     },

@@ -1,4 +1,5 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import type { Concurrency } from '../http/adaptive-concurrency.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatReference, type Reference } from '../ref/reference.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
@@ -22,8 +23,8 @@ export interface TransferStats extends BlobStats {
 export interface RegistryTransportOptions {
   client: RegistryClient;
   logger?: Logger;
-  /** blob transfers at once, shared by all images in flight */
-  blobConcurrency?: number;
+  /** blob transfers at once, shared by all images in flight: fixed, or adapting to the registries */
+  blobConcurrency?: Concurrency;
   /** `os/arch[/variant]` to keep when a request names none; empty keeps every platform */
   platforms?: string[];
   /** upload chunk size handed to the client, for registries that cap request bodies */
@@ -45,7 +46,7 @@ export type RegistryTransport = Transport & {
 // Far from the registries every transfer is a few round trips of waiting: measured with 12 two-platform images
 // behind 30 ms of latency per request, 1 → 9.2 s, 2 → 5.2 s, 4 → 3.1 s, 8 → 2.2 s with 8 connections per origin;
 // raised to 32 with the HTTP client's connections per origin (32), so a far registry's round trips overlap
-// (the bench's WAN case, issue 14).
+// (the bench's WAN case, issue 14). Where adaptive blob concurrency starts, and what a transport without it keeps.
 export const DEFAULT_BLOB_CONCURRENCY = 32;
 
 const repositoryOf = (ref: Reference): RepositoryRef => ({ registry: ref.registry, repository: ref.repository });
