@@ -28,13 +28,15 @@ export interface AdaptiveBounds {
 }
 
 /**
- * A concurrency that adapts to how the registries answer, the way each host's request window does (AIMD, as
- * TCP's congestion window), but for work made of several requests in a row (an image is ~8 round trips: manifest
- * GET, blob transfers, manifest PUT, referrers GET, verify HEAD). While answers from far hosts come back about as
- * fast as their fastest (the round trip is the whole wait), it grows by one per such answer (doubling each round
- * trip), until an answer shows a queue somewhere, then by about one per round of answers. A 429 or 503 or a dropped
- * connection from any host halves it, once per round of requests, never below 1. Hosts that answer within a cheap
- * round trip (loopback, CPU-bound registries) tell it nothing: it stays where it started.
+ * A concurrency that adapts to how the registries answer, as each host's request window does (AIMD, as TCP's
+ * congestion window), but for work made of several requests in a row (an image is ~8 round trips: manifest GET,
+ * blob transfers, manifest PUT, referrers GET, verify HEAD). It grows by one for each answer from a far host that
+ * came about as fast as that host's fastest and found its window open (the round trip was the whole wait): about
+ * doubling each round trip while nothing queues, slower as answers start queueing (in the window, the pool, the
+ * registry or this process's CPU), not at all once they all do. A 429 or 503 or a dropped connection from any host
+ * halves it, once per round of requests, never below 1; from then on it grows by about one per round of answers.
+ * Hosts that answer within a cheap round trip (loopback, CPU-bound registries) tell it nothing: it stays where it
+ * started.
  */
 export class AdaptiveConcurrency implements ConcurrencyLimit {
   private current: number;
@@ -67,7 +69,7 @@ export class AdaptiveConcurrency implements ConcurrencyLimit {
       }
     } else if (answer.hidesRoundTrip) {
       this.current = Math.min(this.bounds.max, this.current + (this.slowStart ? 1 : 1 / before));
-    } else if (answer.queued) this.slowStart = false;
+    }
     const after = this.value;
     if (after !== before) for (const listener of this.listeners) listener(after);
   }

@@ -36,8 +36,6 @@ export interface Answer {
    * work at once would overlap more round trips
    */
   hidesRoundTrip: boolean;
-  /** the host is far and this answer was slow in coming or waited for its place: something queues */
-  queued: boolean;
 }
 
 export interface Slot {
@@ -146,7 +144,6 @@ export class HostLimiter {
     const now = this.clock.now();
     const full = state.fullAt >= sentAt;
     let hidesRoundTrip = false;
-    let queued = false;
     state.inFlight--;
     if (outcome === 'throttled' || outcome === 'dropped') {
       if (sentAt >= state.shrunkAt) {
@@ -157,22 +154,20 @@ export class HostLimiter {
     } else if (outcome === 'answered') {
       const latency = now - sentAt;
       state.fastestMs = Math.min(state.fastestMs, latency);
-      state.answers++;
       const unqueued = state.fastestMs >= CHEAP_ROUND_TRIP_MS && latency <= state.fastestMs * UNQUEUED_RATIO;
       if (!unqueued && state.fastestMs >= CHEAP_ROUND_TRIP_MS) state.slowStart = false;
       if (unqueued && full) {
         state.window = Math.min(this.limits.max, state.window + (state.slowStart ? 1 : 1 / Math.floor(state.window)));
       }
-      const far = state.fastestMs >= CHEAP_ROUND_TRIP_MS && state.answers >= ANSWERS_BEFORE_FAR;
-      hidesRoundTrip = far && unqueued && !waited;
-      queued = far && !hidesRoundTrip;
+      hidesRoundTrip = state.answers >= ANSWERS_BEFORE_FAR && unqueued && !waited;
+      state.answers++;
     }
     while (state.waiting.length > 0 && state.inFlight < Math.floor(state.window)) {
       state.inFlight++;
       state.waiting.shift()!();
     }
     if (this.listeners.size === 0) return;
-    const answer: Answer = { outcome, sentAt, answeredAt: now, hidesRoundTrip, queued };
+    const answer: Answer = { outcome, sentAt, answeredAt: now, hidesRoundTrip };
     for (const listener of this.listeners) listener(answer);
   }
 }

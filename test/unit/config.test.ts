@@ -14,7 +14,8 @@ describe('resolveJobs from flags alone', () => {
     assert.equal(source.kind, 'spec');
     if (source.kind === 'spec') assert.deepEqual([source.spec.registry, source.spec.namespace], ['gcr.io', 'google-containers']);
     assert.deepEqual(job.target, { registry: 'docker.io', path: 'gcrxio' });
-    assert.equal(job.concurrency, 10);
+    // no number of images at a time given: the run adapts it (docs/targets.md#concurrency)
+    assert.equal(job.concurrency, undefined);
     assert.equal(job.queryLimit, 20);
   });
   it('lets flags win over the environment', () => {
