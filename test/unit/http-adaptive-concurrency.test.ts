@@ -1,22 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { AdaptiveConcurrency, followConcurrency } from '../../src/http/adaptive-concurrency.js';
-import type { Clock } from '../../src/http/host-backoff.js';
 import { HostLimiter, type Outcome } from '../../src/http/host-limiter.js';
 import { UNINTERRUPTED } from '../../src/errors.js';
-
-/** A clock the test moves by hand. */
-function manualClock(start = 10_000): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms) => {
-      now += ms;
-    },
-    sleep: async (ms) => {
-      now += ms;
-    },
-  };
-}
+import { manualClock } from '../support/manual-clock.js';
 
 /**
  * A host limiter (window big enough never to be the limit unless asked) with an image concurrency listening to it,

@@ -2,25 +2,9 @@ import { strict as assert } from 'node:assert';
 import { HostBackoffs, type Clock } from '../../src/http/host-backoff.js';
 import type { RetryPolicy } from '../../src/http/retry.js';
 import { UNINTERRUPTED } from '../../src/errors.js';
+import { manualClock } from '../support/manual-clock.js';
 
 const policy: RetryPolicy = { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
-
-/** A clock that only moves when someone sleeps on it (or the test moves it), recording every sleep. */
-function manualClock(start = 10_000): Clock & { slept: number[]; advance(ms: number): void } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    advance: (ms) => {
-      now += ms;
-    },
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 describe('http/host-backoff', () => {
   // jitter off: every pause is the full backoff step

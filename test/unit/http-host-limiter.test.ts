@@ -1,23 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { HostLimiter, type Outcome, type Slot, type WindowLimits } from '../../src/http/host-limiter.js';
-import type { Clock } from '../../src/http/host-backoff.js';
 import { isGcrsyncError, UNINTERRUPTED } from '../../src/errors.js';
+import { manualClock } from '../support/manual-clock.js';
 
 const limits: WindowLimits = { initial: 4, min: 2, max: 16 };
-
-/** A clock the test moves by hand. */
-function manualClock(start = 10_000): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms) => {
-      now += ms;
-    },
-    sleep: async (ms) => {
-      now += ms;
-    },
-  };
-}
 
 /** Fills the host's window with requests (all admitted at once), then lets `ms` pass and answers them all. */
 async function round(limiter: HostLimiter, clock: ReturnType<typeof manualClock>, host: string, ms: number, outcome: Outcome = 'answered'): Promise<void> {
