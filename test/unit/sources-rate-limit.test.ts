@@ -47,6 +47,14 @@ describe('rateLimitStop', () => {
     assert.match(stop() ?? '', /^docker\.io pull budget spent: 2 of 100 left/);
   });
 
+  it('asks a changing reserve (adaptive images in flight) afresh on every call', () => {
+    let inFlight = 10;
+    const stop = rateLimitStop(seen({ 'docker.io': { limit: 100, remaining: 30 } }), 'docker.io', () => inFlight);
+    assert.equal(stop(), undefined);
+    inFlight = 30;
+    assert.equal(stop(), 'docker.io pull budget spent: 30 of 100 left (reserve 30)');
+  });
+
   for (const reserve of [-1, 1.5, Number.NaN]) {
     it(`refuses reserve ${reserve}`, () => assert.throws(() => rateLimitStop(seen({}), 'docker.io', reserve), (e: unknown) => isGcrsyncError(e, 'USAGE')));
   }
