@@ -12,8 +12,8 @@ export interface WindowLimits {
 }
 
 // A registry 100 ms away answers 8 requests at a time at 80 a second at most; 32 keep the images and blob transfers
-// a run has in flight (10 images, 32 blobs) from queueing behind each other's round trips, and farther registries
-// (or more images) get up to 64.
+// a run starts with (10 images, 32 blobs) from queueing behind each other's round trips, and farther registries
+// (where images and blobs at a time grow too, adaptive-concurrency.ts) get up to 64.
 export const DEFAULT_WINDOW: WindowLimits = { initial: 32, min: 2, max: 64 };
 
 /**
