@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { AdaptiveConcurrency } from '../../src/http/adaptive-concurrency.js';
+import { jobConcurrency } from '../../src/cli/concurrency.js';
+import { resolveJobs } from '../../src/config/settings.js';
 import { HttpClient } from '../../src/http/client.js';
 import { createKeychain } from '../../src/auth/keychain.js';
 import { UNINTERRUPTED } from '../../src/errors.js';
@@ -8,7 +9,7 @@ import { runSync } from '../../src/reconcile/run.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { listNamespace } from '../../src/sources/index.js';
 import { openMetadataRepo } from '../../src/store/metadata-repo.js';
-import { createRegistryTransport, DEFAULT_BLOB_CONCURRENCY } from '../../src/transports/registry.js';
+import { createRegistryTransport } from '../../src/transports/registry.js';
 import { DEFAULT_IMAGE_CONCURRENCY } from '../../src/reconcile/execute.js';
 import { runCli } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -119,12 +120,9 @@ describe('adaptive concurrency: images in flight follow the registries (real reg
       const far = await startFaultProxy(target.url, { seed: prefix, rate: throttled, kinds: ['status-429'], retryAfterSeconds: 0, latencyMs: ADDED_LATENCY_MS });
       const remote = await bareRemote();
       const http = new HttpClient({ retry: { retries: 8, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 1000 } });
-      const images = new AdaptiveConcurrency({ initial: DEFAULT_IMAGE_CONCURRENCY, max: 64 });
-      const blobs = new AdaptiveConcurrency({ initial: DEFAULT_BLOB_CONCURRENCY, max: 64 });
-      http.observeAnswers((answer) => {
-        images.observe(answer);
-        blobs.observe(answer);
-      });
+      // the command line's wiring, for a job that sets no concurrency
+      const concurrency = jobConcurrency(http, silentLogger);
+      const job = resolveJobs(undefined, { source: `${source.host}/${NAMESPACE}`, target: `${far.host}/${prefix}` }, {}).jobs[0]!;
       const client = new RegistryClient({ http, keychain: createKeychain({ dockerConfigPath: '/nonexistent/gcrsync-test/config.json' }), logger: silentLogger });
       const metadata = await openMetadataRepo({ location: remote.url, logger: silentLogger, signal: UNINTERRUPTED });
       try {
@@ -134,9 +132,9 @@ describe('adaptive concurrency: images in flight follow the registries (real reg
             metadata,
             listSource: (location, signal) => listNamespace(client, location, { queryLimit: 8, logger: silentLogger, signal }),
             headTarget: (repo, reference, signal) => client.headManifest(repo, reference, signal),
-            createTransport: () => createRegistryTransport({ client, logger: silentLogger, blobConcurrency: blobs }),
+            createTransport: () => createRegistryTransport({ client, logger: silentLogger, blobConcurrency: concurrency.blobs(job) }),
           },
-          { source: { registry: source.host, namespace: NAMESPACE }, target: { registry: far.host, path: prefix }, concurrency: images, queryLimit: 8, dryRun: false, signal: UNINTERRUPTED },
+          { source: { registry: source.host, namespace: NAMESPACE }, target: { registry: far.host, path: prefix }, concurrency: concurrency.images(job), queryLimit: 8, dryRun: false, signal: UNINTERRUPTED },
         );
         assert.equal(report.outcomes.filter((o) => o.status === 'synced').length, IMAGES);
         return { seen: inFlightAtStarts(source, far, prefix), throttledAnswers: far.stats().byKind['status-429'] };
