@@ -13,9 +13,15 @@ const mediaTypePattern = /^[A-Za-z0-9][\w.+-]{0,126}\/[A-Za-z0-9][\w.+-]{0,126}$
  * Lists every repository and tag under `namespace` through Google's tags/list extension (gcr.io,
  * Artifact Registry, registry.k8s.io): breadth-first through `child` to any depth. Digests come from the
  * `manifest` map; only tags missing from it cost a manifest HEAD. Results are keyed by the path we asked
- * for, because behind redirects the answer's `name` is the backend's path.
+ * for, because behind redirects the answer's `name` is the backend's path. `root` is the namespace's own answer
+ * when the caller already asked for it (probing what the registry speaks), so it is not asked for twice.
  */
-export async function walkGoogle(client: ListingClient, source: { registry: string; namespace: string }, options: ListOptions): Promise<Listing> {
+export async function walkGoogle(
+  client: ListingClient,
+  source: { registry: string; namespace: string },
+  options: ListOptions,
+  root?: GoogleTagList,
+): Promise<Listing> {
   const run = new ListingRun(client, source.registry, options);
   const seen = new Set<string>([source.namespace]);
   const rootDepth = depthOf(source.namespace);
@@ -51,13 +57,14 @@ export async function walkGoogle(client: ListingClient, source: { registry: stri
     }
   };
 
-  let root: GoogleTagList | undefined;
-  try {
-    root = await run.query((signal) => client.listGoogle(source.registry, source.namespace, signal));
-  } catch (error) {
-    if (options.signal.aborted) return run.finish();
-    if (isGcrsyncError(error, 'NOT_FOUND')) throw namespaceMissing(source, describeError(error));
-    throw sourceUnreachable(source, error);
+  if (root === undefined) {
+    try {
+      root = await run.query((signal) => client.listGoogle(source.registry, source.namespace, signal));
+    } catch (error) {
+      if (options.signal.aborted) return run.finish();
+      if (isGcrsyncError(error, 'NOT_FOUND')) throw namespaceMissing(source, describeError(error));
+      throw sourceUnreachable(source, error);
+    }
   }
   if (source.namespace !== '' && root !== undefined && root.child.length === 0 && root.tags.length === 0 && Object.keys(root.manifest).length === 0) {
     throw namespaceMissing(source, 'its listing has no repository and no tag');

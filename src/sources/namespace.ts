@@ -1,6 +1,6 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import type { Listing } from './source.js';
-import type { ListingClient } from './listing-client.js';
+import type { GoogleTagList, ListingClient } from './listing-client.js';
 import { listCatalog, listRepositories } from './catalog.js';
 import { isGoogleHost } from '../registry/client.js';
 import { walkGoogle } from './google.js';
@@ -12,16 +12,17 @@ export interface SourceNamespace {
   namespace: string;
 }
 
-type Probe = 'extension' | 'repository' | 'absent';
+type Probe = { extension: GoogleTagList } | 'repository' | 'absent';
 
 /**
  * Asks the namespace's own tags/list: an answer with `child`/`manifest` means the Google walk works
- * here; a plain answer means the namespace is itself a repository; an HTTP error means neither.
+ * here (and is the walk's first answer); a plain answer means the namespace is itself a repository; an
+ * HTTP error means neither.
  */
 async function probe(client: ListingClient, source: SourceNamespace, signal: AbortSignal): Promise<Probe> {
   try {
     const answer = await client.listGoogle(source.registry, source.namespace, signal);
-    if (answer !== undefined) return 'extension';
+    if (answer !== undefined) return { extension: answer };
     return source.namespace === '' ? 'absent' : 'repository';
   } catch (error) {
     if (signal.aborted) throw new GcrsyncError('ABORTED', `listing ${source.registry} was cancelled`, { cause: signal.reason });
@@ -39,7 +40,7 @@ async function probe(client: ListingClient, source: SourceNamespace, signal: Abo
 export async function listNamespace(client: ListingClient, source: SourceNamespace, options: ListOptions): Promise<Listing> {
   if (isGoogleHost(source.registry)) return walkGoogle(client, source, options);
   const found = await probe(client, source, options.signal);
-  if (found === 'extension') return walkGoogle(client, source, options);
+  if (typeof found === 'object') return walkGoogle(client, source, options, found.extension);
   try {
     return await listCatalog(client, source, options);
   } catch (error) {

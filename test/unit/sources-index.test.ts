@@ -41,6 +41,8 @@ describe('listNamespace', () => {
     assert.deepEqual(pairs(listing), [`ns/a:v1@${digest(1)}`]);
     assert.equal(client.count('catalog'), 0);
     assert.equal(client.count('head'), 0);
+    // the probe's answer is the walk's first answer: the namespace is listed once, not once more to start the walk
+    assert.deepEqual(client.requests, ['google ns', 'google ns/a']);
   });
 
   it('falls back to the catalog when the namespace has no listing of its own', async () => {
