@@ -6,6 +6,7 @@ import { USER_AGENT } from '../package-info.js';
 import { Dispatchers, httpsFirst, tlsModeOf, type NetworkOptions, type TlsMode } from './dispatcher.js';
 import { answeredPlainHttp, isHttpsPortAnswer, networkHint, plainHttpToTlsHint } from './network-hints.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
+import { LoopbackSchemes, plainHttp } from './loopback-scheme.js';
 import { HostBackoffs, isThrottleStatus, systemClock, type Clock } from './host-backoff.js';
 import { DEFAULT_WINDOW, HostLimiter, type Answer, type Outcome } from './host-limiter.js';
 import { DEFAULT_RETRY_POLICY, abortedError, backoffDelay, isTransient, networkErrorCode, parseRetryAfter, retrying, retryDelayForStatus, timedOut, type RetryPolicy } from './retry.js';
@@ -101,8 +102,7 @@ export class HttpClient {
   private readonly logger: Logger;
   private readonly insecure: InsecureHosts;
   private readonly tls: Record<string, TlsMode> | undefined;
-  /** loopback registries that answered plain HTTP to HTTPS */
-  private readonly plainHttpHosts = new Set<string>();
+  private readonly loopbackSchemes = new LoopbackSchemes();
   private readonly retryPolicy: RetryPolicy;
   private readonly backoffs: HostBackoffs;
   private readonly limiter: HostLimiter;
@@ -138,7 +138,7 @@ export class HttpClient {
    * HTTPS first and spoken to over HTTP once they answer that way, unless a TLS mode is set for them.
    */
   originFor(host: string): string {
-    if (this.plainHttpHosts.has(host)) return `http://${host}`;
+    if (this.loopbackSchemes.answersPlainHttp(host)) return `http://${host}`;
     if (httpsFirst(host, this.tls) || tlsModeOf(host, this.tls) === 'skip-verify' || tlsModeOf(host, this.tls) === 'verify') return `https://${host}`;
     return registryOrigin(host, this.insecure);
   }
@@ -289,7 +289,7 @@ export class HttpClient {
     });
   }
 
-  /** One attempt: waits out the host's pause, sends, and tells the host's backoff how the answer went. */
+  /** One attempt, to the scheme a loopback registry answers (found out by one request per host, see LoopbackSchemes). */
   private async sendOnce(
     method: HttpMethod,
     url: URL,
@@ -297,7 +297,24 @@ export class HttpClient {
     body: HttpRequest['body'],
     signal: AbortSignal,
   ): Promise<HttpResponse> {
-    const target = url.protocol === 'https:' && this.plainHttpHosts.has(url.host) ? new URL(url.href.replace(/^https:/, 'http:')) : url;
+    const { url: target, endProbe } = await this.loopbackSchemes.settle(url, signal, httpsFirst(url.host, this.tls));
+    try {
+      return await this.sendTo(target, method, headers, body, signal, endProbe);
+    } finally {
+      endProbe?.();
+    }
+  }
+
+  /** Waits out the host's pause, sends, and tells the host's backoff how the answer went. */
+  private async sendTo(
+    target: URL,
+    method: HttpMethod,
+    headers: Record<string, string>,
+    body: HttpRequest['body'],
+    signal: AbortSignal,
+    /** ends this request's probe of a loopback registry's scheme, once the first answer says which it speaks */
+    endProbe?: () => void,
+  ): Promise<HttpResponse> {
     await this.backoffs.wait(target.host, signal);
     const slot = await this.limiter.acquire(target.host, signal);
     const { sentAt } = slot;
@@ -322,9 +339,10 @@ export class HttpClient {
       if (isGcrsyncError(error)) throw error;
       // crane's rule for loopback: HTTPS first, plain HTTP when the registry answers in plain HTTP
       if (target.protocol === 'https:' && httpsFirst(target.host, this.tls) && answeredPlainHttp(error)) {
-        this.plainHttpHosts.add(target.host);
+        this.loopbackSchemes.answeredPlain(target.host);
+        endProbe?.();
         this.logger.debug('loopback registry answers plain HTTP', { registry: target.host });
-        return this.sendOnce(method, url, headers, body, signal);
+        return this.sendTo(plainHttp(target), method, headers, body, signal);
       }
       const proxy = this.dispatchers.proxyOf(target);
       const hint = networkHint(error, target, proxy === undefined ? undefined : safeUrl(proxy));
@@ -334,6 +352,10 @@ export class HttpClient {
       });
     }
     slot.release(isThrottleStatus(answer.statusCode) ? 'throttled' : 'answered');
+    if (endProbe !== undefined) {
+      this.loopbackSchemes.answeredTls(target.host);
+      endProbe();
+    }
     // building the redacted URL costs real CPU over thousands of requests: only when debug lines are printed
     if (this.logger.debugEnabled !== false) {
       this.logger.debug('http', { method, url: safeUrl(target), status: answer.statusCode, ms: this.clock.now() - sentAt });

@@ -17,6 +17,7 @@ interface TestServer {
   url: string;
   host: string;
   seen: Seen[];
+  onClientError(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +38,12 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: num
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     seen,
+    // with a listener node no longer answers by itself: answer as it (and Go's registry) would
+    onClientError: (listener) =>
+      server.on('clientError', (_error, socket) => {
+        listener();
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -262,4 +269,23 @@ describe('http/client', () => {
       await bounded.close();
     }
   });
+
+  it('tries a loopback registry over HTTPS once, however many requests start before it answers', async () => {
+    const server = await start((_req, res) => res.end('ok'));
+    // each TLS ClientHello reaches the plain-HTTP server as a request it cannot parse
+    const parseErrors = countClientErrors(server);
+    const url = server.url.replace(/^http:/, 'https:');
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => http.request({ method: 'GET', url: `${url}/v2/${n}` }, UNINTERRUPTED).then((r) => r.text(10))));
+    assert.deepEqual(answers, Array(12).fill('ok'));
+    assert.equal(parseErrors(), 1);
+    assert.equal(server.seen.length, 12);
+    assert.equal(http.originFor(server.host), server.url);
+  });
 });
+
+/** How many connections `server` refused as unparseable (the TLS attempts a plain-HTTP server sees). */
+function countClientErrors(server: TestServer): () => number {
+  let count = 0;
+  server.onClientError(() => count++);
+  return () => count;
+}
