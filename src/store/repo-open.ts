@@ -74,14 +74,17 @@ async function openClone(location: string, options: OpenMetadataRepoOptions): Pr
   const logger = options.logger ?? silentLogger;
   const access = { secrets, ...(credentials !== undefined && { credentials }) };
   try {
-    // the URL carries no token: it would be in the process list and in .git/config
-    await createGit({ dir: dirname(dir), signal: options.signal, ...access }).run(['clone', '--quiet', '--no-tags', '--', url, dir]);
+    // The URL carries no token: it would be in the process list and in .git/config. Only the branch tips: nothing
+    // reads the history, and a commit on top of a shallow clone pushes like any other. Not --quiet: simple-git
+    // waits 50 ms more after a command that printed nothing.
+    await createGit({ dir: dirname(dir), signal: options.signal, ...access }).run(['clone', '--depth', '1', '--no-single-branch', '--no-tags', '--', url, dir]);
     const git = createGit({ dir, signal: options.signal, ...access });
-    const remoteBranches = await listRemoteBranches(git);
-    const branch = await chooseBranch(git, options.branch, remoteBranches, label);
-    if (remoteBranches.includes(branch)) {
+    const remote = await remoteBranches(git);
+    const branch = await chooseBranch(git, options.branch, remote, label);
+    // the clone has the remote's HEAD branch checked out at the remote's commit already
+    if (remote.branches.includes(branch) && branch !== remote.head) {
       await git.run(['checkout', '-B', branch, `refs/remotes/${TRACKING_REMOTE}/${branch}`, '--']);
-    } else {
+    } else if (!remote.branches.includes(branch)) {
       // empty remote: the first push creates the branch
       await git.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
     }
@@ -148,25 +151,45 @@ export function combineSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
   return a === b ? a : AbortSignal.any([a, b]);
 }
 
-/** `-c` settings for the commit identity: the repo's own (local config) when it has one, else gcrsync's. Never global. */
+/**
+ * `-c` settings for the commit identity: the repo's own (local config) when it has one, else gcrsync's. Never
+ * global. One `git config --list` (never empty in a repository) instead of a `--get` per key, which prints nothing
+ * when the key is unset and so costs simple-git's 50 ms wait each.
+ */
 export async function commitIdentity(git: Git): Promise<string[]> {
-  const config: string[] = [];
-  for (const [key, fallback] of [
-    ['user.name', IDENTITY.name],
-    ['user.email', IDENTITY.email],
-  ] as const) {
-    const local = await git.attempt(['config', '--local', '--get', key]);
-    if (!local.ok || local.output.trim() === '') config.push(`${key}=${fallback}`);
-  }
-  return config;
+  const local = await git.attempt(['config', '--local', '--list', '-z']);
+  const values = new Map(
+    (local.ok ? local.output : '').split('\0').map((entry) => {
+      const newline = entry.indexOf('\n');
+      return newline < 0 ? [entry, ''] : [entry.slice(0, newline), entry.slice(newline + 1)];
+    }),
+  );
+  return (
+    [
+      ['user.name', IDENTITY.name],
+      ['user.email', IDENTITY.email],
+    ] as const
+  ).flatMap(([key, fallback]) => ((values.get(key) ?? '').trim() === '' ? [`${key}=${fallback}`] : []));
 }
 
-async function listRemoteBranches(git: Git): Promise<string[]> {
-  const output = await git.run(['for-each-ref', '--format=%(refname:lstrip=3)', `refs/remotes/${TRACKING_REMOTE}/`]);
-  return output.split('\n').filter((name) => name !== '' && name !== 'HEAD');
+interface RemoteBranches {
+  branches: string[];
+  /** the branch the remote's HEAD names, when it names one of `branches` */
+  head?: string;
 }
 
-async function chooseBranch(git: Git, requested: string | undefined, remoteBranches: string[], label: string): Promise<string> {
+/** The clone's remote-tracking branches and which of them the remote's HEAD names, with one git command. */
+async function remoteBranches(git: Git): Promise<RemoteBranches> {
+  const prefix = `refs/remotes/${TRACKING_REMOTE}/`;
+  const output = await git.run(['for-each-ref', '--format=%(refname:lstrip=3)%00%(symref)', prefix]);
+  const refs = output.split('\n').filter((line) => line !== '').map((line) => line.split('\0') as [string, string]);
+  const branches = refs.map(([name]) => name).filter((name) => name !== 'HEAD');
+  const head = refs.find(([name]) => name === 'HEAD')?.[1].replace(prefix, '');
+  return { branches, ...(head !== undefined && branches.includes(head) && { head }) };
+}
+
+async function chooseBranch(git: Git, requested: string | undefined, remote: RemoteBranches, label: string): Promise<string> {
+  const remoteBranches = remote.branches;
   if (requested !== undefined) {
     if (!(await git.attempt(['check-ref-format', '--branch', requested])).ok) {
       throw new GcrsyncError('CONFIG', `${JSON.stringify(requested)} is not a valid branch name`);
@@ -183,9 +206,7 @@ async function chooseBranch(git: Git, requested: string | undefined, remoteBranc
     const unborn = await git.attempt(['symbolic-ref', '--quiet', '--short', 'HEAD']);
     return unborn.ok && unborn.output.trim() !== '' ? unborn.output.trim() : DEFAULT_BRANCH;
   }
-  const head = await git.attempt(['symbolic-ref', '--quiet', `refs/remotes/${TRACKING_REMOTE}/HEAD`]);
-  const headBranch = head.ok ? head.output.trim().replace(`refs/remotes/${TRACKING_REMOTE}/`, '') : undefined;
-  if (headBranch !== undefined && remoteBranches.includes(headBranch)) return headBranch;
+  if (remote.head !== undefined) return remote.head;
   // a remote whose HEAD names a branch that does not exist beside its branches still has a usable main or master
   if (remoteBranches.includes(DEFAULT_BRANCH)) return DEFAULT_BRANCH;
   if (remoteBranches.includes('master')) return 'master';

@@ -107,6 +107,27 @@ describe('metadata repo (real git, bare remotes)', function () {
     assert.equal(await git(repo.path, 'status', '--porcelain'), '');
   });
 
+  it('clones only the branch tips, and its commits land on top of the whole history, also after the remote moved', async () => {
+    const remote = await remoteFor();
+    await pushByHand(remote, { 'notes/a.md': 'a\n' }, 'by hand 1');
+    await git(remote.path, 'branch', 'archive', 'main');
+    await pushByHand(remote, { 'notes/b.md': 'b\n' }, 'by hand 2');
+    const repo = await open(remote);
+    // nothing reads the history: one commit of it is cloned, and every branch tip is still there to choose from
+    assert.equal(await git(repo.path, 'rev-list', '--count', 'HEAD'), '1');
+    assert.deepEqual((await git(repo.path, 'for-each-ref', '--format=%(refname:lstrip=3)', 'refs/remotes/origin/')).split('\n').sort(), ['HEAD', 'archive', 'main']);
+    assert.equal(repo.branch, 'main');
+    assert.equal(await readFile(join(repo.path, 'notes/b.md'), 'utf8'), 'b\n');
+
+    await pushByHand(remote, { 'notes/c.md': 'c\n' }, 'by hand 3');
+    const result = await repo.commit({ changes: [put(FILE, [['pause', '3.1', 1]])], changelogSection: section(1, 'gcr.io/google-containers/pause:3.1'), message: 'sync 1', signal: UNINTERRUPTED });
+    assert.equal(result.pushed, true);
+    assert.deepEqual((await git(remote.path, 'log', '--format=%s', 'main')).split('\n'), ['sync 1', 'by hand 3', 'by hand 2', 'by hand 1', 'Initial commit']);
+    assert.equal(await showExact(remote, 'notes/c.md'), 'c\n');
+    assert.deepEqual(await remoteEntries(remote), ['pause:3.1=1']);
+    await git(remote.path, 'fsck', '--strict', '--no-dangling');
+  });
+
   it('re-applies a rejected push onto the remote by content: both entry sets and both sections, fast-forward only', async () => {
     const remote = await remoteFor();
     const a = await open(remote);
