@@ -26,9 +26,8 @@ import { RegistryClient } from '../registry/client.js';
 import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
 import { requireMetadataRepoDir } from '../store/marker.js';
 import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
-import { connectDocker, createDockerTransport } from '../transports/docker.js';
-import { renderSite } from '../site/render.js';
-import { createRegistryTransport, type RegistryTransport } from '../transports/registry.js';
+import type { SiteRenderer } from '../store/site-files.js';
+import type { RegistryTransport } from '../transports/registry.js';
 import { jobConcurrency } from './concurrency.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stdoutClosed } from './stdout.js';
@@ -91,7 +90,7 @@ export async function createJobsDeps(
   const registry = new RegistryClient({ http, keychain, logger, ...(limits?.maxTags !== undefined && { listingCaps: { maxEntries: limits.maxTags } }) });
   const repos = new Map<string, Promise<MetadataRepo>>();
   // reads manifests for compare's platform test; made on first use
-  let reader: RegistryTransport | undefined;
+  let reader: Promise<RegistryTransport> | undefined;
   const deps: JobsDeps = {
     logger,
     metadataFor: (location) => {
@@ -100,7 +99,7 @@ export async function createJobsDeps(
       if (repo === undefined) {
         // every commit carries the catalog, re-rendered from the metadata it commits; not given the interrupt
         // signal: after a Ctrl-C the verified images must still be committed and pushed
-        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal: UNINTERRUPTED, site: renderSite });
+        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal: UNINTERRUPTED, site: renderSiteLazily });
         // the repository around the working directory is written to only when it is a metadata repo
         if (location === undefined) repo = repo.then(inPlaceMetadataRepo);
         repos.set(key, repo);
@@ -116,13 +115,14 @@ export async function createJobsDeps(
       }),
     loadImageList: (file, signal) => loadImageList(file, signal),
     headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
-    platformsAt: (ref, signal) => (reader ??= createRegistryTransport({ client: registry, logger })).platformsOf(ref, signal),
+    platformsAt: async (ref, signal) => (await (reader ??= import('../transports/registry.js').then((m) => m.createRegistryTransport({ client: registry, logger })))).platformsOf(ref, signal),
     repositoryExists: repositoryExistsVia((repo, signal) => registry.listTags(repo, signal)),
-    // dockerode (and the gRPC stack it brings) loads only when a run really copies through the daemon
+    // the copiers load only when a run has something to copy (dockerode, and the gRPC stack it brings, only when it
+    // copies through the daemon): a no-op run never needs them
     createTransport: async (job) =>
       job.transport === 'docker'
-        ? createDockerTransport({ docker: await connectDocker(), keychain, logger })
-        : createRegistryTransport({
+        ? import('../transports/docker.js').then(async ({ connectDocker, createDockerTransport }) => createDockerTransport({ docker: await connectDocker(), keychain, logger }))
+        : (await import('../transports/registry.js')).createRegistryTransport({
             client: registry,
             logger,
             schema1: job.schema1,
@@ -142,11 +142,16 @@ export async function createJobsDeps(
     deps,
     http,
     close: async () => {
-      await reader?.close();
+      await (await reader)?.close();
       await http.close();
       for (const repo of repos.values()) await repo.then((r) => r.close(), () => undefined);
     },
   };
+}
+
+/** The catalog pages of a commit; the renderer loads with the first commit, which a no-op run never makes. */
+async function renderSiteLazily(...args: Parameters<SiteRenderer>): Promise<ReadonlyMap<string, string>> {
+  return (await import('../site/render.js')).renderSite(...args);
 }
 
 async function inPlaceMetadataRepo(repo: MetadataRepo): Promise<MetadataRepo> {

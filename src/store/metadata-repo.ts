@@ -259,7 +259,7 @@ class GitMetadataRepo implements MetadataRepo {
     const changed: string[] = [];
     if (this.state.site !== undefined) {
       const changelog = await readTextIfExists(await this.locateInside(CHANGELOG_FILE, CHANGELOG_FILE), signal);
-      const site = await writeSiteFiles(await this.locateInside(SITE_DIR, SITE_DIR), this.state.site(inputs, changelog), signal);
+      const site = await writeSiteFiles(await this.locateInside(SITE_DIR, SITE_DIR), await this.state.site(inputs, changelog), signal);
       // the directory, not its files: a first sync of a big namespace writes more site files than a command line holds
       if (site.length > 0) changed.push(SITE_DIR);
     }

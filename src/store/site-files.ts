@@ -10,7 +10,7 @@ import { readTextIfExists } from './json-file.js';
  * commit (the store renders no HTML itself), and called with every readable metadata file and the CHANGELOG as
  * written for the commit.
  */
-export type SiteRenderer = (inputs: readonly IndexInput[], changelog: string | undefined) => ReadonlyMap<string, string>;
+export type SiteRenderer = (inputs: readonly IndexInput[], changelog: string | undefined) => ReadonlyMap<string, string> | Promise<ReadonlyMap<string, string>>;
 
 /** The list of files gcrsync wrote last time: only those are ever deleted, so a CNAME or a page added by hand stays. */
 export const SITE_MANIFEST = '.gcrsync-files';
