@@ -7,8 +7,8 @@ import type { Concurrency } from '../http/adaptive-concurrency.js';
 import { DEFAULT_IMAGE_CONCURRENCY, type PushHooks } from '../reconcile/execute.js';
 import type { VerifyPolicy } from '../reconcile/verify.js';
 import { formatSummary } from '../reconcile/report.js';
-import { readStatus, runCompare, runExitCode, runSync, stoppedRun, type MirrorStatus } from '../reconcile/run.js';
-import type { RunDeps, RunObserver, RunSettings } from '../reconcile/run-types.js';
+import { readStatus, runCompare, runExitCode, runSync, startEarly, stoppedRun, type MirrorStatus } from '../reconcile/run.js';
+import type { EarlyStart, RunDeps, RunObserver, RunSettings } from '../reconcile/run-types.js';
 import type { Reference } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import { sourceLocation, type SourceSpec } from '../sources/index.js';
@@ -83,42 +83,52 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
   // Clone the metadata repos while the sources are listed: a no-op run is mostly these two waits. A clone that
   // fails is reported when its run needs it; the catch here only keeps the early start from going unhandled.
   for (const run of runs) deps.metadataFor(run.job.metadataRepo).catch(() => undefined);
+  // The first sync also reads its metadata and sends its drift check's HEADs meanwhile: they need only the clone.
+  const first = options.command === 'sync' ? runs[0] : undefined;
+  const early = first === undefined ? undefined : startEarlyRun(first, deps, options);
+  early?.catch(() => undefined);
   const listed: Array<{ run: JobRun; listing: Listing }> = [];
   const unlisted: JobRun[] = [];
   try {
-    for (const run of runs) {
+    try {
+      for (const run of runs) {
+        try {
+          listed.push({ run, listing: await deps.listSource(run.spec, run.job, listingTime.signal) });
+        } catch (error) {
+          if (listingTime.expired()) unlisted.push(run);
+          else failed(run, error);
+        }
+      }
+    } finally {
+      listingTime.dispose();
+    }
+    const conflicts = findConflicts(listed);
+    if (conflicts.length > 0) throw conflictError(conflicts);
+
+    for (const run of unlisted) {
       try {
-        listed.push({ run, listing: await deps.listSource(run.spec, run.job, listingTime.signal) });
+        const runDeps = { logger: deps.logger, metadata: await deps.metadataFor(run.job.metadataRepo) };
+        report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: stoppedRun(options.command, runDeps, settingsFor(run, deps, options, deadline), STOPPED_WHILE_LISTING) });
       } catch (error) {
-        if (listingTime.expired()) unlisted.push(run);
-        else failed(run, error);
+        failed(run, error);
       }
     }
+    for (const { run, listing } of listed) {
+      if (options.signal.aborted) break;
+      try {
+        const runDeps = await runDepsFor(run, deps, async () => listing);
+        if (run === first && early !== undefined) runDeps.early = early;
+        const result = await (options.command === 'compare' ? runCompare : runSync)(runDeps, settingsFor(run, deps, options, deadline));
+        report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: result });
+      } catch (error) {
+        failed(run, error);
+      }
+    }
+    return report;
   } finally {
-    listingTime.dispose();
+    // a first run that never got to its drift check (its listing failed, a name conflict) leaves no HEAD behind
+    void early?.then((started) => started.drift.discard(), () => undefined);
   }
-  const conflicts = findConflicts(listed);
-  if (conflicts.length > 0) throw conflictError(conflicts);
-
-  for (const run of unlisted) {
-    try {
-      const runDeps = { logger: deps.logger, metadata: await deps.metadataFor(run.job.metadataRepo) };
-      report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: stoppedRun(options.command, runDeps, settingsFor(run, deps, options, deadline), STOPPED_WHILE_LISTING) });
-    } catch (error) {
-      failed(run, error);
-    }
-  }
-  for (const { run, listing } of listed) {
-    if (options.signal.aborted) break;
-    try {
-      const runDeps = await runDepsFor(run, deps, async () => listing);
-      const result = await (options.command === 'compare' ? runCompare : runSync)(runDeps, settingsFor(run, deps, options, deadline));
-      report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: result });
-    } catch (error) {
-      failed(run, error);
-    }
-  }
-  return report;
 }
 
 const STOPPED_WHILE_LISTING = '--max-duration reached while listing';
@@ -135,6 +145,23 @@ function deadlineSignal(deadline: number | undefined, signal: AbortSignal): { si
       disposed = true;
     },
   };
+}
+
+/** The first run's metadata read and drift check, started before its listing is done (see startEarly). */
+async function startEarlyRun(run: JobRun, deps: JobsDeps, options: RunJobsOptions): Promise<EarlyStart> {
+  const verify = options.verify ?? run.job.verify;
+  const verifyStopReason = deps.targetStopReasonFor?.(run.job);
+  return startEarly(
+    { logger: deps.logger, metadata: await deps.metadataFor(run.job.metadataRepo), headTarget: deps.headTarget, ...(deps.now !== undefined && { now: deps.now }) },
+    {
+      source: sourceLocation(run.spec),
+      target: run.job.target,
+      signal: options.signal,
+      queryLimit: run.job.queryLimit,
+      ...(verify !== undefined && { verify }),
+      ...(verifyStopReason !== undefined && { verifyStopReason }),
+    },
+  );
 }
 
 /** What one run talks to; `list` answers for its source (a listing made earlier, or a fresh one). */

@@ -7,7 +7,8 @@ import type { Listing, SourceTag } from '../sources/source.js';
 import type { MetadataRepo } from '../store/metadata-repo.js';
 import type { Transport } from '../transports/transport.js';
 import type { ItemOutcome, PushHooks } from './execute.js';
-import type { VerifyPolicy } from './verify.js';
+import type { DriftPrefetch, VerifyPolicy } from './verify.js';
+import type { NamespaceMetadata } from '../store/schema.js';
 import type { MirrorNamer, PlanItem, Shard } from './plan.js';
 
 /** What a run talks to; built once in cmd/ and passed down, so tests can point it at local registries. */
@@ -21,6 +22,15 @@ export interface RunDeps {
   /** created only when something will be copied, so a no-op run never needs a Docker daemon */
   createTransport(): Transport | Promise<Transport>;
   now?: () => Date;
+  /** the run's metadata, read (and its drift check started) while the source was still being listed */
+  early?: Promise<EarlyStart>;
+}
+
+/** What a run can start before its listing is done: read its metadata and send its drift check's HEADs. */
+export interface EarlyStart {
+  metadataFile: string;
+  metadata?: NamespaceMetadata;
+  drift: DriftPrefetch;
 }
 
 export interface RunSettings {

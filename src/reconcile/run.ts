@@ -8,8 +8,8 @@ import { metadataFileFor } from '../store/target-file.js';
 import { applyUpdates, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
 import type { CopyResult } from '../transports/transport.js';
 import { executePlan, type ItemOutcome } from './execute.js';
-import { dockerCopyPlatforms, verifyMirrors } from './verify.js';
-import type { RunDeps, RunReport, RunSettings } from './run-types.js';
+import { dockerCopyPlatforms, prefetchDrift, verifyMirrors } from './verify.js';
+import type { EarlyStart, RunDeps, RunReport, RunSettings } from './run-types.js';
 import { digestTagsByImage, planSync, type Plan, type PlanItem, type PlanReason } from './plan.js';
 import { digestTagSubject } from '../ref/digest-tags.js';
 import { isSchema1 } from '../registry/media-types.js';
@@ -42,8 +42,8 @@ interface ListedSource {
 }
 
 /** Reads the namespace file and lists the source: the two things that must work before anything is changed. */
-async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport): Promise<ListedSource> {
-  const metadata = await deps.metadata.read(report.metadataFile, settings.signal);
+async function readAndList(deps: RunDeps, settings: RunSettings, report: RunReport, early?: EarlyStart): Promise<ListedSource> {
+  const metadata = early !== undefined ? early.metadata : await deps.metadata.read(report.metadataFile, settings.signal);
   const listed = await deps.listSource(settings.source, settings.signal);
   const images = listed.tags.filter((found) => digestTagSubject(found.tag) === undefined);
   const digestTags = digestTagsByImage(listed.tags);
@@ -57,18 +57,36 @@ async function readAndList(deps: RunDeps, settings: RunSettings, report: RunRepo
 }
 
 /** The run's metadata file: the namespace's file for this run's target (see store/layout.ts). */
-function runMetadataFile(deps: RunDeps, settings: RunSettings): Promise<string> {
+function runMetadataFile(deps: Pick<RunDeps, 'metadata'>, settings: Pick<RunSettings, 'source' | 'target' | 'signal'>): Promise<string> {
   return metadataFileFor(deps.metadata, settings.source, locationName(settings.target.registry, settings.target.path), settings.signal);
+}
+
+/**
+ * Reads a sync's metadata and sends its drift check's HEADs, before its listing is done (see prefetchDrift): the
+ * run then starts from this (`RunDeps.early`) instead of reading again. Only for a run nothing commits to meanwhile.
+ */
+export async function startEarly(
+  deps: Pick<RunDeps, 'metadata' | 'headTarget' | 'logger' | 'now'>,
+  settings: Pick<RunSettings, 'source' | 'target' | 'signal' | 'queryLimit' | 'verify' | 'verifyStopReason'>,
+): Promise<EarlyStart> {
+  const metadataFile = await runMetadataFile(deps, settings);
+  const metadata = await deps.metadata.read(metadataFile, settings.signal);
+  return { metadataFile, ...(metadata !== undefined && { metadata }), drift: prefetchDrift(metadata, deps, settings) };
 }
 
 /** What sync and compare both start with: the report, the metadata and the listing read, and the plan. */
 async function prepareRun(command: RunReport['command'], deps: RunDeps, settings: RunSettings): Promise<{ report: RunReport; listing: Listing; plan: Plan }> {
-  const report = emptyReport(command, settings, await runMetadataFile(deps, settings));
-  const listed = await readAndList(deps, settings, report);
-  const plan = planFor(settings, listed);
-  if (command === 'sync') await verifyMirrors(deps, settings, plan, report);
-  recordPlanProblems(plan, deps, report, settings);
-  return { report, listing: listed.listing, plan };
+  const early = await deps.early;
+  try {
+    const report = emptyReport(command, settings, early?.metadataFile ?? (await runMetadataFile(deps, settings)));
+    const listed = await readAndList(deps, settings, report, early);
+    const plan = planFor(settings, listed);
+    if (command === 'sync') await verifyMirrors(early === undefined ? deps : { ...deps, headTarget: early.drift.headTarget }, settings, plan, report);
+    recordPlanProblems(plan, deps, report, settings);
+    return { report, listing: listed.listing, plan };
+  } finally {
+    early?.drift.discard();
+  }
 }
 
 function planFor(settings: RunSettings, { listing, metadata, digestTags }: ListedSource): Plan {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import PQueue from 'p-queue';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { formatReference } from '../ref/reference.js';
+import { formatReference, parseReference } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
-import type { TagRecord } from '../store/schema.js';
+import type { NamespaceMetadata, TagRecord } from '../store/schema.js';
 import type { Reference } from '../ref/reference.js';
 import { platformWanted, type Plan, type PlanItem } from './plan.js';
 
@@ -23,17 +23,21 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The records this run checks: all, none, or today's share, stable for a given day. */
 export function selectForVerify<T extends { item: PlanItem }>(current: readonly T[], policy: VerifyPolicy, now: Date): T[] {
-  if (policy === 'always') return [...current];
-  if (policy === 'never') return [];
-  if (policy >= 1) return [...current];
-  if (policy <= 0) return [];
+  const checkedToday = todaysShare(policy, now);
+  return current.filter(({ item }) => checkedToday(formatReference(item.target)));
+}
+
+/** Whether the mirror named `target` is checked today under `policy`. */
+function todaysShare(policy: VerifyPolicy, now: Date): (target: string) => boolean {
+  if (policy === 'always' || (policy !== 'never' && policy >= 1)) return () => true;
+  if (policy === 'never' || policy <= 0) return () => false;
   const day = Math.floor(now.getTime() / DAY_MS);
   const offset = (day * policy) % 1;
-  return current.filter(({ item }) => {
-    const spot = createHash('sha256').update(formatReference(item.target)).digest().readUInt32BE(0) / 2 ** 32;
+  return (target) => {
+    const spot = createHash('sha256').update(target).digest().readUInt32BE(0) / 2 ** 32;
     // today's window [offset, offset + policy) on the circle [0, 1)
     return (spot - offset + 1) % 1 < policy;
-  });
+  };
 }
 
 export interface VerifyDeps {
@@ -87,6 +91,75 @@ export async function findDrift(
     ),
   );
   return result;
+}
+
+export interface DriftPrefetch {
+  /** the prefetched answer for this mirror (each is handed out once), else a HEAD sent now */
+  headTarget: VerifyDeps['headTarget'];
+  /** drops the answers nobody asked for and cancels the HEADs still waiting or in flight */
+  discard(): void;
+}
+
+/**
+ * Sends the drift check's HEADs before the plan exists: today's share of the recorded mirrors is known from the
+ * metadata alone (the share is chosen by mirror name), so they can be asked while the source is still listed.
+ * `verifyMirrors` then takes the answers through `headTarget`: for every record still current and under the same
+ * mirror name, the HEAD it would have sent. A record the listing moves (or renames) costs one HEAD nobody reads.
+ */
+export function prefetchDrift(
+  metadata: NamespaceMetadata | undefined,
+  deps: VerifyDeps & { now?: () => Date },
+  settings: { verify?: VerifyPolicy; queryLimit: number; signal: AbortSignal; verifyStopReason?: () => string | undefined },
+): DriftPrefetch {
+  const cancel = new AbortController();
+  const signal = AbortSignal.any([settings.signal, cancel.signal]);
+  const queue = new PQueue({ concurrency: Math.max(1, settings.queryLimit) });
+  // 'unsent': the HEAD is left to the check itself (the budget said stop, or the run was cancelled)
+  const answers = new Map<string, Promise<{ found: ManifestDescriptor | undefined } | 'unsent'>>();
+  const checkedToday = todaysShare(settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
+  for (const tags of Object.values(metadata?.images ?? {})) {
+    for (const record of Object.values(tags)) {
+      // not-mirrorable records claim no mirror; a target that does not parse is left to the check after the plan
+      if (record.skipped !== undefined || !checkedToday(record.target)) continue;
+      let mirror: Reference;
+      try {
+        mirror = parseReference(record.target);
+      } catch {
+        continue;
+      }
+      if (mirror.tag === undefined || mirror.digest !== undefined) continue;
+      const { registry, repository, tag } = mirror;
+      const answer = queue.add(
+        async () => {
+          // the budget check of findDrift, asked before each HEAD: one it would not send is not sent early either
+          if (signal.aborted || settings.verifyStopReason?.() !== undefined) return 'unsent' as const;
+          return { found: await deps.headTarget({ registry, repository }, tag, signal) };
+        },
+        { throwOnTimeout: true },
+      );
+      // read later, or never (the plan did not keep the record): never an unhandled rejection
+      answer.catch(() => undefined);
+      answers.set(mirrorKey({ registry, repository }, tag), answer);
+    }
+  }
+  return {
+    headTarget: async (repo, reference, signal) => {
+      const key = mirrorKey(repo, reference);
+      const answer = answers.get(key);
+      answers.delete(key);
+      const prefetched = await answer;
+      return prefetched === undefined || prefetched === 'unsent' ? deps.headTarget(repo, reference, signal) : prefetched.found;
+    },
+    discard: () => {
+      answers.clear();
+      queue.clear();
+      cancel.abort();
+    },
+  };
+}
+
+function mirrorKey(repo: RepositoryRef, reference: string): string {
+  return formatReference({ ...repo, tag: reference });
 }
 
 /** Today's share of the up-to-date records is HEADed at the target; what drifted joins the plan. */

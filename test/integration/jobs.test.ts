@@ -211,6 +211,52 @@ jobs:
     assert.deepEqual(Object.keys((await metadata(remote, 'jobs')).images), ['app']);
     assert.deepEqual(Object.keys((await metadata(remote, 'other')).images), ['web']);
   });
+
+  it("sends the first run's drift check HEADs while its source is still being listed, and reads their answers", async () => {
+    const remote = await bareRemote();
+    const yaml = `
+defaults:
+  target: ${target.host}/early
+  metadataRepo: ${remote.url}
+jobs:
+  - name: app
+    source: ${source.host}/jobs
+`;
+    const options = resolveJobs(parseConfigFile(yaml, join(work, 'early.yaml')), {}, {});
+    const built = await createJobsDeps(options, silentLogger);
+    try {
+      const first = await runJobs(options, 'sync', built.deps, UNINTERRUPTED);
+      assert.equal(jobsExitCode(first), 0);
+      const events: string[] = [];
+      let headSent!: () => void;
+      const headSeen = new Promise<void>((resolve) => (headSent = resolve));
+      const { listSource, headTarget } = built.deps;
+      built.deps.headTarget = (repo, reference, signal) => {
+        events.push(`head ${repo.repository}:${reference}`);
+        headSent();
+        return headTarget(repo, reference, signal);
+      };
+      // the listing answers once a HEAD went out (the 60 s only keep a run that never sends one from hanging)
+      built.deps.listSource = async (spec, job, signal) => {
+        const hold = setTimeout(headSent, 60_000);
+        await headSeen;
+        clearTimeout(hold);
+        events.push('listed');
+        return listSource(spec, job, signal);
+      };
+      const noop = await runJobs(options, 'sync', built.deps, UNINTERRUPTED, 'always');
+      const only = noop.runs[0]?.report;
+      assert.equal(only?.verified?.checked, 6);
+      assert.equal(only.verified.drifted, 0);
+      assert.equal(only.outcomes.length, 0);
+      assert.match(events[0] ?? '', /^head early\//);
+      // each mirror HEADed once: the check after the plan took the answers sent before it
+      const mirrors = [...['1.0.0', '1.1.0', '1.2.0', '2.0.0-rc.1', 'latest'].map((tag) => `app:${tag}`), 'sub/tool:v1.0.0'];
+      assert.deepEqual(events.filter((e) => e !== 'listed').sort(), mirrors.map((mirror) => `head early/${mirror}`));
+    } finally {
+      await built.close();
+    }
+  });
 });
 
 describe('hook commands (real processes)', function () {
