@@ -36,15 +36,34 @@ export interface PoolOptions {
   connectTimeout: number;
 }
 
+type UndiciParts = { Agent: typeof UndiciAgent; ProxyAgent: typeof UndiciProxyAgent; buildConnector: typeof undiciBuildConnector };
+
 /**
- * Loading the 'undici' package installs its Agent as the process-wide dispatcher when none exists yet, and Node
- * 20's built-in fetch (an older bundled undici) then routes through it and fails ("invalid content-length
- * header"). Touching a lazy fetch global first makes Node set up its own dispatcher, which the package then
- * leaves alone: gcrsync's pools stay private and fetch keeps working for everyone else in the process.
+ * The parts of undici gcrsync uses, loaded by themselves: the package's entry point loads all of it (fetch,
+ * WebSocket, caches, mocks), 70 ms more CPU than these in every run that talks to a registry. Those files are undici's own layout, not its
+ * API: should a release move them, the whole package loads instead.
+ *
+ * The entry point also installs its Agent as the process-wide dispatcher when none exists yet, and Node 20's
+ * built-in fetch (an older bundled undici) then routes through it and fails ("invalid content-length header").
+ * Touching a lazy fetch global first makes Node set up its own dispatcher, which the package then leaves alone:
+ * gcrsync's pools stay private and fetch keeps working for everyone else in the process. The parts alone
+ * install nothing.
  */
-function loadUndici(): { Agent: typeof UndiciAgent; ProxyAgent: typeof UndiciProxyAgent; buildConnector: typeof undiciBuildConnector } {
-  void globalThis.Response;
-  return createRequire(import.meta.url)('undici') as typeof import('undici');
+function loadUndici(): UndiciParts {
+  const require = createRequire(import.meta.url);
+  try {
+    // what the entry point does for `request`, the one call gcrsync makes on its dispatchers
+    const dispatcher = (require('undici/lib/dispatcher/dispatcher.js') as { prototype: Partial<Dispatcher> }).prototype;
+    dispatcher.request ??= require('undici/lib/api/api-request.js') as Dispatcher['request'];
+    return {
+      Agent: require('undici/lib/dispatcher/agent.js') as UndiciParts['Agent'],
+      ProxyAgent: require('undici/lib/dispatcher/proxy-agent.js') as UndiciParts['ProxyAgent'],
+      buildConnector: require('undici/lib/core/connect.js') as UndiciParts['buildConnector'],
+    };
+  } catch {
+    void globalThis.Response;
+    return require('undici') as typeof import('undici');
+  }
 }
 const { Agent, ProxyAgent, buildConnector } = loadUndici();
 

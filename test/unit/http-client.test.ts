@@ -270,6 +270,16 @@ describe('http/client', () => {
     }
   });
 
+  it("leaves the process's fetch to Node's own undici: gcrsync's pools stay private", async () => {
+    const server = await start((_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok'));
+    await (await http.request({ method: 'GET', url: server.url }, UNINTERRUPTED)).text(10);
+    const response = await fetch(server.url);
+    assert.equal(await response.text(), 'ok');
+    const installed = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
+    const { Agent } = await import('undici');
+    assert.ok(!(installed instanceof Agent), 'the undici package installed its Agent for everyone');
+  });
+
   it('tries a loopback registry over HTTPS once, however many requests start before it answers', async () => {
     const server = await start((_req, res) => res.end('ok'));
     // each TLS ClientHello reaches the plain-HTTP server as a request it cannot parse
