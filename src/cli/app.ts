@@ -4,7 +4,8 @@ import { jobForImage } from '../config/image-job.js';
 import { parseDuration } from '../config/run-limits.js';
 import { resolveJobs, type JobFlags, type RawFlags } from '../config/settings.js';
 import type { JobsOptions } from '../config/job-options.js';
-import { CONFIG_FILE_NAME, invalid, loadConfigFile, loadConfigFileProblems, locateConfigFile, type ConfigFile } from '../config/file.js';
+import type { ConfigFile } from '../config/file.js';
+import { CONFIG_FILE_NAME, locateConfigFile } from '../config/locate.js';
 import { describeError, exitCodeFor, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { HttpClient } from '../http/client.js';
 import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
@@ -167,7 +168,7 @@ async function inPlaceMetadataRepo(repo: MetadataRepo): Promise<MetadataRepo> {
 /** The config file of a command (`--config`, GCRSYNC_CONFIG, ./gcrsync.yaml), read and checked; undefined without one. */
 async function readConfig(flags: JobFlags): Promise<ConfigFile | undefined> {
   const path = await locateConfigFile(flags.config, process.env, process.cwd());
-  return path === undefined ? undefined : loadConfigFile(path, UNINTERRUPTED);
+  return path === undefined ? undefined : (await import('../config/file.js')).loadConfigFile(path, UNINTERRUPTED);
 }
 
 /**
@@ -331,6 +332,7 @@ export async function runConfigValidate(flags: JobFlags): Promise<number> {
   try {
     const path = await locateConfigFile(flags.config, process.env, process.cwd());
     if (path === undefined) throw new GcrsyncError('CONFIG', `no config file: give --config FILE, set GCRSYNC_CONFIG, or create ./${CONFIG_FILE_NAME}`);
+    const { invalid, loadConfigFileProblems } = await import('../config/file.js');
     const { config, problems } = await loadConfigFileProblems(path, UNINTERRUPTED);
     if (problems.length > 0) throw invalid(path, [...problems, ...(await wellShapedJobProblems(config, flags))]);
     const options = resolveJobs(config!, flags, process.env);

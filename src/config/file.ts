@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod';
@@ -11,7 +11,7 @@ import { fileSchema, type FileValue, type NAMESPACE_APIS, type SettingsBlock, ty
  * the schema's problems then get their path and line:column, all of them at once.
  */
 
-export const CONFIG_FILE_NAME = 'gcrsync.yaml';
+export { CONFIG_FILE_NAME, locateConfigFile } from './locate.js';
 
 export type { SettingsBlock } from './schema.js';
 
@@ -199,22 +199,6 @@ export function invalid(file: string, problems: readonly string[]): GcrsyncError
     return la - lb || ca - cb;
   });
   return new GcrsyncError('CONFIG', `${file} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${sorted.join('\n  ')}`, { ref: file, problems: sorted });
-}
-
-/**
- * The config file a command uses: `--config`, else GCRSYNC_CONFIG (both must exist), else `gcrsync.yaml` in
- * the working directory when there is one; undefined means flags and environment only.
- */
-export async function locateConfigFile(explicit: string | undefined, env: Record<string, string | undefined>, cwd: string): Promise<string | undefined> {
-  const named = explicit ?? env.GCRSYNC_CONFIG;
-  if (named !== undefined) return resolve(cwd, named);
-  const fallback = resolve(cwd, CONFIG_FILE_NAME);
-  try {
-    await access(fallback);
-    return fallback;
-  } catch {
-    return undefined;
-  }
 }
 
 async function readConfigText(file: string, signal: AbortSignal): Promise<string> {
