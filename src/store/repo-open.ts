@@ -58,7 +58,8 @@ export async function openRepoState(options: OpenMetadataRepoOptions): Promise<R
   throwIfAborted(options.signal, 'opening the metadata repo');
   const state = options.location === undefined ? await openInPlace(options) : await openClone(options.location, options);
   try {
-    state.identity = await commitIdentity(gitFor(state, options.signal));
+    // a fresh clone has no identity of its own (git clone writes none into it): gcrsync's, without asking git
+    state.identity = state.inPlace ? await commitIdentity(gitFor(state, options.signal)) : identityConfig(new Map());
     if (options.site !== undefined) state.site = options.site;
   } catch (error) {
     if (state.ownsDir) await rm(state.dir, { recursive: true, force: true });
@@ -164,12 +165,17 @@ export async function commitIdentity(git: Git): Promise<string[]> {
       return newline < 0 ? [entry, ''] : [entry.slice(0, newline), entry.slice(newline + 1)];
     }),
   );
+  return identityConfig(values);
+}
+
+/** gcrsync's identity for each of user.name and user.email that `local` (the repo's config) does not set. */
+function identityConfig(local: ReadonlyMap<string, string>): string[] {
   return (
     [
       ['user.name', IDENTITY.name],
       ['user.email', IDENTITY.email],
     ] as const
-  ).flatMap(([key, fallback]) => ((values.get(key) ?? '').trim() === '' ? [`${key}=${fallback}`] : []));
+  ).flatMap(([key, fallback]) => ((local.get(key) ?? '').trim() === '' ? [`${key}=${fallback}`] : []));
 }
 
 interface RemoteBranches {
