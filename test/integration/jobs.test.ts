@@ -214,15 +214,7 @@ jobs:
 
   it("sends the first run's drift check HEADs while its source is still being listed, and reads their answers", async () => {
     const remote = await bareRemote();
-    const yaml = `
-defaults:
-  target: ${target.host}/early
-  metadataRepo: ${remote.url}
-jobs:
-  - name: app
-    source: ${source.host}/jobs
-`;
-    const options = resolveJobs(parseConfigFile(yaml, join(work, 'early.yaml')), {}, {});
+    const options = resolveJobs(undefined, { source: `${source.host}/jobs`, target: `${target.host}/early`, 'metadata-repo': remote.url }, {});
     const built = await createJobsDeps(options, silentLogger);
     try {
       const first = await runJobs(options, 'sync', built.deps, UNINTERRUPTED);
