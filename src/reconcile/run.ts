@@ -57,7 +57,7 @@ async function readAndList(deps: RunDeps, settings: RunSettings, report: RunRepo
 }
 
 /** The run's metadata file: the namespace's file for this run's target (see store/layout.ts). */
-function runMetadataFile(deps: Pick<RunDeps, 'metadata'>, settings: Pick<RunSettings, 'source' | 'target' | 'signal'>): Promise<string> {
+function runMetadataFile(deps: RunDeps, settings: RunSettings): Promise<string> {
   return metadataFileFor(deps.metadata, settings.source, locationName(settings.target.registry, settings.target.path), settings.signal);
 }
 
@@ -69,8 +69,15 @@ export async function startEarly(
   deps: Pick<RunDeps, 'metadata' | 'headTarget' | 'logger' | 'now'>,
   settings: Pick<RunSettings, 'source' | 'target' | 'signal' | 'queryLimit' | 'verify' | 'verifyStopReason'>,
 ): Promise<EarlyStart> {
-  const metadataFile = await runMetadataFile(deps, settings);
-  const metadata = await deps.metadata.read(metadataFile, settings.signal);
+  // finding the file reads it: parsed once, not again for the run (a big namespace's file takes a while)
+  const reads = new Map<string, Promise<NamespaceMetadata | undefined>>();
+  const read = (file: string, signal: AbortSignal) => {
+    let pending = reads.get(file);
+    if (pending === undefined) reads.set(file, (pending = deps.metadata.read(file, signal)));
+    return pending;
+  };
+  const metadataFile = await metadataFileFor({ read }, settings.source, locationName(settings.target.registry, settings.target.path), settings.signal);
+  const metadata = await read(metadataFile, settings.signal);
   return { metadataFile, ...(metadata !== undefined && { metadata }), drift: prefetchDrift(metadata, deps, settings) };
 }
 
