@@ -8,13 +8,13 @@ import { metadataFileFor } from '../store/target-file.js';
 import { applyUpdates, type NamespaceMetadata, type TagRecord } from '../store/schema.js';
 import type { CopyResult } from '../transports/transport.js';
 import { executePlan, type ItemOutcome } from './execute.js';
-import { dockerCopyPlatforms, prefetchDrift, verifyMirrors } from './verify.js';
+import { dockerCopyPlatforms, verifyMirrors } from './verify.js';
 import type { EarlyStart, RunDeps, RunReport, RunSettings } from './run-types.js';
 import { digestTagsByImage, planSync, type Plan, type PlanItem, type PlanReason } from './plan.js';
 import { digestTagSubject } from '../ref/digest-tags.js';
 import { isSchema1 } from '../registry/media-types.js';
 
-function locationName(registry: string, path: string): string {
+export function locationName(registry: string, path: string): string {
   return path === '' ? registry : `${registry}/${path}`;
 }
 
@@ -59,26 +59,6 @@ async function readAndList(deps: RunDeps, settings: RunSettings, report: RunRepo
 /** The run's metadata file: the namespace's file for this run's target (see store/layout.ts). */
 function runMetadataFile(deps: RunDeps, settings: RunSettings): Promise<string> {
   return metadataFileFor(deps.metadata, settings.source, locationName(settings.target.registry, settings.target.path), settings.signal);
-}
-
-/**
- * Reads a sync's metadata and sends its drift check's HEADs, before its listing is done (see prefetchDrift): the
- * run then starts from this (`RunDeps.early`) instead of reading again. Only for a run nothing commits to meanwhile.
- */
-export async function startEarly(
-  deps: Pick<RunDeps, 'metadata' | 'headTarget' | 'logger' | 'now'>,
-  settings: Pick<RunSettings, 'source' | 'target' | 'signal' | 'queryLimit' | 'verify' | 'verifyStopReason'>,
-): Promise<EarlyStart> {
-  // finding the file reads it: parsed once, not again for the run (a big namespace's file takes a while)
-  const reads = new Map<string, Promise<NamespaceMetadata | undefined>>();
-  const read = (file: string, signal: AbortSignal) => {
-    let pending = reads.get(file);
-    if (pending === undefined) reads.set(file, (pending = deps.metadata.read(file, signal)));
-    return pending;
-  };
-  const metadataFile = await metadataFileFor({ read }, settings.source, locationName(settings.target.registry, settings.target.path), settings.signal);
-  const metadata = await read(metadataFile, settings.signal);
-  return { metadataFile, ...(metadata !== undefined && { metadata }), drift: prefetchDrift(metadata, deps, settings) };
 }
 
 /** What sync and compare both start with: the report, the metadata and the listing read, and the plan. */
