@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { selectForVerify, verifyMirrors } from '../../src/reconcile/verify.js';
+import { prefetchDrift, selectForVerify, verifyMirrors } from '../../src/reconcile/verify.js';
+import type { NamespaceMetadata } from '../../src/store/schema.js';
 import type { Plan, PlanItem } from '../../src/reconcile/plan.js';
 import type { RepositoryRef } from '../../src/registry/client.js';
 import { createLogger } from '../../src/log.js';
@@ -63,6 +64,61 @@ describe('verifyMirrors', () => {
     assert.deepEqual(report.verified, { checked: 1, drifted: 0 });
     assert.equal(plan.items.length, 0);
     assert.equal(plan.upToDate, 2);
+  });
+});
+
+describe('prefetchDrift', () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const found = { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 };
+  const metadata: NamespaceMetadata = {
+    source: 'gcr.io/ns',
+    target: 'docker.io/gcrxio',
+    images: Object.fromEntries(items.map(({ item }) => [item.key, { v1: { digest, syncedAt: '2026-12-01T00:00:00.000Z', target: `docker.io/gcrxio/${item.key}:v1` } }])),
+  };
+  const logger = createLogger({ level: 'error' });
+  const current = (): Plan => ({
+    items: [],
+    upToDate: items.length,
+    otherShards: 0,
+    problems: [],
+    current: items.map(({ item }) => ({ item, record: metadata.images[item.key]!.v1! })),
+  });
+
+  it("HEADs today's share from the metadata alone, and the check after the plan HEADs nothing again", async () => {
+    const headed: string[] = [];
+    const headTarget = async (repo: RepositoryRef, reference: string) => {
+      headed.push(`${repo.repository}:${reference}`);
+      return found;
+    };
+    const settings = { verify: 1 / 7, queryLimit: 4, signal: UNINTERRUPTED };
+    const now = () => day(3);
+    const early = prefetchDrift(metadata, { headTarget, logger, now }, settings);
+    // the HEADs go out before any plan exists
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const expected = selectForVerify(items, 1 / 7, day(3)).map(({ item }) => `${item.target.repository}:v1`);
+    assert.deepEqual([...headed].sort(), [...expected].sort());
+    const report: { verified?: { checked: number; drifted: number } } = {};
+    await verifyMirrors({ headTarget: early.headTarget, logger, now }, settings, current(), report);
+    early.discard();
+    assert.equal(headed.length, expected.length, 'each mirror HEADed once');
+    assert.deepEqual(report.verified, { checked: expected.length, drifted: 0 });
+  });
+
+  it('leaves a HEAD the budget held back to the check itself, and asks the target again for what it did not prefetch', async () => {
+    const headed: string[] = [];
+    const headTarget = async (repo: RepositoryRef) => {
+      headed.push(repo.repository);
+      return found;
+    };
+    let budgetLow = true;
+    const early = prefetchDrift(metadata, { headTarget, logger }, { verify: 'always', queryLimit: 4, signal: UNINTERRUPTED, verifyStopReason: () => (budgetLow ? 'budget low' : undefined) });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(headed, []);
+    budgetLow = false;
+    assert.deepEqual(await early.headTarget({ registry: 'docker.io', repository: 'gcrxio/repo7' }, 'v1', UNINTERRUPTED), found);
+    assert.deepEqual(await early.headTarget({ registry: 'docker.io', repository: 'gcrxio/elsewhere' }, 'v1', UNINTERRUPTED), found);
+    assert.deepEqual(headed, ['gcrxio/repo7', 'gcrxio/elsewhere']);
+    early.discard();
   });
 });
 
