@@ -52,9 +52,8 @@ type UndiciParts = { Agent: typeof UndiciAgent; ProxyAgent: typeof UndiciProxyAg
 function loadUndici(): UndiciParts {
   const require = createRequire(import.meta.url);
   try {
-    // what the entry point does for `request`, the one call gcrsync makes on its dispatchers
-    const dispatcher = (require('undici/lib/dispatcher/dispatcher.js') as { prototype: Partial<Dispatcher> }).prototype;
-    dispatcher.request ??= require('undici/lib/api/api-request.js') as Dispatcher['request'];
+    // what the entry point does: the calls on a dispatcher (`request` for gcrsync, `connect` for a proxy's tunnel)
+    Object.assign((require('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype, require('undici/lib/api/index.js'));
     return {
       Agent: require('undici/lib/dispatcher/agent.js') as UndiciParts['Agent'],
       ProxyAgent: require('undici/lib/dispatcher/proxy-agent.js') as UndiciParts['ProxyAgent'],
