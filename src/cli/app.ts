@@ -11,7 +11,6 @@ import { HttpClient } from '../http/client.js';
 import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
 import { createProgress, formatRunTable, type Progress } from '../report/progress.js';
-import { recordedTarget } from './monitor-target.js';
 import type { InvocationReport, JobsReport } from '../report/types.js';
 import { repositoryExistsVia } from '../jobs/hooks.js';
 import { describeJobs, formatJobDescriptions } from '../jobs/describe.js';
@@ -25,8 +24,7 @@ import { formatReference, parseReference, type Reference } from '../ref/referenc
 import { formatSummary } from '../reconcile/report.js';
 import { RegistryClient } from '../registry/client.js';
 import { listSource, loadImageList, namespaceOf, rateLimitStop, type ImagesSpec } from '../sources/index.js';
-import { requireMetadataRepoDir } from '../store/marker.js';
-import { openMetadataRepo, type MetadataRepo } from '../store/metadata-repo.js';
+import type { MetadataRepo } from '../store/metadata-repo.js';
 import type { SiteRenderer } from '../store/site-files.js';
 import type { RegistryTransport } from '../transports/registry.js';
 import { jobConcurrency } from './concurrency.js';
@@ -100,7 +98,10 @@ export async function createJobsDeps(
       if (repo === undefined) {
         // every commit carries the catalog, re-rendered from the metadata it commits; not given the interrupt
         // signal: after a Ctrl-C the verified images must still be committed and pushed
-        repo = openMetadataRepo({ ...(location !== undefined && { location }), logger, signal: UNINTERRUPTED, site: renderSiteLazily });
+        // the store (and git's client) loads here, while the first listing request is already on its way
+        repo = import('../store/metadata-repo.js').then(({ openMetadataRepo }) =>
+          openMetadataRepo({ ...(location !== undefined && { location }), logger, signal: UNINTERRUPTED, site: renderSiteLazily }),
+        );
         // the repository around the working directory is written to only when it is a metadata repo
         if (location === undefined) repo = repo.then(inPlaceMetadataRepo);
         repos.set(key, repo);
@@ -157,7 +158,7 @@ async function renderSiteLazily(...args: Parameters<SiteRenderer>): Promise<Read
 
 async function inPlaceMetadataRepo(repo: MetadataRepo): Promise<MetadataRepo> {
   try {
-    await requireMetadataRepoDir(repo.path);
+    await (await import('../store/marker.js')).requireMetadataRepoDir(repo.path);
     return repo;
   } catch (error) {
     await repo.close();
@@ -373,7 +374,7 @@ export async function runMonitor(flags: JobFlags & { interval?: string; count?: 
   return withJobs(
     flags,
     async (file) => {
-      const target = await recordedTarget(file, flags, process.env);
+      const target = await (await import('./monitor-target.js')).recordedTarget(file, flags, process.env);
       const options = resolveJobs(file, target === undefined ? flags : { ...flags, target }, process.env);
       intervalMs = parseDuration('interval', flags.interval ?? '5s');
       if (flags.count !== undefined && (!Number.isInteger(flags.count) || flags.count < 1)) {
