@@ -161,6 +161,7 @@ async function startEarlyRun(run: JobRun, deps: JobsDeps, options: RunJobsOption
       queryLimit: run.job.queryLimit,
       ...(verify !== undefined && { verify }),
       ...(verifyStopReason !== undefined && { verifyStopReason }),
+      ...(options.shard !== undefined && { shard: options.shard }),
     },
   );
 }

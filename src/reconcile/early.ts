@@ -10,7 +10,7 @@ import { prefetchDrift } from './verify.js';
  */
 export async function startEarly(
   deps: Pick<RunDeps, 'metadata' | 'headTarget' | 'logger' | 'now'>,
-  settings: Pick<RunSettings, 'source' | 'target' | 'signal' | 'queryLimit' | 'verify' | 'verifyStopReason'>,
+  settings: Pick<RunSettings, 'source' | 'target' | 'signal' | 'queryLimit' | 'verify' | 'verifyStopReason' | 'shard'>,
 ): Promise<EarlyStart> {
   // finding the file reads it: parsed once, not again for the run (a big namespace's file takes a while)
   const reads = new Map<string, Promise<NamespaceMetadata | undefined>>();

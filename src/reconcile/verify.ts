@@ -6,7 +6,7 @@ import { formatReference, parseReference } from '../ref/reference.js';
 import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
 import type { NamespaceMetadata, TagRecord } from '../store/schema.js';
 import type { Reference } from '../ref/reference.js';
-import { platformWanted, type Plan, type PlanItem } from './plan.js';
+import { inShard, platformWanted, type Plan, type PlanItem, type Shard } from './plan.js';
 
 /**
  * Drift: the metadata says a mirror is there, but someone deleted or overwrote it at the target. Verification
@@ -109,7 +109,7 @@ export interface DriftPrefetch {
 export function prefetchDrift(
   metadata: NamespaceMetadata | undefined,
   deps: VerifyDeps & { now?: () => Date },
-  settings: { verify?: VerifyPolicy; queryLimit: number; signal: AbortSignal; verifyStopReason?: () => string | undefined },
+  settings: { verify?: VerifyPolicy; queryLimit: number; signal: AbortSignal; verifyStopReason?: () => string | undefined; shard?: Shard },
 ): DriftPrefetch {
   const cancel = new AbortController();
   const signal = AbortSignal.any([settings.signal, cancel.signal]);
@@ -117,7 +117,9 @@ export function prefetchDrift(
   // 'unsent': the HEAD is left to the check itself (the budget said stop, or the run was cancelled)
   const answers = new Map<string, Promise<{ found: ManifestDescriptor | undefined } | 'unsent'>>();
   const checkedToday = todaysShare(settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
-  for (const tags of Object.values(metadata?.images ?? {})) {
+  for (const [key, tags] of Object.entries(metadata?.images ?? {})) {
+    // another shard's records are that shard's to check
+    if (settings.shard !== undefined && !inShard(key, settings.shard)) continue;
     for (const record of Object.values(tags)) {
       // not-mirrorable records claim no mirror; a target that does not parse is left to the check after the plan
       if (record.skipped !== undefined || !checkedToday(record.target)) continue;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { prefetchDrift, selectForVerify, verifyMirrors } from '../../src/reconcile/verify.js';
 import type { NamespaceMetadata } from '../../src/store/schema.js';
-import type { Plan, PlanItem } from '../../src/reconcile/plan.js';
+import { inShard, type Plan, type PlanItem } from '../../src/reconcile/plan.js';
 import type { RepositoryRef } from '../../src/registry/client.js';
 import { createLogger } from '../../src/log.js';
 import { UNINTERRUPTED } from '../../src/errors.js';
@@ -102,6 +102,21 @@ describe('prefetchDrift', () => {
     early.discard();
     assert.equal(headed.length, expected.length, 'each mirror HEADed once');
     assert.deepEqual(report.verified, { checked: expected.length, drifted: 0 });
+  });
+
+  it("HEADs only this shard's records: the others are their own shard's to check", async () => {
+    const headed: string[] = [];
+    const headTarget = async (repo: RepositoryRef) => {
+      headed.push(repo.repository);
+      return found;
+    };
+    const shard = { index: 2, count: 3 };
+    const early = prefetchDrift(metadata, { headTarget, logger }, { verify: 'always', queryLimit: 4, signal: UNINTERRUPTED, shard });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    early.discard();
+    const mine = items.filter(({ item }) => inShard(item.key, shard)).map(({ item }) => `gcrxio/${item.key}`);
+    assert.ok(mine.length > 50 && mine.length < 150, `${mine.length} of ${items.length}`);
+    assert.deepEqual([...headed].sort(), [...mine].sort());
   });
 
   it('leaves a HEAD the budget held back to the check itself, and asks the target again for what it did not prefetch', async () => {
