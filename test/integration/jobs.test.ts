@@ -214,11 +214,12 @@ jobs:
 
   it("sends the first run's drift check HEADs while its source is still being listed, and reads their answers", async () => {
     const remote = await bareRemote();
-    const options = resolveJobs(undefined, { source: `${source.host}/jobs`, target: `${target.host}/early`, 'metadata-repo': remote.url }, {});
+    const options = resolveJobs(undefined, { source: `${source.host}/jobs`, target: `${target.host}/early`, metadataRepo: remote.url }, {});
     const built = await createJobsDeps(options, silentLogger);
     try {
       const first = await runJobs(options, 'sync', built.deps, UNINTERRUPTED);
       assert.equal(jobsExitCode(first), 0);
+      assert.equal(first.runs[0]?.report?.commit?.pushed, true, 'recorded in the bare remote');
       const events: string[] = [];
       let headSent!: () => void;
       const headSeen = new Promise<void>((resolve) => (headSent = resolve));
