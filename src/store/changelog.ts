@@ -1,5 +1,6 @@
+import { UTCDate } from '@date-fns/utc';
+import { format } from 'date-fns/format';
 import { formatRepository, parseReference } from '../ref/reference.js';
-import { utcText } from './utc-time.js';
 
 /**
  * CHANGELOG.md of the metadata repo: a fixed header, then one section per run, newest first. Rendering is
@@ -94,7 +95,7 @@ export function tagCount(tags: number): string {
 
 /** The id of a run's section on the catalog's change page, from its time (the heading shows it to the second). */
 export function changeAnchor(time: Date): string {
-  return `c-${utcText(time, 'seconds').replace(/[-:]/g, '').replace(' ', '-')}`;
+  return `c-${format(new UTCDate(time), "yyyyMMdd'-'HHmmss")}`;
 }
 
 function repositoryOf(reference: string): string {
@@ -120,7 +121,7 @@ export function prependChangelog(existing: string | undefined, section: string):
 
 /** `yyyy-MM-dd HH:mm:ss UTC`, whatever the machine's time zone (a CI runner's is rarely UTC). */
 function formatUtc(time: Date): string {
-  return `${utcText(time, 'seconds')} UTC`;
+  return format(new UTCDate(time), "yyyy-MM-dd HH:mm:ss 'UTC'");
 }
 
 /** A heading must stay on one line. */
