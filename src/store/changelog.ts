@@ -1,6 +1,5 @@
-import { UTCDate } from '@date-fns/utc';
-import { format } from 'date-fns/format';
 import { formatRepository, parseReference } from '../ref/reference.js';
+import { formatUtc } from './utc-format.js';
 
 /**
  * CHANGELOG.md of the metadata repo: a fixed header, then one section per run, newest first. Rendering is
@@ -40,7 +39,7 @@ export const SITE_CHANGES_PAGE = 'site/changes.html';
  */
 export function renderChangelogSection(input: ChangelogSectionInput): string {
   const title = input.title === undefined ? '' : inline(input.title);
-  const lines = [`## ${formatUtc(input.time)}${title === '' ? '' : ` - ${title}`}`, ''];
+  const lines = [`## ${formatUtc(input.time, "yyyy-MM-dd HH:mm:ss 'UTC'")}${title === '' ? '' : ` - ${title}`}`, ''];
   const summarized = input.entries.length > CHANGELOG_DETAIL_LIMIT;
   if (summarized) {
     lines.push(
@@ -95,7 +94,7 @@ export function tagCount(tags: number): string {
 
 /** The id of a run's section on the catalog's change page, from its time (the heading shows it to the second). */
 export function changeAnchor(time: Date): string {
-  return `c-${format(new UTCDate(time), "yyyyMMdd'-'HHmmss")}`;
+  return `c-${formatUtc(time, "yyyyMMdd'-'HHmmss")}`;
 }
 
 function repositoryOf(reference: string): string {
@@ -117,11 +116,6 @@ export function prependChangelog(existing: string | undefined, section: string):
   const header = /^# CHANGELOG[ \t]*\r?\n(?:[ \t]*\r?\n)*/.exec(existing);
   const older = header === null ? existing : existing.slice(header[0].length);
   return older === '' ? fresh : `${fresh}\n${older}`;
-}
-
-/** `yyyy-MM-dd HH:mm:ss UTC`, whatever the machine's time zone (a CI runner's is rarely UTC). */
-function formatUtc(time: Date): string {
-  return format(new UTCDate(time), "yyyy-MM-dd HH:mm:ss 'UTC'");
 }
 
 /** A heading must stay on one line. */

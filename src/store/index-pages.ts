@@ -1,7 +1,6 @@
-import { UTCDate } from '@date-fns/utc';
-import { format } from 'date-fns/format';
 import { formatRepository, parseReference } from '../ref/reference.js';
 import { METADATA_DIR, parseMetadataFilePath } from './layout.js';
+import { formatUtc } from './utc-format.js';
 import type { NamespaceMetadata, TagRecord } from './schema.js';
 import { sortTagsNewestFirst } from '../ref/tag-order.js';
 
@@ -252,7 +251,7 @@ export function shortDigest(digest: string): string {
 export function showTime(iso: string): string {
   if (iso === '') return '—';
   const time = new Date(iso);
-  return Number.isNaN(time.getTime()) ? escapeText(iso) : format(new UTCDate(time), "yyyy-MM-dd HH:mm 'UTC'");
+  return Number.isNaN(time.getTime()) ? escapeText(iso) : formatUtc(time, "yyyy-MM-dd HH:mm 'UTC'");
 }
 
 /** Link from one generated page to another, relative so it works on any git host and in a checkout. */
