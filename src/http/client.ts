@@ -5,6 +5,7 @@ import { redactAll, silentLogger, type Logger } from '../log.js';
 import { USER_AGENT } from '../package-info.js';
 import { Dispatchers, httpsFirst, tlsModeOf, type NetworkOptions, type TlsMode } from './dispatcher.js';
 import { answeredPlainHttp, isHttpsPortAnswer, networkHint, plainHttpToTlsHint } from './network-hints.js';
+import { linkedSignal } from './linked-signal.js';
 import { HttpResponse, ResponseHeaders, type RawHeaders } from './response.js';
 import { LoopbackSchemes, plainHttp } from './loopback-scheme.js';
 import { HostBackoffs, isThrottleStatus, systemClock, type Clock } from './host-backoff.js';
@@ -162,21 +163,25 @@ export class HttpClient {
     const first = typeof req.url === 'string' ? new URL(req.url) : req.url;
     assertRequestable(first, this.insecure);
     const deadlineMs = req.deadlineMs ?? this.deadlineMs;
-    const deadline = new AbortController();
+    // aborted by the run's signal or by the deadline
+    const bounded = linkedSignal(signal);
     const timer = setTimeout(() => {
-      deadline.abort(new GcrsyncError('REGISTRY', `${req.method} ${safeUrl(first)} took longer than ${deadlineMs} ms (the whole request, body included)`, { ref: safeUrl(first), cause: timedOut(deadlineMs) }));
+      bounded.abort(new GcrsyncError('REGISTRY', `${req.method} ${safeUrl(first)} took longer than ${deadlineMs} ms (the whole request, body included)`, { ref: safeUrl(first), cause: timedOut(deadlineMs) }));
     }, deadlineMs);
     timer.unref();
-    const bounded = AbortSignal.any([signal, deadline.signal]);
+    const done = () => {
+      clearTimeout(timer);
+      bounded.dispose();
+    };
     try {
-      const response = await this.requestWithin(req, first, bounded);
+      const response = await this.requestWithin(req, first, bounded.signal);
       // the deadline keeps running while the caller reads the body; it ends with the body (a HEAD has none)
-      if (req.method === 'HEAD') clearTimeout(timer);
-      else response.body.once('close', () => clearTimeout(timer));
+      if (req.method === 'HEAD') done();
+      else response.body.once('close', done);
       return response;
     } catch (error) {
-      clearTimeout(timer);
-      if (deadline.signal.aborted && !signal.aborted) throw deadline.signal.reason;
+      done();
+      if (bounded.signal.aborted && !signal.aborted) throw bounded.signal.reason;
       throw error;
     }
   }

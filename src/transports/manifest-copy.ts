@@ -1,4 +1,5 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
+import { linkedSignal } from '../http/linked-signal.js';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
 import { isForeignLayer, isSchema1 } from '../registry/media-types.js';
 import { parseManifest, type Descriptor, type ImageManifest, type Manifest, type Platform } from '../registry/schemas.js';
@@ -80,17 +81,17 @@ function foreignRefusedError(image: string, platform: Platform | undefined, caus
  * throws the first failure: no transfer keeps running for an image that has already failed.
  */
 async function runAll(tasks: Array<(signal: AbortSignal) => Promise<void>>, signal: AbortSignal): Promise<void> {
-  const local = new AbortController();
-  const linked = AbortSignal.any([signal, local.signal]);
+  const linked = linkedSignal(signal);
   let first: { error: unknown } | undefined;
   await Promise.allSettled(
     tasks.map((task) =>
-      task(linked).catch((error: unknown) => {
+      task(linked.signal).catch((error: unknown) => {
         first ??= { error };
-        local.abort(error);
+        linked.abort(error);
       }),
     ),
   );
+  linked.dispose();
   if (first) throw first.error;
 }
 
