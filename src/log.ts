@@ -81,7 +81,11 @@ const secretKeys = /^(password|secret|token|access_token|refresh_token|identityt
  * `JSON.stringify` has escaped a secret holding `"` or `\`, the text no longer contains the secret as written.
  */
 export function redactValue<T>(value: T, secrets: readonly string[] = [...globalSecrets]): T {
-  const seen = new WeakSet<object>();
+  return redactWalker(secrets, new WeakSet())(value) as T;
+}
+
+/** redactValue's walk; `seen` marks the objects already walked (a second visit prints `[circular]`). */
+function redactWalker(secrets: readonly string[], seen: WeakSet<object>): (item: unknown) => unknown {
   const walk = (item: unknown): unknown => {
     if (typeof item === 'string') return redact(item, secrets);
     if (item instanceof Error) return redact(item.message, secrets);
@@ -95,7 +99,61 @@ export function redactValue<T>(value: T, secrets: readonly string[] = [...global
     }
     return out;
   };
-  return walk(value) as T;
+  return walk;
+}
+
+/** How deep writeRedactedJson goes piece by piece: a jobs report's runs, each run's report, its outcome lines. */
+const STREAMED_DEPTH = 3;
+const FLUSH_AT = 1 << 16;
+
+/**
+ * Writes `redactAll(JSON.stringify(redactValue(value), null, 2))`, the same text, in pieces of about 64 KB: the
+ * report of a big namespace's first sync (an outcome and a plan line per tag) would otherwise be built three times
+ * over as one string (the redacted copy, the JSON, the redacted JSON) at the run's fullest moment. The first
+ * levels (plain objects and arrays only, with keys no redaction changes) are written member by member; every
+ * member is redacted and serialized on its own, with one `seen` set for the whole value as redactValue has.
+ */
+export function writeRedactedJson(value: unknown, write: (text: string) => void): void {
+  const secrets = [...globalSecrets];
+  const seen = new WeakSet<object>();
+  const walk = redactWalker(secrets, seen);
+  let pending = '';
+  const out = (text: string) => {
+    pending += text;
+    if (pending.length >= FLUSH_AT) {
+      write(pending);
+      pending = '';
+    }
+  };
+  const streamable = (item: unknown): item is object =>
+    item !== null && typeof item === 'object' && !seen.has(item) && (Array.isArray(item) || Object.getPrototypeOf(item) === Object.prototype);
+  // a member that is not written piece by piece is redacted with its key, as the whole text would be
+  const emit = (item: unknown, depth: number, head: string): void => {
+    if (depth >= STREAMED_DEPTH || !streamable(item)) {
+      // JSON.stringify leaves out what has no JSON form; a caller only hands in what does
+      const text = JSON.stringify(walk(item), null, 2) ?? 'null';
+      out(redact(head + (depth === 0 ? text : text.replaceAll('\n', '\n' + '  '.repeat(depth))), secrets));
+      return;
+    }
+    out(redact(head, secrets));
+    seen.add(item);
+    const inner = '\n' + '  '.repeat(depth + 1);
+    const entries = Array.isArray(item)
+      ? item.map((element) => ['', element] as const)
+      : Object.entries(item)
+          .map(([key, member]) => [`${JSON.stringify(redact(key, secrets))}: `, secretKeys.test(key) && typeof member === 'string' ? '***' : member] as const)
+          .filter(([, member]) => !(member === undefined || typeof member === 'function' || typeof member === 'symbol'));
+    const [open, close] = Array.isArray(item) ? ['[', ']'] : ['{', '}'];
+    if (entries.length === 0) {
+      out(open + close);
+      return;
+    }
+    out(open);
+    entries.forEach(([key, member], index) => emit(member, depth + 1, (index === 0 ? '' : ',') + inner + key));
+    out('\n' + '  '.repeat(depth) + close);
+  };
+  emit(value, 0, '');
+  write(pending);
 }
 
 const globalSecrets = new Set<string>();

@@ -8,7 +8,7 @@ import type { ConfigFile } from '../config/file.js';
 import { CONFIG_FILE_NAME, locateConfigFile } from '../config/locate.js';
 import { describeError, exitCodeFor, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { HttpClient } from '../http/client.js';
-import { createLogger, redactAll, redactValue, registerSecret, type Logger } from '../log.js';
+import { createLogger, redactAll, redactValue, registerSecret, writeRedactedJson, type Logger } from '../log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
 import { createProgress, formatRunTable, type Progress } from '../report/progress.js';
 import type { InvocationReport, JobsReport } from '../report/types.js';
@@ -185,13 +185,23 @@ function invocationReport(options: JobsOptions, report: JobsReport): InvocationR
 function printJobsReport(options: JobsOptions, report: JobsReport): number {
   const shown = invocationReport(options, report);
   if (!('runs' in shown)) return printRunReport(options, shown);
-  process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue(report), null, 2) : formatJobsSummary(report)) + '\n');
+  printReport(options.json ? report : formatJobsSummary(report));
   return jobsExitCode(report);
+}
+
+/** The summary text, or the report as JSON (written in pieces: a big namespace's report is tens of MB). */
+function printReport(shown: string | RunReport | JobsReport): void {
+  if (typeof shown === 'string') {
+    process.stdout.write(redactAll(shown) + '\n');
+    return;
+  }
+  writeRedactedJson(shown, (text) => process.stdout.write(text));
+  process.stdout.write('\n');
 }
 
 /** One run's report on stdout (the summary, or the JSON with --json); returns its exit status. */
 function printRunReport(options: Pick<JobsOptions, 'json'>, report: RunReport): number {
-  process.stdout.write(redactAll(options.json ? JSON.stringify(redactValue(report), null, 2) : formatSummary(report)) + '\n');
+  printReport(options.json ? report : formatSummary(report));
   return runExitCode(report);
 }
 

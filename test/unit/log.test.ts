@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createLogger, redact } from '../../src/log.js';
+import { createLogger, redact, redactAll, redactValue, registerSecret, writeRedactedJson } from '../../src/log.js';
 
 describe('log redaction', () => {
   it('masks a secret whole when a shorter secret is part of it, whatever the order they were registered in', () => {
@@ -19,5 +19,48 @@ describe('log redaction', () => {
     const logger = createLogger({ secrets: ['tab\tsecret'], write: (line) => lines.push(line) });
     logger.warn('refused tab\tsecret here');
     assert.deepEqual(lines, ['WARN  refused *** here']);
+  });
+});
+
+describe('writeRedactedJson', () => {
+  const whole = (value: unknown) => redactAll(JSON.stringify(redactValue(value), null, 2));
+  const pieces = (value: unknown) => {
+    const written: string[] = [];
+    writeRedactedJson(value, (text) => written.push(text));
+    return written;
+  };
+
+  it('writes the text the whole report gives, redactions, left-out members, shared and circular objects included', () => {
+    registerSecret('pieces-secret-7d1c');
+    const shared = { platforms: ['linux/amd64'] };
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular['self'] = circular;
+    const report = {
+      command: 'sync',
+      auth: 'Basic abc',
+      token: { nested: 'x' },
+      nothing: undefined,
+      empty: [],
+      none: {},
+      planned: Array.from({ length: 3000 }, (_, i) => ({ source: `r/${i}:t`, digest: `sha256:${i}`, reason: i % 2 ? 'new' : undefined })),
+      outcomes: [
+        { source: 'a', status: 'failed', error: 'GET https://user:pieces-secret-7d1c@host/x said Bearer abc.def' },
+        { source: 'b', status: 'synced', result: shared, again: shared },
+        undefined,
+        new Error('token=hunter2 refused'),
+        circular,
+        { runs: [{ report: { outcomes: [{ deep: { password: 'p', list: [1, [2, { s: 'eyJhbGciOiJIUzI1NiJ9.x.y' }]] } }] } }] },
+      ],
+      problems: [{ subject: 'x', error: 'said "password":"swordfish"' }],
+      count: 3,
+    };
+    const written = pieces(report);
+    assert.equal(written.join(''), whole(report));
+    assert.ok(written.length > 1, 'a big report is written in more than one piece');
+    assert.ok(!written.join('').includes('pieces-secret-7d1c'));
+  });
+
+  it('writes what is not an object the way JSON.stringify does', () => {
+    for (const value of ['text', 3, null, [], {}, [undefined], ['a', { b: [] }]]) assert.equal(pieces(value).join(''), whole(value));
   });
 });
