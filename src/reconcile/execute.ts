@@ -60,6 +60,7 @@ export interface ExecuteOptions {
 /**
  * Copies every planned image, `concurrency` at a time. A failed image is reported and the rest go on;
  * an image counts as synced only when a manifest HEAD at the target answers with the digest the copy produced.
+ * Returns the outcomes, unless `onOutcome` takes them one by one (a big namespace's are then not kept twice).
  */
 export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps, options: ExecuteOptions): Promise<ItemOutcome[]> {
   const queue = new PQueue();
@@ -76,8 +77,8 @@ async function runQueue(queue: PQueue, items: readonly PlanItem[], deps: Execute
   const preparedRepositories = new Map<string, Promise<void>>();
   let stopLogged = false;
   const finish = async (outcome: ItemOutcome) => {
-    outcomes.push(outcome);
-    await options.onOutcome?.(outcome);
+    if (options.onOutcome === undefined) outcomes.push(outcome);
+    else await options.onOutcome(outcome);
   };
   const prepare = (item: PlanItem): Promise<void> => {
     const hook = deps.hooks?.beforeRepository;

@@ -20,6 +20,9 @@ export interface PlanItem {
   tag: string;
   source: Reference;
   target: Reference;
+  /** `source` and `target` formatted, once: the report lines, the record and the CHANGELOG all hold these strings */
+  sourceName: string;
+  targetName: string;
   sourceDigest: string;
   sourceMediaType?: string;
   reason: PlanReason;
@@ -117,18 +120,27 @@ export function planSync(
   const { shard, platforms = [] } = options;
   const plan: Plan = { items: [], upToDate: 0, current: [], otherShards: 0, problems: [] };
   const claimedTargets = new Map<string, string>();
+  // one string per repository, not one per tag: a big namespace has tens of thousands of tags in a few thousand repositories
+  const repositoryNames = new Map<string, string>();
+  const shared = (name: string): string => {
+    const known = repositoryNames.get(name);
+    if (known !== undefined) return known;
+    repositoryNames.set(name, name);
+    return name;
+  };
   for (const found of tags) {
     const sourceRef: Reference = { registry: source.registry, repository: found.repository, tag: found.tag };
     const subject = formatReference(sourceRef);
     let key: string;
     let targetRef: Reference;
     try {
-      key = relativeRepository(source, found.repository);
+      key = shared(relativeRepository(source, found.repository));
       if (shard !== undefined && !inShard(key, shard)) {
         plan.otherShards += 1;
         continue;
       }
-      targetRef = nameFor(key, found.tag, sourceRef);
+      const named = nameFor(key, found.tag, sourceRef);
+      targetRef = { ...named, repository: shared(named.repository) };
     } catch (error) {
       plan.problems.push({ subject, error: error as GcrsyncError });
       continue;
@@ -140,7 +152,7 @@ export function planSync(
         subject,
         error: new GcrsyncError('CONFIG', `${subject} and ${earlier} both map to ${targetName}; neither is copied there`, { ref: targetName }),
       });
-      plan.items = plan.items.filter((item) => formatReference(item.target) !== targetName);
+      plan.items = plan.items.filter((item) => item.targetName !== targetName);
       continue;
     }
     claimedTargets.set(targetName, subject);
@@ -159,6 +171,8 @@ export function planSync(
       tag: found.tag,
       source: sourceRef,
       target: targetRef,
+      sourceName: subject,
+      targetName,
       sourceDigest: found.digest,
       ...(found.mediaType !== undefined && { sourceMediaType: found.mediaType }),
       ...(found.children !== undefined && { children: found.children }),

@@ -1,6 +1,5 @@
 import PQueue from 'p-queue';
 import { describeError, UNINTERRUPTED } from '../errors.js';
-import { formatReference } from '../ref/reference.js';
 import { targetReference } from '../ref/naming.js';
 import type { Listing } from '../sources/source.js';
 import { renderChangelogSection, type ChangelogEntry } from '../store/changelog.js';
@@ -62,7 +61,7 @@ function runMetadataFile(deps: RunDeps, settings: RunSettings): Promise<string> 
 }
 
 /** What sync and compare both start with: the report, the metadata and the listing read, and the plan. */
-async function prepareRun(command: RunReport['command'], deps: RunDeps, settings: RunSettings): Promise<{ report: RunReport; listing: Listing; plan: Plan }> {
+async function prepareRun(command: RunReport['command'], deps: RunDeps, settings: RunSettings): Promise<{ report: RunReport; plan: Plan }> {
   const early = await deps.early;
   try {
     const report = emptyReport(command, settings, early?.metadataFile ?? (await runMetadataFile(deps, settings)));
@@ -70,7 +69,7 @@ async function prepareRun(command: RunReport['command'], deps: RunDeps, settings
     const plan = planFor(settings, listed);
     if (command === 'sync') await verifyMirrors(early === undefined ? deps : { ...deps, headTarget: early.drift.headTarget }, settings, plan, report);
     recordPlanProblems(plan, deps, report, settings);
-    return { report, listing: listed.listing, plan };
+    return { report, plan };
   } finally {
     early?.drift.discard();
   }
@@ -96,8 +95,8 @@ function recordPlanProblems(plan: Plan, deps: RunDeps, report: RunReport, settin
   if (settings.shard !== undefined) report.otherShards = plan.otherShards;
   const unmirrorable = new Set(knownSchema1(plan.items, settings));
   report.planned = plan.items.map((item) => ({
-    source: formatReference(item.source),
-    target: formatReference(item.target),
+    source: item.sourceName,
+    target: item.targetName,
     digest: item.sourceDigest,
     // a dry run shows what the run will do with it
     reason: unmirrorable.has(item) ? 'not-mirrorable' : item.reason,
@@ -117,8 +116,8 @@ interface RecordToCommit {
 
 function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
   return {
-    source: formatReference(outcome.item.source),
-    target: formatReference(outcome.item.target),
+    source: outcome.item.sourceName,
+    target: outcome.item.targetName,
     status: outcome.status,
     digest: copiedDigest(outcome),
     ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
@@ -141,7 +140,7 @@ function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDiges
   const platforms = result?.platforms;
   return {
     digest,
-    target: formatReference(item.target),
+    target: item.targetName,
     syncedAt,
     ...(platforms !== undefined && platforms.length > 0 && { platforms }),
     ...(targetDigest !== digest && { targetDigest }),
@@ -203,8 +202,8 @@ async function commitOrThrow(
   const updates = records.map(({ item, record }) => ({ repository: item.key, tag: item.tag, record }));
   const logged = records.filter((r) => r.logged);
   const entries = logged.map(({ item }) => ({
-    source: formatReference(item.source),
-    target: formatReference(item.target),
+    source: item.sourceName,
+    target: item.targetName,
     kind: CHANGELOG_KIND[item.reason],
   }));
   const counted = (kind: ChangelogEntry['kind']) => entries.filter((e) => e.kind === kind).length;
@@ -241,10 +240,11 @@ export function stoppedRun(command: RunReport['command'], deps: Pick<RunDeps, 'l
 export async function runSync(deps: RunDeps, settings: RunSettings): Promise<RunReport> {
   // the deadline counts from the start of the run: reading the metadata and listing use it up too
   const startedAt = Date.now();
-  const { report, listing, plan } = await prepareRun('sync', deps, settings);
-  deps.logger.info(`${report.source}: ${listing.tags.length} tags, ${plan.upToDate} up to date, ${plan.items.length} to copy`);
-  if (settings.dryRun || plan.items.length === 0) return report;
-  settings.observer?.planned(plan.items.length);
+  // the plan's items only: the listing and the up-to-date records are not kept while the images are copied
+  const { report, plan: { upToDate, items } } = await prepareRun('sync', deps, settings);
+  deps.logger.info(`${report.source}: ${report.sourceTags} tags, ${upToDate} up to date, ${items.length} to copy`);
+  if (settings.dryRun || items.length === 0) return report;
+  settings.observer?.planned(items.length);
 
   const now = deps.now ?? (() => new Date());
   const deadline = settings.maxDurationMs === undefined ? undefined : startedAt + settings.maxDurationMs;
@@ -285,12 +285,12 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     return settings.stopReason?.(item);
   };
   // the listing already says which tags are schema1: with `skip` they are recorded without a request
-  const unmirrorable = knownSchema1(plan.items, settings);
+  const unmirrorable = knownSchema1(items, settings);
   for (const item of unmirrorable) {
-    deps.logger.info(`not mirrorable: ${formatReference(item.source)} is a Docker schema1 image`);
+    deps.logger.info(`not mirrorable: ${item.sourceName} is a Docker schema1 image`);
     await onOutcome({ item, status: 'not-mirrorable', result: notMirrorableResult(item.sourceDigest, 'schema1'), seconds: 0 });
   }
-  const toCopy = plan.items.filter((item) => !unmirrorable.includes(item));
+  const toCopy = unmirrorable.length === 0 ? items : items.filter((item) => !unmirrorable.includes(item));
   if (toCopy.length === 0) {
     await flush();
     return report;
@@ -334,7 +334,7 @@ export async function runCompare(deps: RunDeps, settings: RunSettings): Promise<
           const platforms = present.digest === item.sourceDigest ? [] : await dockerCopyPlatforms(deps, settings, item);
           if (present.digest !== item.sourceDigest && platforms.length === 0) {
             // never adopted: the next sync copies the source over it
-            deps.logger.warn(`${formatReference(item.target)} differs at the target from ${formatReference(item.source)}; not recorded`, { digest: present.digest });
+            deps.logger.warn(`${item.targetName} differs at the target from ${item.sourceName}; not recorded`, { digest: present.digest });
             report.outcomes.push(outcomeLine({ item, status: 'differs', targetDigest: present.digest, seconds: seconds() }));
             return;
           }

@@ -24,7 +24,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The records this run checks: all, none, or today's share, stable for a given day. */
 export function selectForVerify<T extends { item: PlanItem }>(current: readonly T[], policy: VerifyPolicy, now: Date): T[] {
   const checkedToday = todaysShare(policy, now);
-  return current.filter(({ item }) => checkedToday(formatReference(item.target)));
+  return current.filter(({ item }) => checkedToday(item.targetName));
 }
 
 /** Whether the mirror named `target` is checked today under `policy`. */
@@ -76,7 +76,7 @@ export async function findDrift(
           return;
         }
         const repo = { registry: item.target.registry, repository: item.target.repository };
-        const target = formatReference(item.target);
+        const target = item.targetName;
         try {
           const found = await deps.headTarget(repo, item.target.tag ?? item.tag, options.signal);
           result.checked += 1;

@@ -8,7 +8,7 @@ import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js
 import { readTextIfExists, writeFileAtomic } from './json-file.js';
 import { CHANGELOG_FILE, METADATA_DIR, type MetadataLocation, SITE_DIR, metadataFilePath, parseMetadataFilePath } from './layout.js';
 import { type OpenMetadataRepoOptions, type RepoState, combineSignals, gitFor, openRepoState } from './repo-open.js';
-import { type NamespaceMetadata, parseMetadata, serializeMetadata } from './schema.js';
+import { type NamespaceMetadata, inCanonicalOrder, parseMetadata, serializeMetadata } from './schema.js';
 import { writeSiteFiles } from './site-files.js';
 
 export type { OpenMetadataRepoOptions } from './repo-open.js';
@@ -146,19 +146,19 @@ class GitMetadataRepo implements MetadataRepo {
           // our commit is dropped locally and rebuilt from the remote's files; nothing is ever force-pushed
           await git.run(['reset', '--quiet', '--keep', remote.trackingRef]);
         }
-        const changed = await this.writeChanges(request.changes, signal);
-        if (changed.length === 0) {
+        const written = await this.writeChanges(request.changes, signal);
+        if (written.size === 0) {
           logger.debug('metadata unchanged, nothing to commit', { attempts });
           return { committed: false, pushed: false, attempts };
         }
-        const paths = [...changed];
+        const paths = [...written.keys()];
         if (request.changelogSection !== undefined) {
           const existing = await readTextIfExists(changelog, signal);
           await writeFileAtomic(changelog, prependChangelog(existing, request.changelogSection), signal);
           paths.push(CHANGELOG_FILE);
         }
         // the readable pages and the catalog go into the same commit, re-rendered from the files as they now are (after a rebase too)
-        paths.push(...(await this.writeIndexPages(changed, signal)));
+        paths.push(...(await this.writeIndexPages(written, signal)));
         await git.run(['add', '--verbose', '--', ...paths]);
         // naming the paths commits only them, whatever else a user's checkout has staged
         await git.run(['commit', '-m', request.message, '--', ...paths]);
@@ -208,11 +208,11 @@ class GitMetadataRepo implements MetadataRepo {
   }
 
   /**
-   * Applies every update to the file's current content and writes the files whose content changed.
-   * All files are parsed and serialized before the first write, so a corrupt file or a failing update
-   * leaves every file as it was.
+   * Applies every update to the file's current content and writes the files whose content changed; returns
+   * them with their new content. All files are parsed and serialized before the first write, so a corrupt file
+   * or a failing update leaves every file as it was.
    */
-  private async writeChanges(changes: readonly MetadataChange[], signal: AbortSignal): Promise<string[]> {
+  private async writeChanges(changes: readonly MetadataChange[], signal: AbortSignal): Promise<Map<string, NamespaceMetadata>> {
     const files = new Map<string, { path: string; before: string | undefined; metadata: NamespaceMetadata | undefined }>();
     for (const change of changes) {
       let file = files.get(change.file);
@@ -226,30 +226,36 @@ class GitMetadataRepo implements MetadataRepo {
       }
       file.metadata = change.update(file.metadata);
     }
-    const writes: Array<{ file: string; path: string; text: string }> = [];
+    const writes: Array<{ file: string; path: string; text: string; metadata: NamespaceMetadata }> = [];
     for (const [name, file] of files) {
       if (file.metadata === undefined) continue;
       // a namespace with nothing synced yet gets no file, so a run that copied nothing commits nothing
       if (file.before === undefined && Object.keys(file.metadata.images).length === 0) continue;
       const text = serializeMetadata(file.metadata);
-      if (text !== file.before) writes.push({ file: name, path: file.path, text });
+      if (text !== file.before) writes.push({ file: name, path: file.path, text, metadata: file.metadata });
     }
-    for (const write of writes) await writeFileAtomic(write.path, write.text, signal);
-    return writes.map((write) => write.file);
+    const written = new Map<string, NamespaceMetadata>();
+    for (const write of writes) {
+      await writeFileAtomic(write.path, write.text, signal);
+      written.set(write.file, write.metadata);
+    }
+    return written;
   }
 
   /**
    * Renders `metadata/README.md`, the namespace pages and the site (`site/`, with the CHANGELOG as written) from every metadata file in the work tree (the
-   * committed ones plus `written`) and writes the pages whose text changed; returns their paths. A corrupt
-   * file of another namespace is left out of the pages rather than blocking this commit, and a page someone
-   * wrote by hand (no generated marker) is never overwritten.
+   * committed ones plus `written`, taken as they are rather than read back: a big namespace's file is tens of
+   * MB) and writes the pages whose text changed; returns their paths. A corrupt file of another namespace is left
+   * out of the pages rather than blocking this commit, and a page someone wrote by hand (no generated marker) is
+   * never overwritten.
    */
-  private async writeIndexPages(written: readonly string[], signal: AbortSignal): Promise<string[]> {
-    const files = new Set([...(await this.listFiles(signal)).map((entry) => entry.file), ...written]);
+  private async writeIndexPages(written: ReadonlyMap<string, NamespaceMetadata>, signal: AbortSignal): Promise<string[]> {
+    const files = new Set([...(await this.listFiles(signal)).map((entry) => entry.file), ...written.keys()]);
     const inputs: IndexInput[] = [];
     for (const file of [...files].sort()) {
       try {
-        const metadata = await this.read(file, signal);
+        const fresh = written.get(file);
+        const metadata = fresh === undefined ? await this.read(file, signal) : inCanonicalOrder(fresh);
         if (metadata !== undefined) inputs.push({ file, metadata });
       } catch (error) {
         if (!isGcrsyncError(error, 'METADATA_CORRUPT')) throw error;

@@ -141,6 +141,17 @@ export function applyUpdates(
   return next;
 }
 
+/** The same records with every map in the order `parseMetadata(serializeMetadata(metadata))` gives them. */
+export function inCanonicalOrder(metadata: NamespaceMetadata): NamespaceMetadata {
+  const images = emptyMap<Record<string, TagRecord>>();
+  for (const repository of Object.keys(metadata.images).sort()) {
+    const tags = metadata.images[repository]!;
+    const ordered = (images[repository] = emptyMap<TagRecord>());
+    for (const tag of Object.keys(tags).sort()) ordered[tag] = tags[tag]!;
+  }
+  return { source: metadata.source, target: metadata.target, images };
+}
+
 export function findRecord(metadata: NamespaceMetadata | undefined, repository: string, tag: string): TagRecord | undefined {
   if (metadata === undefined || !Object.hasOwn(metadata.images, repository)) return undefined;
   const tags = metadata.images[repository]!;

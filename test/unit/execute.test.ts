@@ -11,6 +11,8 @@ const item = (repository: string): PlanItem => ({
   tag: '1',
   source: { registry: 'src.example', repository, tag: '1' },
   target: { registry: 'dst.example', repository, tag: '1' },
+  sourceName: `src.example/${repository}:1`,
+  targetName: `dst.example/${repository}:1`,
   sourceDigest: digest,
   reason: 'new',
 });

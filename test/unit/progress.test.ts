@@ -21,7 +21,7 @@ function harness(tty: boolean) {
 function outcome(n: number, status: ItemOutcome['status'], bytes = 0, error?: Error): ItemOutcome {
   const source = { registry: 'gcr.io', repository: `ns/app${n}`, tag: 'v1' };
   return {
-    item: { key: `app${n}`, tag: 'v1', source, target: { registry: 'mirror.example', repository: `m/app${n}`, tag: 'v1' }, sourceDigest: `sha256:${'a'.repeat(64)}`, reason: 'new' },
+    item: { key: `app${n}`, tag: 'v1', source, target: { registry: 'mirror.example', repository: `m/app${n}`, tag: 'v1' }, sourceName: `gcr.io/ns/app${n}:v1`, targetName: `mirror.example/m/app${n}:v1`, sourceDigest: `sha256:${'a'.repeat(64)}`, reason: 'new' },
     status,
     ...(status === 'synced' && { result: { sourceDigest: `sha256:${'a'.repeat(64)}`, targetDigest: `sha256:${'a'.repeat(64)}`, platforms: ['linux/amd64'], digestPreserved: true, bytesUploaded: bytes, warnings: [] } }),
     ...(error !== undefined && { error }),

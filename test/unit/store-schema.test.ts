@@ -3,6 +3,7 @@ import { isGcrsyncError } from '../../src/errors.js';
 import {
   applyUpdates,
   findRecord,
+  inCanonicalOrder,
   isDigestKnown,
   listRecords,
   parseMetadata,
@@ -93,6 +94,17 @@ describe('store schema: serializeMetadata', () => {
       { repository: 'w', tag: 'a', record: record(D3, 'docker.io/gcrxio/w:a') },
     ];
     assert.equal(serializeMetadata(applyUpdates(undefined, header, updates)), serializeMetadata(applyUpdates(undefined, header, [...updates].reverse())));
+  });
+
+  it('inCanonicalOrder gives the maps in the order the written file reads back in (the index pages are rendered from either)', () => {
+    const updates = ['x/b', 'x/10', 'x/9', 'x/a', 'w/latest', 'w/2', 'a-b/1', 'a/1'].map((entry) => {
+      const [repository, tag] = entry.split('/') as [string, string];
+      return { repository, tag, record: record(D1, `docker.io/gcrxio/${repository}:${tag}`, { platforms: ['linux/arm64', 'linux/amd64'] }) };
+    });
+    const applied = applyUpdates(undefined, header, updates);
+    const readBack = parseMetadata(serializeMetadata(applied), FILE);
+    assert.notEqual(JSON.stringify(applied), JSON.stringify(readBack), 'the entries were added out of order');
+    assert.equal(JSON.stringify(inCanonicalOrder(applied)), JSON.stringify(readBack));
   });
 
   it('leaves targetDigest out when it equals the digest', () => {

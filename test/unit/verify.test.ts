@@ -12,6 +12,8 @@ const items = Array.from({ length: 300 }, (_, i) => ({
     tag: 'v1',
     source: { registry: 'gcr.io', repository: `ns/repo${i}`, tag: 'v1' },
     target: { registry: 'docker.io', repository: `gcrxio/repo${i}`, tag: 'v1' },
+    sourceName: `gcr.io/ns/repo${i}:v1`,
+    targetName: `docker.io/gcrxio/repo${i}:v1`,
     sourceDigest: `sha256:${'a'.repeat(64)}`,
     reason: 'drifted',
   } satisfies PlanItem,
