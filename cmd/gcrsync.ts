@@ -19,8 +19,10 @@ import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
 import { completionCommand } from './completion.js';
 import { watchStdout } from '../src/cli/stdout.js';
+import { keepHeapTight } from '../src/cli/heap.js';
 
 watchStdout();
+keepHeapTight();
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.
 await yargs(hideBin(process.argv))

@@ -122,10 +122,12 @@ export function formatRepository(ref: Pick<Reference, 'registry' | 'repository'>
 }
 
 export function formatReference(ref: Reference): string {
-  let out = formatRepository(ref);
-  if (ref.tag !== undefined) out += `:${ref.tag}`;
-  if (ref.digest !== undefined) out += `@${ref.digest}`;
-  return out;
+  // joined, not concatenated: V8 keeps a concatenation as a tree of 32-byte nodes, and a big namespace's plan keeps
+  // two names per tag for the whole run
+  const parts = [ref.registry, '/', ref.repository];
+  if (ref.tag !== undefined) parts.push(':', ref.tag);
+  if (ref.digest !== undefined) parts.push('@', ref.digest);
+  return parts.join('');
 }
 
 /** The host to send HTTP requests to: Docker Hub's registry API does not live at docker.io. */
