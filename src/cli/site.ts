@@ -21,7 +21,8 @@ export async function runSite(flags: SiteFlags, write: Write = (text) => process
   return withMirrors(flags, () => undefined, async (source, logger) => {
     const out = resolve(flags.out ?? (cloned ? SITE_DIR : join(source.path, SITE_DIR)));
     const started = performance.now();
-    const files = renderSite(source.files, await readTextIfExists(join(source.path, CHANGELOG_FILE), UNINTERRUPTED));
+    // rendered once, kept for the summary's byte count
+    const files = new Map(renderSite(source.files, await readTextIfExists(join(source.path, CHANGELOG_FILE), UNINTERRUPTED)));
     await makeOutDirectory(out);
     const changed = await writeSiteFiles(out, files, UNINTERRUPTED);
     const bytes = [...files.values()].reduce((sum, text) => sum + Buffer.byteLength(text), 0);

@@ -65,31 +65,32 @@ export async function findDrift(
 ): Promise<VerifyResult> {
   const queue = new PQueue({ concurrency: Math.max(1, options.queryLimit) });
   const result: VerifyResult = { checked: 0, drifted: [] };
-  await Promise.all(
-    records.map(({ item, record }) =>
-      queue.add(async () => {
-        if (options.signal.aborted || result.stoppedBecause !== undefined) return;
-        const stop = options.stopReason?.();
-        if (stop !== undefined) {
-          result.stoppedBecause = stop;
-          deps.logger.warn(`verifying no more mirrors: ${stop}`);
-          return;
-        }
-        const repo = { registry: item.target.registry, repository: item.target.repository };
-        const target = item.targetName;
-        try {
-          const found = await deps.headTarget(repo, item.target.tag ?? item.tag, options.signal);
-          result.checked += 1;
-          const expected = record.targetDigest ?? record.digest;
-          if (found?.digest === expected) return;
-          deps.logger.warn(found === undefined ? `${target} is gone from the target; copying it again` : `${target} holds ${found.digest} at the target, not ${expected}; copying it again`);
-          result.drifted.push(item);
-        } catch (error) {
-          if (!options.signal.aborted) deps.logger.warn(`could not verify ${target}`, { error: describeError(error) });
-        }
-      }),
-    ),
-  );
+  for (const { item, record } of records) {
+    // fed as it drains, not all at once: a queued HEAD costs some 700 bytes
+    await queue.onSizeLessThan(Math.max(1, options.queryLimit));
+    void queue.add(async () => {
+      if (options.signal.aborted || result.stoppedBecause !== undefined) return;
+      const stop = options.stopReason?.();
+      if (stop !== undefined) {
+        result.stoppedBecause = stop;
+        deps.logger.warn(`verifying no more mirrors: ${stop}`);
+        return;
+      }
+      const repo = { registry: item.target.registry, repository: item.target.repository };
+      const target = item.targetName;
+      try {
+        const found = await deps.headTarget(repo, item.target.tag ?? item.tag, options.signal);
+        result.checked += 1;
+        const expected = record.targetDigest ?? record.digest;
+        if (found?.digest === expected) return;
+        deps.logger.warn(found === undefined ? `${target} is gone from the target; copying it again` : `${target} holds ${found.digest} at the target, not ${expected}; copying it again`);
+        result.drifted.push(item);
+      } catch (error) {
+        if (!options.signal.aborted) deps.logger.warn(`could not verify ${target}`, { error: describeError(error) });
+      }
+    });
+  }
+  await queue.onIdle();
   return result;
 }
 

@@ -41,7 +41,7 @@ ${namespaces.map(
 export const ROWS_PER_PAGE = 1000;
 
 /** A namespace: its repositories with tag counts, the newest tag and the last sync, `ROWS_PER_PAGE` a page. */
-export function renderNamespacePages(namespace: NamespaceView): Array<[string, string]> {
+export function renderNamespacePages(namespace: NamespaceView): Array<[string, () => string]> {
   return paged(namespace.repositories, (page) => namespacePage(namespace.file, page), (path, rows, pager) => {
     const body = html`<nav aria-label="Breadcrumb"><a href="${relativeLink(path, START_PAGE)}">All namespaces</a></nav>
 <h1>${namespace.source}</h1>
@@ -59,16 +59,26 @@ ${pager}`;
   });
 }
 
-/** `items` in pages of `ROWS_PER_PAGE`, each rendered with the navigation between them (none for one page). */
-function paged<T>(items: readonly T[], pathOf: (page: number) => string, render: (path: string, rows: readonly T[], pager: Html) => string): Array<[string, string]> {
+/**
+ * `items` in pages of `ROWS_PER_PAGE`, each rendered with the navigation between them (none for one page): the
+ * pages' paths, and how to render each when it is wanted.
+ */
+function paged<T>(
+  items: readonly T[],
+  pathOf: (page: number) => string,
+  render: (path: string, rows: readonly T[], pager: Html) => string,
+): Array<[string, () => string]> {
   const count = Math.max(1, Math.ceil(items.length / ROWS_PER_PAGE));
-  return Array.from({ length: count }, (_, index): [string, string] => {
+  return Array.from({ length: count }, (_, index): [string, () => string] => {
     const path = pathOf(index + 1);
-    const links = Array.from({ length: count }, (_, at) =>
-      at === index ? html`<a aria-current="page">${at + 1}</a> ` : html`<a href="${relativeLink(path, pathOf(at + 1))}">${at + 1}</a> `,
-    );
-    const pager = count === 1 ? html`` : html`<nav class="pages" aria-label="Pages">Page ${index + 1} of ${count}: ${links}</nav>\n`;
-    return [path, render(path, items.slice(index * ROWS_PER_PAGE, (index + 1) * ROWS_PER_PAGE), pager)];
+    const renderOne = () => {
+      const links = Array.from({ length: count }, (_, at) =>
+        at === index ? html`<a aria-current="page">${at + 1}</a> ` : html`<a href="${relativeLink(path, pathOf(at + 1))}">${at + 1}</a> `,
+      );
+      const pager = count === 1 ? html`` : html`<nav class="pages" aria-label="Pages">Page ${index + 1} of ${count}: ${links}</nav>\n`;
+      return render(path, items.slice(index * ROWS_PER_PAGE, (index + 1) * ROWS_PER_PAGE), pager);
+    };
+    return [path, renderOne];
   });
 }
 
@@ -88,7 +98,7 @@ function cosignNote(tag: string): Html {
 }
 
 /** A repository: the rewrite mapping, pull commands for the newest tag, and every tag newest first, `ROWS_PER_PAGE` a page. */
-export function renderRepositoryPages(namespace: NamespaceView, repository: RepositoryView): Array<[string, string]> {
+export function renderRepositoryPages(namespace: NamespaceView, repository: RepositoryView): Array<[string, () => string]> {
   return paged(repository.tags, (page) => repositoryPage(namespace.file, repository.key, page), (path, rows, pager) =>
     renderRepositoryPage(namespace, repository, path, rows, pager),
   );
