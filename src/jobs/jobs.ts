@@ -114,10 +114,17 @@ export async function runJobRuns(runs: readonly JobRun[], deps: JobsDeps, option
         failed(run, error);
       }
     }
-    for (const { run, listing } of listed) {
+    // each listing is handed to its run and let go: a big namespace's listing is not kept while its images are copied
+    while (listed.length > 0) {
+      const { run } = listed[0]!;
+      let listing: Listing | undefined = listed.shift()!.listing;
       if (options.signal.aborted) break;
       try {
-        const runDeps = await runDepsFor(run, deps, async () => listing);
+        const runDeps = await runDepsFor(run, deps, async (signal) => {
+          const handed = listing ?? (await deps.listSource(run.spec, run.job, signal));
+          listing = undefined;
+          return handed;
+        });
         if (run === first && early !== undefined) runDeps.early = early;
         const result = await (options.command === 'compare' ? runCompare : runSync)(runDeps, settingsFor(run, deps, options, deadline));
         report.runs.push({ job: run.job.name, source: sourceName(run.spec), report: result });

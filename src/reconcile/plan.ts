@@ -120,12 +120,13 @@ export function planSync(
   const { shard, platforms = [] } = options;
   const plan: Plan = { items: [], upToDate: 0, current: [], otherShards: 0, problems: [] };
   const claimedTargets = new Map<string, string>();
-  // one string per repository, not one per tag: a big namespace has tens of thousands of tags in a few thousand repositories
-  const repositoryNames = new Map<string, string>();
+  // one string per repository name and media type, not one per tag: a big namespace has tens of thousands of tags
+  // in a few thousand repositories
+  const names = new Map<string, string>();
   const shared = (name: string): string => {
-    const known = repositoryNames.get(name);
+    const known = names.get(name);
     if (known !== undefined) return known;
-    repositoryNames.set(name, name);
+    names.set(name, name);
     return name;
   };
   for (const found of tags) {
@@ -174,7 +175,7 @@ export function planSync(
       sourceName: subject,
       targetName,
       sourceDigest: found.digest,
-      ...(found.mediaType !== undefined && { sourceMediaType: found.mediaType }),
+      ...(found.mediaType !== undefined && { sourceMediaType: shared(found.mediaType) }),
       ...(found.children !== undefined && { children: found.children }),
       reason: reason ?? 'drifted',
       ...(digestTags !== undefined && { digestTags }),

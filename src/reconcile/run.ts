@@ -120,7 +120,7 @@ function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
     target: outcome.item.targetName,
     status: outcome.status,
     digest: copiedDigest(outcome),
-    ...(outcome.targetDigest !== undefined && { targetDigest: outcome.targetDigest }),
+    ...(outcome.targetDigest !== undefined && { targetDigest: sameString(outcome.targetDigest, outcome.item.sourceDigest) }),
     ...(outcome.result !== undefined && outcome.status === 'synced' && { platforms: outcome.result.platforms, bytes: outcome.result.bytesUploaded }),
     ...(outcome.result?.notMirrorable !== undefined && { notMirrorable: outcome.result.notMirrorable }),
     ...(outcome.result?.converted !== undefined && { converted: outcome.result.converted }),
@@ -133,7 +133,15 @@ function outcomeLine(outcome: ItemOutcome): RunReport['outcomes'][number] {
 
 /** The source digest the image was copied at: the tag may have moved after the listing saw `item.sourceDigest`. */
 function copiedDigest(outcome: Pick<ItemOutcome, 'item' | 'result'>): string {
-  return outcome.result?.sourceDigest ?? outcome.item.sourceDigest;
+  return sameString(outcome.result?.sourceDigest ?? outcome.item.sourceDigest, outcome.item.sourceDigest);
+}
+
+/**
+ * `text`, as the `known` string when they are equal: a digest read from a registry answer is a string of its own,
+ * and the outcome line and the record of every tag of a big namespace would each keep one.
+ */
+function sameString(text: string, known: string): string {
+  return text === known ? known : text;
 }
 
 function recordFor(item: PlanItem, digest: string, syncedAt: string, targetDigest: string, platformFilter: readonly string[] | undefined, result?: Partial<CopyResult>): TagRecord {
@@ -274,7 +282,7 @@ export async function runSync(deps: RunDeps, settings: RunSettings): Promise<Run
     } else if (outcome.targetDigest !== undefined && (outcome.status === 'synced' || outcome.status === 'already-present')) {
       pending.push({
         item: outcome.item,
-        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), outcome.targetDigest, settings.platforms, outcome.result),
+        record: recordFor(outcome.item, copiedDigest(outcome), now().toISOString(), sameString(outcome.targetDigest, outcome.item.sourceDigest), settings.platforms, outcome.result),
         logged: outcome.status === 'synced',
       });
       if (checkpointDue()) await flush();
