@@ -173,8 +173,9 @@ export function planSync(
       source: sourceRef,
       target: targetRef,
       sourceName: subject,
-      targetName,
-      sourceDigest: found.digest,
+      // the record's strings where they are the same: the metadata keeps them anyway, the listing is let go
+      targetName: record?.target === targetName ? record.target : targetName,
+      sourceDigest: record?.digest === found.digest ? record.digest : found.digest,
       ...(found.mediaType !== undefined && { sourceMediaType: shared(found.mediaType) }),
       ...(found.children !== undefined && { children: found.children }),
       reason: reason ?? 'drifted',
