@@ -107,35 +107,35 @@ const STREAMED_DEPTH = 3;
 const FLUSH_AT = 1 << 16;
 
 /**
- * Writes `redactAll(JSON.stringify(redactValue(value), null, 2))`, the same text, in pieces of about 64 KB: the
- * report of a big namespace's first sync (an outcome and a plan line per tag) would otherwise be built three times
- * over as one string (the redacted copy, the JSON, the redacted JSON) at the run's fullest moment. The first
- * levels (plain objects and arrays only, with keys no redaction changes) are written member by member; every
- * member is redacted and serialized on its own, with one `seen` set for the whole value as redactValue has.
+ * `redactAll(JSON.stringify(redactValue(value), null, 2))`, the same text, in pieces of about 64 KB: the report of a
+ * big namespace's first sync (an outcome and a plan line per tag) would otherwise be built three times over as one
+ * string (the redacted copy, the JSON, the redacted JSON) at the run's fullest moment. The first levels (plain
+ * objects and arrays) are written member by member; every member is redacted and serialized on its own, with one
+ * `seen` set for the whole value as redactValue has.
  */
-export function writeRedactedJson(value: unknown, write: (text: string) => void): void {
+export function* redactedJsonPieces(value: unknown): Generator<string, void, undefined> {
   const secrets = [...globalSecrets];
   const seen = new WeakSet<object>();
   const walk = redactWalker(secrets, seen);
   let pending = '';
-  const out = (text: string) => {
+  function* out(text: string): Generator<string, void, undefined> {
     pending += text;
     if (pending.length >= FLUSH_AT) {
-      write(pending);
+      yield pending;
       pending = '';
     }
-  };
+  }
   const streamable = (item: unknown): item is object =>
     item !== null && typeof item === 'object' && !seen.has(item) && (Array.isArray(item) || Object.getPrototypeOf(item) === Object.prototype);
   // a member that is not written piece by piece is redacted with its key, as the whole text would be
-  const emit = (item: unknown, depth: number, head: string): void => {
+  function* emit(item: unknown, depth: number, head: string): Generator<string, void, undefined> {
     if (depth >= STREAMED_DEPTH || !streamable(item)) {
       // JSON.stringify leaves out what has no JSON form; a caller only hands in what does
       const text = JSON.stringify(walk(item), null, 2) ?? 'null';
-      out(redact(head + (depth === 0 ? text : text.replaceAll('\n', '\n' + '  '.repeat(depth))), secrets));
+      yield* out(redact(head + (depth === 0 ? text : text.replaceAll('\n', '\n' + '  '.repeat(depth))), secrets));
       return;
     }
-    out(redact(head, secrets));
+    yield* out(redact(head, secrets));
     seen.add(item);
     const inner = '\n' + '  '.repeat(depth + 1);
     const entries = Array.isArray(item)
@@ -145,15 +145,15 @@ export function writeRedactedJson(value: unknown, write: (text: string) => void)
           .filter(([, member]) => !(member === undefined || typeof member === 'function' || typeof member === 'symbol'));
     const [open, close] = Array.isArray(item) ? ['[', ']'] : ['{', '}'];
     if (entries.length === 0) {
-      out(open + close);
+      yield* out(open + close);
       return;
     }
-    out(open);
-    entries.forEach(([key, member], index) => emit(member, depth + 1, (index === 0 ? '' : ',') + inner + key));
-    out('\n' + '  '.repeat(depth) + close);
-  };
-  emit(value, 0, '');
-  write(pending);
+    yield* out(open);
+    for (const [index, [key, member]] of entries.entries()) yield* emit(member, depth + 1, (index === 0 ? '' : ',') + inner + key);
+    yield* out('\n' + '  '.repeat(depth) + close);
+  }
+  yield* emit(value, 0, '');
+  yield pending;
 }
 
 const globalSecrets = new Set<string>();

@@ -8,7 +8,7 @@ import type { ConfigFile } from '../config/file.js';
 import { CONFIG_FILE_NAME, locateConfigFile } from '../config/locate.js';
 import { describeError, exitCodeFor, GcrsyncError, UNINTERRUPTED } from '../errors.js';
 import { HttpClient } from '../http/client.js';
-import { createLogger, redactAll, redactValue, registerSecret, writeRedactedJson, type Logger } from '../log.js';
+import { createLogger, redactAll, redactValue, redactedJsonPieces, registerSecret, type Logger } from '../log.js';
 import { deliverReport, resolveDelivery, type DeliveryOptions } from '../report/notify.js';
 import { createProgress, formatRunTable, type Progress } from '../report/progress.js';
 import type { InvocationReport, JobsReport } from '../report/types.js';
@@ -28,6 +28,7 @@ import type { MetadataRepo } from '../store/metadata-repo.js';
 import type { SiteRenderer } from '../store/site-files.js';
 import type { RegistryTransport } from '../transports/registry.js';
 import { jobConcurrency } from './concurrency.js';
+import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stdoutClosed } from './stdout.js';
 
@@ -182,26 +183,30 @@ function invocationReport(options: JobsOptions, report: JobsReport): InvocationR
   return options.configFile === undefined && only !== undefined ? only : report;
 }
 
-function printJobsReport(options: JobsOptions, report: JobsReport): number {
+async function printJobsReport(options: JobsOptions, report: JobsReport): Promise<number> {
   const shown = invocationReport(options, report);
   if (!('runs' in shown)) return printRunReport(options, shown);
-  printReport(options.json ? report : formatJobsSummary(report));
+  await printReport(options.json ? report : formatJobsSummary(report));
   return jobsExitCode(report);
 }
 
 /** The summary text, or the report as JSON (written in pieces: a big namespace's report is tens of MB). */
-function printReport(shown: string | RunReport | JobsReport): void {
+async function printReport(shown: string | RunReport | JobsReport): Promise<void> {
   if (typeof shown === 'string') {
     process.stdout.write(redactAll(shown) + '\n');
     return;
   }
-  writeRedactedJson(shown, (text) => process.stdout.write(text));
+  for (const piece of redactedJsonPieces(shown)) {
+    // a piece at a time as the reader takes them: stdout to a pipe buffers whatever is written ahead of it
+    if (!process.stdout.write(piece)) await once(process.stdout, 'drain', { signal: stdoutClosed }).catch(() => undefined);
+    if (stdoutClosed.aborted) return;
+  }
   process.stdout.write('\n');
 }
 
 /** One run's report on stdout (the summary, or the JSON with --json); returns its exit status. */
-function printRunReport(options: Pick<JobsOptions, 'json'>, report: RunReport): number {
-  printReport(options.json ? report : formatSummary(report));
+async function printRunReport(options: Pick<JobsOptions, 'json'>, report: RunReport): Promise<number> {
+  await printReport(options.json ? report : formatSummary(report));
   return runExitCode(report);
 }
 
@@ -246,7 +251,7 @@ async function withJobs(
 
 /** Prints the run, keeps the report file and sends the notification; the exit status is the run's. */
 async function finishRun(context: JobsContext, report: JobsReport, delivery: Pick<DeliveryOptions, 'reportFile' | 'notify'>): Promise<number> {
-  const code = printJobsReport(context.options, report);
+  const code = await printJobsReport(context.options, report);
   if (!context.options.json) process.stdout.write('\n' + formatRunTable(report) + '\n');
   // an interrupted run still reports how far it got
   const signal = context.signal.aborted ? UNINTERRUPTED : context.signal;
@@ -314,7 +319,7 @@ export async function runCopy(sourceText: string, destinationText: string | unde
         signal,
       });
       const only = report.runs[0]?.report;
-      const code = only === undefined ? jobsExitCode(report) : printRunReport(options, only);
+      const code = only === undefined ? jobsExitCode(report) : await printRunReport(options, only);
       return interruptedExitCode() ?? code;
     },
   );

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createLogger, redact, redactAll, redactValue, registerSecret, writeRedactedJson } from '../../src/log.js';
+import { createLogger, redact, redactAll, redactValue, redactedJsonPieces, registerSecret } from '../../src/log.js';
 
 describe('log redaction', () => {
   it('masks a secret whole when a shorter secret is part of it, whatever the order they were registered in', () => {
@@ -22,13 +22,9 @@ describe('log redaction', () => {
   });
 });
 
-describe('writeRedactedJson', () => {
+describe('redactedJsonPieces', () => {
   const whole = (value: unknown) => redactAll(JSON.stringify(redactValue(value), null, 2));
-  const pieces = (value: unknown) => {
-    const written: string[] = [];
-    writeRedactedJson(value, (text) => written.push(text));
-    return written;
-  };
+  const pieces = (value: unknown) => [...redactedJsonPieces(value)];
 
   it('writes the text the whole report gives, redactions, left-out members, shared and circular objects included', () => {
     registerSecret('pieces-secret-7d1c');
