@@ -20,6 +20,13 @@ describe('store json-file', () => {
     assert.equal(await readTextIfExists(join(dir, 'a.json'), UNINTERRUPTED), 'héllo\n');
   });
 
+  it('writes a text of several MB byte for byte, a character outside the BMP across a slice boundary included', async () => {
+    const path = join(dir, 'big.json');
+    const text = `${'a'.repeat((1 << 20) - 1)}😀${'é'.repeat(1 << 20)}\n`;
+    await writeFileAtomic(path, text, UNINTERRUPTED);
+    assert.deepEqual(await readFile(path), Buffer.from(text, 'utf8'));
+  });
+
   it('creates missing directories, replaces the content and leaves no temp file behind', async () => {
     const path = join(dir, 'metadata', 'gcr.io', 'ns', 'x.json');
     await writeFileAtomic(path, 'one\n', UNINTERRUPTED);
