@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createJobsDeps } from '../../src/cli/app.js';
+import { createJobsDeps } from '../../src/cli/wiring.js';
 import { resolveJobs } from '../../src/config/settings.js';
 import type { JobsOptions } from '../../src/config/job-options.js';
 import { parseConfigFile } from '../../src/config/file.js';
