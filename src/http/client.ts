@@ -334,9 +334,9 @@ export class HttpClient {
         // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
         // body anyway); registries answer HEAD properly, and a no-op run is mostly HEADs: keep the pool warm
         ...(method === 'HEAD' && { reset: false }),
-        // undici listens on the signal until the request ends; a signal of its own per request keeps the run's one
-        // signal (shared by every concurrent request) free of a listener per request in flight
-        signal: AbortSignal.any([signal]),
+        // the request's own signal (request() links it to the run's), so undici's listener on it never piles up on
+        // the run's one signal shared by every request in flight
+        signal,
       });
     } catch (error) {
       slot.release(outcomeOfFailure(error));
