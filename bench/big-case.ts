@@ -53,7 +53,24 @@ async function largestFile(bareRepo: string): Promise<{ path: string; bytes: num
   return largest;
 }
 
-export async function runBigCase(scratchDir: string, log: (line: string) => void): Promise<BigResult> {
+export interface BigFixture {
+  repositories: number;
+  tags: number;
+  /** 0 when the source came from the cache */
+  buildSeconds: number;
+  frontWarmSeconds: number;
+  listingsCached: boolean;
+  /** the sync run into the fixture's empty target and metadata remote */
+  run: GcrsyncRun;
+  remotePath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The big namespace's source (built once, kept in the bench cache) behind the gcr.io listing front, an empty
+ * target and a bare metadata remote. `bench/big-env.ts` keeps it running for hands-on work.
+ */
+export async function startBigFixture(scratchDir: string, log: (line: string) => void): Promise<BigFixture> {
   const repositories = Number(process.env.BENCH_BIG_REPOSITORIES ?? DEFAULT_REPOSITORIES);
   const shape: WideShape = { namespace: 'big', repositories, tagsPerRepository: TAGS_PER_REPOSITORY };
   const cacheDir = join(process.env.BENCH_CACHE_DIR ?? join(homedir(), '.cache', 'gcrsync-bench'), `big-${repositories}x${TAGS_PER_REPOSITORY}-v1`);
@@ -67,6 +84,11 @@ export async function runBigCase(scratchDir: string, log: (line: string) => void
   const source = await startRegistry({ storageDir: join(cacheDir, 'storage') });
   const target = await startRegistry();
   const remote = await bareRemote();
+  const stopRegistries = async (): Promise<void> => {
+    await source.stop();
+    await target.stop();
+    await remote.cleanup();
+  };
   try {
     let buildSeconds = 0;
     const tags = repositories * TAGS_PER_REPOSITORY;
@@ -86,43 +108,64 @@ export async function runBigCase(scratchDir: string, log: (line: string) => void
       const warm = await walkListings(front.url, shape.namespace, 32);
       if (warm.tags !== tags) throw new Error(`the front lists ${warm.tags} tags, the big namespace has ${tags}`);
       if (!seedListings) await writeFile(listingsFile, JSON.stringify(warm.listings));
-      const run: GcrsyncRun = {
-        command: 'sync',
-        source: `${front.host}/${shape.namespace}`,
-        target: `${target.host}/${MIRROR_PREFIX}`,
-        metadataRepo: remote.url,
-        transport: 'registry',
-        scratchDir,
-      };
-      log(`big namespace: gcrsync sync, first run (${tags} tags)`);
-      const first = await runGcrsync(run);
-      if (first.report.planned.length !== tags) throw new Error(`the first sync planned ${first.report.planned.length} of ${tags} tags`);
-      log('big namespace: gcrsync sync, no-op');
-      const noop = await runGcrsync(run);
-      if (noop.report.planned.length !== 0 || noop.report.upToDate !== tags) {
-        throw new Error(`the no-op planned ${noop.report.planned.length} copies, ${noop.report.upToDate} of ${tags} up to date`);
-      }
       return {
         repositories,
         tags,
         buildSeconds,
         frontWarmSeconds: warm.seconds,
         listingsCached: seedListings !== undefined,
-        firstSeconds: first.seconds,
-        firstPeakRssBytes: first.peakRssBytes,
-        firstCpuSeconds: first.cpuSeconds,
-        cpuPerTagMs: (first.cpuSeconds / tags) * 1000,
-        noopSeconds: noop.seconds,
-        noopPeakRssBytes: noop.peakRssBytes,
-        largestMetadataFile: await largestFile(remote.path),
+        run: {
+          command: 'sync',
+          source: `${front.host}/${shape.namespace}`,
+          target: `${target.host}/${MIRROR_PREFIX}`,
+          metadataRepo: remote.url,
+          transport: 'registry',
+          scratchDir,
+        },
+        remotePath: remote.path,
+        stop: async () => {
+          await front.stop();
+          await stopRegistries();
+        },
       };
-    } finally {
+    } catch (error) {
       await front.stop();
+      throw error;
     }
+  } catch (error) {
+    await stopRegistries();
+    throw error;
+  }
+}
+
+export async function runBigCase(scratchDir: string, log: (line: string) => void): Promise<BigResult> {
+  const fixture = await startBigFixture(scratchDir, log);
+  try {
+    const { run, tags } = fixture;
+    log(`big namespace: gcrsync sync, first run (${tags} tags)`);
+    const first = await runGcrsync(run);
+    if (first.report.planned.length !== tags) throw new Error(`the first sync planned ${first.report.planned.length} of ${tags} tags`);
+    log('big namespace: gcrsync sync, no-op');
+    const noop = await runGcrsync(run);
+    if (noop.report.planned.length !== 0 || noop.report.upToDate !== tags) {
+      throw new Error(`the no-op planned ${noop.report.planned.length} copies, ${noop.report.upToDate} of ${tags} up to date`);
+    }
+    return {
+      repositories: fixture.repositories,
+      tags,
+      buildSeconds: fixture.buildSeconds,
+      frontWarmSeconds: fixture.frontWarmSeconds,
+      listingsCached: fixture.listingsCached,
+      firstSeconds: first.seconds,
+      firstPeakRssBytes: first.peakRssBytes,
+      firstCpuSeconds: first.cpuSeconds,
+      cpuPerTagMs: (first.cpuSeconds / tags) * 1000,
+      noopSeconds: noop.seconds,
+      noopPeakRssBytes: noop.peakRssBytes,
+      largestMetadataFile: await largestFile(fixture.remotePath),
+    };
   } finally {
-    await source.stop();
-    await target.stop();
-    await remote.cleanup();
+    await fixture.stop();
   }
 }
 
