@@ -4,29 +4,47 @@ import { safeUrl } from './url-policy.js';
 
 export type RawHeaders = Record<string, string | string[] | undefined>;
 
-/** Case-insensitive response headers; repeated headers are kept apart for `all` and joined for `get`. */
+/**
+ * Case-insensitive response headers; repeated headers are kept apart for `all` and joined for `get`. Read where
+ * they are (undici names them in lower case already): a run reads two or three headers of each of its answers.
+ */
 export class ResponseHeaders {
-  private readonly values = new Map<string, string[]>();
+  private readonly raw: RawHeaders;
 
   constructor(raw: RawHeaders = {}) {
-    for (const [name, value] of Object.entries(raw)) {
-      if (value === undefined) continue;
-      this.values.set(name.toLowerCase(), Array.isArray(value) ? value : [value]);
-    }
+    this.raw = hasUpperCaseNames(raw) ? lowerCaseNames(raw) : raw;
   }
 
   get(name: string): string | undefined {
-    const list = this.values.get(name.toLowerCase());
-    return list === undefined ? undefined : list.join(', ');
+    const value = this.raw[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
   }
 
   all(name: string): string[] {
-    return this.values.get(name.toLowerCase()) ?? [];
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return [];
+    return Array.isArray(value) ? value : [value];
   }
 }
 
-/** A body stream that may offer undici's cheap `dump` (drain a little, then drop the connection). */
-type Body = Readable & { dump?: (opts?: { limit: number }) => Promise<void> };
+function hasUpperCaseNames(raw: RawHeaders): boolean {
+  for (const name in raw) if (name !== name.toLowerCase()) return true;
+  return false;
+}
+
+function lowerCaseNames(raw: RawHeaders): RawHeaders {
+  const out: RawHeaders = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    const before = out[lower];
+    out[lower] = before === undefined ? value : [...[before].flat(), ...[value].flat()];
+  }
+  return out;
+}
+
+/** A body stream that may offer undici's cheap `dump` (drain a little, then drop the connection) and `arrayBuffer`. */
+type Body = Readable & { dump?: (opts?: { limit: number }) => Promise<void>; arrayBuffer?: () => Promise<ArrayBuffer> };
 
 /**
  * One HTTP answer. The body must be read (`buffer`, `json`, `text`) or released (`discard`) so the connection
@@ -59,6 +77,16 @@ export class HttpResponse {
       this.drop();
       throw this.tooLarge(maxBytes);
     }
+    if (declared !== undefined && typeof this.body.arrayBuffer === 'function') {
+      // the length is known and allowed: undici gathers the body itself, without a stream iterator per answer
+      try {
+        const bytes = Buffer.from(await this.body.arrayBuffer());
+        this.bytesRead = bytes.length;
+        return bytes;
+      } catch (error) {
+        throw this.cutOff(`before its ${declared} bytes were in`, error);
+      }
+    }
     const chunks: Buffer[] = [];
     let total = 0;
     try {
@@ -73,7 +101,7 @@ export class HttpResponse {
       }
     } catch (error) {
       if (error instanceof GcrsyncError) throw error;
-      throw this.cutOff(total, error);
+      throw this.cutOff(`after ${total} bytes`, error);
     }
     this.bytesRead = total;
     return Buffer.concat(chunks, total);
@@ -116,9 +144,9 @@ export class HttpResponse {
    * The connection broke while the body was arriving. The error keeps the answer's status and the network error
    * as cause: that pair is what `isTransient` and `HttpClient.readRetrying` recognise as worth asking again.
    */
-  private cutOff(received: number, error: unknown): GcrsyncError {
+  private cutOff(when: string, error: unknown): GcrsyncError {
     const code = (error as { code?: unknown } | undefined)?.code;
-    return new GcrsyncError('REGISTRY', `${safeUrl(this.url)}: the answer was cut off after ${received} bytes (${typeof code === 'string' ? code : 'connection lost'})`, {
+    return new GcrsyncError('REGISTRY', `${safeUrl(this.url)}: the answer was cut off ${when} (${typeof code === 'string' ? code : 'connection lost'})`, {
       ref: safeUrl(this.url),
       status: this.status,
       cause: error,

@@ -49,6 +49,7 @@ export class RegistryRequests {
   readonly http: HttpClient;
   readonly logger: Logger;
   private readonly auth: Authenticator;
+  private readonly targets = new Map<string, AuthTarget>();
 
   constructor(options: { http: HttpClient; keychain: Keychain; logger: Logger }) {
     this.http = options.http;
@@ -57,7 +58,14 @@ export class RegistryRequests {
   }
 
   target(registry: string): AuthTarget {
-    return { registry, origin: new URL(this.http.originFor(apiHost(registry))) };
+    // asked once per request: the URL is parsed again only when the origin changes (a loopback registry found to
+    // answer plain HTTP)
+    const origin = this.http.originFor(apiHost(registry));
+    const known = this.targets.get(registry);
+    if (known !== undefined && known.origin.origin === origin) return known;
+    const target = { registry, origin: new URL(origin) };
+    this.targets.set(registry, target);
+    return target;
   }
 
   /** Checks that the registry speaks the v2 API and accepts our credentials (or anonymous access). */
@@ -106,7 +114,8 @@ export class RegistryRequests {
       return this.http.request({ ...req, headers: withAuthorization(req.headers, anonymous), answerChallenge }, signal);
     }
     const authorization = await this.auth.authorization(target, scopes, signal);
-    const response = await this.http.request({ ...req, headers: withAuthorization(req.headers, authorization), answerChallenge }, signal);
+    const headers = authorization === undefined ? req.headers : withAuthorization(req.headers, authorization);
+    const response = await this.http.request({ ...req, ...(headers !== undefined && { headers }), answerChallenge }, signal);
     if (response.status !== 401 || response.url.host !== target.origin.host || !replayable) return response;
     const retry = await this.auth.answer(target, response, scopes, authorization, signal);
     if (retry === undefined) return response;

@@ -91,7 +91,18 @@ function declaredMediaType(body: z.output<typeof manifestBody>, contentType: str
   throw hostile(where, 'is not a recognisable manifest');
 }
 
+// the bytes of a manifest GET are read twice, for their media type and then for their content: parsed once
+const parsedManifests = new WeakMap<Buffer, z.output<typeof manifestBody>>();
+
 function manifestJson(bytes: Buffer, where: string): z.output<typeof manifestBody> {
+  const known = parsedManifests.get(bytes);
+  if (known !== undefined) return known;
+  const body = parseManifestJson(bytes, where);
+  parsedManifests.set(bytes, body);
+  return body;
+}
+
+function parseManifestJson(bytes: Buffer, where: string): z.output<typeof manifestBody> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));

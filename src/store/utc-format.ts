@@ -13,5 +13,14 @@ export function formatUtc(time: Date, pattern: string): string {
     const require = createRequire(import.meta.url);
     dateFns = { format: (require('date-fns/format') as { format: typeof formatDate }).format, UTCDate: (require('@date-fns/utc') as { UTCDate: typeof UtcDateClass }).UTCDate };
   }
-  return dateFns.format(new dateFns.UTCDate(time), pattern);
+  // a big namespace's pages show one time per tag, nearly all from the same few seconds: formatted once per second
+  // (no pattern here goes below seconds)
+  const second = Math.floor(time.getTime() / 1000);
+  const last = lastFormatted.get(pattern);
+  if (last?.second === second) return last.text;
+  const text = dateFns.format(new dateFns.UTCDate(time), pattern);
+  lastFormatted.set(pattern, { second, text });
+  return text;
 }
+
+const lastFormatted = new Map<string, { second: number; text: string }>();
