@@ -39,7 +39,7 @@ export interface PushHooks {
 
 export interface ExecuteDeps {
   transport: Transport;
-  /** HEAD of the target manifest: the proof an image is there before it is recorded */
+  /** HEAD of the target manifest: the proof an image is there before it is recorded, when the push's answer gave none */
   headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
   logger: Logger;
   hooks?: PushHooks;
@@ -62,7 +62,8 @@ const QUEUED_AHEAD = 256;
 
 /**
  * Copies every planned image, `concurrency` at a time. A failed image is reported and the rest go on;
- * an image counts as synced only when a manifest HEAD at the target answers with the digest the copy produced.
+ * an image counts as synced only when the target names the digest the copy produced: in its answer to the tag's
+ * manifest PUT, else in a manifest HEAD.
  * Returns the outcomes, unless `onOutcome` takes them one by one (a big namespace's are then not kept twice).
  */
 export async function executePlan(items: readonly PlanItem[], deps: ExecuteDeps, options: ExecuteOptions): Promise<ItemOutcome[]> {
@@ -179,7 +180,10 @@ async function copyAndVerify(item: PlanItem, deps: ExecuteDeps, signal: AbortSig
     signal,
   );
   if (result.notMirrorable !== undefined) return { item, status: 'not-mirrorable', result };
-  const verified = await deps.headTarget(targetRepo, targetTag, signal);
+  // The registry's answer to the tag's PUT named the digest pushed: that is its word that the tag holds those bytes
+  // (what skopeo, crane and regsync go by); a HEAD would ask it the same again, one request in three for a small
+  // image. An answer without the digest (or a daemon push, which shows none) is checked with a HEAD.
+  const verified = result.confirmed === true ? { digest: result.targetDigest } : await deps.headTarget(targetRepo, targetTag, signal);
   if (verified === undefined) {
     throw new GcrsyncError('NOT_FOUND', `${formatReference(item.target)} is not at the target after the push`, {
       ref: formatReference(item.target),

@@ -4,14 +4,14 @@ import type { HttpClient } from '../http/client.js';
 import { silentLogger, type Logger } from '../log.js';
 import { BlobRequests } from './blob.js';
 import { DEFAULT_LISTING_CAPS, RegistryLister, type ListingCaps } from './list.js';
-import { ManifestRequests, type FetchedManifest, type ManifestDescriptor, type RateLimit } from './manifest.js';
+import { ManifestRequests, type FetchedManifest, type ManifestDescriptor, type PushedManifest, type RateLimit } from './manifest.js';
 import { RegistryRequests, type RepositoryRef } from './request.js';
 import type { Descriptor, GoogleTagList } from './schemas.js';
 import { BlobUploader, type UploadOptions } from './upload.js';
 
 export { DEFAULT_LISTING_CAPS, isGoogleHost, type ListingCaps } from './list.js';
 export { parseRateLimitValue } from './manifest.js';
-export type { FetchedManifest, ManifestDescriptor, RateLimit } from './manifest.js';
+export type { FetchedManifest, ManifestDescriptor, PushedManifest, RateLimit } from './manifest.js';
 export type { RepositoryRef } from './request.js';
 export type { GoogleManifestInfo, GoogleTagList } from './schemas.js';
 export type { UploadOptions } from './upload.js';
@@ -75,7 +75,7 @@ export class RegistryClient {
     return this.manifests.getManifest(repo, reference, signal);
   }
 
-  putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
+  putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<PushedManifest> {
     return this.manifests.putManifest(repo, reference, bytes, mediaType, signal);
   }
 

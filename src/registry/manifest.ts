@@ -20,6 +20,13 @@ export interface FetchedManifest extends ManifestDescriptor {
   bytes: Buffer;
 }
 
+/** A manifest the registry took: its digest, and whether the registry's answer named that digest itself. */
+export interface PushedManifest {
+  digest: string;
+  /** the answer carried Docker-Content-Digest, equal to `digest`: the registry says it holds exactly these bytes */
+  confirmed: boolean;
+}
+
 export interface RateLimit {
   limit?: number;
   remaining?: number;
@@ -103,7 +110,7 @@ export class ManifestRequests {
   }
 
   /** PUTs the exact bytes under a tag or digest; returns their digest after checking the registry agrees. */
-  async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
+  async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<PushedManifest> {
     const { what, target, url } = this.locate(repo, reference);
     const digest = digestOf(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
     if (isDigest(reference) && digest !== reference) throw digestMismatch(`PUT manifest ${what}`, reference, digest);
@@ -119,7 +126,7 @@ export class ManifestRequests {
     await response.discard();
     const answered = response.headers.get('docker-content-digest');
     if (answered !== undefined && answered !== digest) throw digestMismatch(`PUT manifest ${what} (registry's digest)`, digest, answered);
-    return digest;
+    return { digest, confirmed: answered !== undefined };
   }
 
   /**

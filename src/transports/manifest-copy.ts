@@ -1,6 +1,6 @@
 import { GcrsyncError, isGcrsyncError } from '../errors.js';
 import { linkedSignal } from '../http/linked-signal.js';
-import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
+import type { FetchedManifest, PushedManifest, RegistryClient, RepositoryRef } from '../registry/client.js';
 import { isForeignLayer, isSchema1 } from '../registry/media-types.js';
 import { parseManifest, type Descriptor, type ImageManifest, type Manifest, type Platform } from '../registry/schemas.js';
 import type { BlobCopier, BlobReader } from './blob-copier.js';
@@ -33,7 +33,7 @@ export interface ManifestCopierDeps {
 
 export interface ManifestCopier {
   /** PUTs manifest bytes at the target, counted and remembered for the rest of the run; answers their digest */
-  putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string>;
+  putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<PushedManifest>;
   /** makes blobs present at the target (at most once over the wire per registry) */
   ensureBlobs(job: CopyJob, blobs: ReadonlyArray<{ digest: string; size: number; urls?: string[] }>, signal: AbortSignal): Promise<void>;
   copyIndex(job: CopyJob, top: FetchedManifest, manifests: Descriptor[], filters: Platform[], tag: string, signal: AbortSignal): Promise<Copied>;
@@ -101,13 +101,13 @@ export function createManifestCopier(deps: ManifestCopierDeps): ManifestCopier {
   let manifestsPut = 0;
   let manifestBytesPut = 0;
 
-  async function putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<string> {
-    const digest = await client.putManifest(job.target, reference, bytes, mediaType, signal);
-    state.rememberPut(job.target, digest);
+  async function putManifest(job: CopyJob, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<PushedManifest> {
+    const pushed = await client.putManifest(job.target, reference, bytes, mediaType, signal);
+    state.rememberPut(job.target, pushed.digest);
     manifestsPut++;
     manifestBytesPut += bytes.length;
     job.bytesUploaded += bytes.length;
-    return digest;
+    return pushed;
   }
 
   async function ensureBlob(job: CopyJob, blob: { digest: string; size: number; urls?: string[] }, signal: AbortSignal, read?: BlobReader): Promise<void> {
@@ -201,8 +201,8 @@ export function createManifestCopier(deps: ManifestCopierDeps): ManifestCopier {
     await copyChildren(job, kept, signal);
     const digestPreserved = kept.length === manifests.length;
     const bytes = digestPreserved ? top.bytes : filterIndexBytes(top.bytes, new Set(kept.map((m) => m.digest)));
-    const targetDigest = await putManifest(job, tag, bytes, top.mediaType, signal);
-    return { targetDigest, platforms: indexPlatforms(kept), digestPreserved };
+    const pushed = await putManifest(job, tag, bytes, top.mediaType, signal);
+    return { targetDigest: pushed.digest, confirmed: pushed.confirmed, platforms: indexPlatforms(kept), digestPreserved };
   }
 
   async function copyImage(job: CopyJob, top: FetchedManifest, content: ImageManifest, filters: Platform[], tag: string, signal: AbortSignal): Promise<Copied> {
@@ -219,9 +219,9 @@ export function createManifestCopier(deps: ManifestCopierDeps): ManifestCopier {
       }
     }
     await copyBlobs(job, content, signal, config?.bytes);
-    const targetDigest = await putManifest(job, tag, top.bytes, top.mediaType, signal);
+    const pushed = await putManifest(job, tag, top.bytes, top.mediaType, signal);
     const platform = await configs.platformOf(job.target, content.config, signal);
-    return { targetDigest, platforms: platform ? [formatPlatform(platform)] : [], digestPreserved: true };
+    return { targetDigest: pushed.digest, confirmed: pushed.confirmed, platforms: platform ? [formatPlatform(platform)] : [], digestPreserved: true };
   }
 
   return {

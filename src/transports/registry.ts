@@ -108,9 +108,14 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
       // The registry accepted that manifest earlier, so everything it references is there: only the tag is
       // missing, and the source's bytes are the target's (same digest), so no GET at the target (on Docker Hub
       // it would spend a pull on what the HEAD told).
-      const targetDigest = await manifests.putManifest(job, targetTag, top.bytes, top.mediaType, signal);
-      logger.debug('tagged manifest already at the target', { image, digest: targetDigest });
-      copied = { targetDigest, platforms: await manifests.publishedPlatforms(job.target, content, signal), digestPreserved: targetDigest === top.digest };
+      const pushed = await manifests.putManifest(job, targetTag, top.bytes, top.mediaType, signal);
+      logger.debug('tagged manifest already at the target', { image, digest: pushed.digest });
+      copied = {
+        targetDigest: pushed.digest,
+        confirmed: pushed.confirmed,
+        platforms: await manifests.publishedPlatforms(job.target, content, signal),
+        digestPreserved: pushed.digest === top.digest,
+      };
     } else {
       job.fresh = !(await mayHold);
       copied =
@@ -134,7 +139,7 @@ export function createRegistryTransport(options: RegistryTransportOptions): Regi
     const converted = await convertSchema1(
       {
         client,
-        putManifest: (bytes, mediaType, s) => manifests.putManifest(job, targetTag, bytes, mediaType, s),
+        putManifest: async (bytes, mediaType, s) => (await manifests.putManifest(job, targetTag, bytes, mediaType, s)).digest,
         copyBlobs: (layers, s) => manifests.ensureBlobs(job, layers, s),
         uploaded: (bytes) => (job.bytesUploaded += bytes),
       },

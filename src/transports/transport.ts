@@ -23,6 +23,11 @@ export interface CopyResult {
   sourceDigest: string;
   /** manifest digest now at the target under the tag */
   targetDigest: string;
+  /**
+   * the target registry's answer to the tag's manifest PUT named `targetDigest` (Docker-Content-Digest): its own
+   * word that the tag holds these bytes, so verifying the copy needs no HEAD
+   */
+  confirmed?: boolean;
   /** platforms published at the target, `os/arch[/variant]` */
   platforms: string[];
   /** false when the target digest differs from the source (daemon round trip, platform filter) */

@@ -29,7 +29,8 @@ const BY_TAG = /^\/v2\/(.+)\/manifests\/(?!sha256)[^/]+$/;
 
 /**
  * Images in flight as the proxies saw them: an image starts with the source manifest GET by tag (the first request
- * of a copy) and ends with the verifying HEAD by tag at the target (its last). Both are logged once the proxy's
+ * of a copy) and ends with the manifest PUT by tag at the target (its last: the answer names the digest, which
+ * verifies the copy). Both are logged once the proxy's
  * latency has passed, so the count never exceeds what really ran at once. Returns the count each image start saw,
  * itself included, in the order the images started.
  */
@@ -37,7 +38,7 @@ function inFlightAtStarts(source: FaultProxy, target: FaultProxy, prefix: string
   const events = [
     ...source.log.filter((r) => r.method === 'GET' && r.fault === undefined && BY_TAG.test(r.url)).map((r) => ({ at: r.at, step: 1 })),
     ...target.log
-      .filter((r) => r.method === 'HEAD' && r.fault === undefined && BY_TAG.test(r.url) && r.url.startsWith(`/v2/${prefix}/`))
+      .filter((r) => r.method === 'PUT' && r.fault === undefined && BY_TAG.test(r.url) && r.url.startsWith(`/v2/${prefix}/`))
       .map((r) => ({ at: r.at, step: -1 })),
   ].sort((a, b) => a.at - b.at || a.step - b.step);
   const seen: number[] = [];

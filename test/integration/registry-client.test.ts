@@ -233,9 +233,9 @@ describe('registry client against docker-registry', function () {
             assert.equal(size, blob.size);
             await client.uploadBlob(repo('dst/multi'), blob.digest, blob.size, body, UNINTERRUPTED);
           }
-          assert.equal(await client.putManifest(repo('dst/multi'), child.digest, childManifest.bytes, childManifest.mediaType, UNINTERRUPTED), child.digest);
+          assert.deepEqual(await client.putManifest(repo('dst/multi'), child.digest, childManifest.bytes, childManifest.mediaType, UNINTERRUPTED), { digest: child.digest, confirmed: true });
         }
-        assert.equal(await client.putManifest(repo('dst/multi'), 'v1', source.bytes, source.mediaType, UNINTERRUPTED), multi.digest);
+        assert.deepEqual(await client.putManifest(repo('dst/multi'), 'v1', source.bytes, source.mediaType, UNINTERRUPTED), { digest: multi.digest, confirmed: true });
         assert.equal(await headDigest(registry, 'dst/multi', 'v1'), multi.digest);
         const copied = await oracleManifest(registry, 'dst/multi', 'v1');
         assert.ok(copied.bytes.equals(source.bytes));

@@ -37,6 +37,8 @@ interface RegistryProxy {
   stall: Set<string>;
   /** answers served instead of the registry's (e.g. a schema1 manifest distribution would not store) */
   answer?: (request: SeenRequest) => CannedAnswer | undefined;
+  /** answer manifest PUTs without Docker-Content-Digest, as some registries do */
+  withoutPutDigest?: boolean;
   stop(): Promise<void>;
 }
 
@@ -72,7 +74,9 @@ async function startProxy(upstream: TestRegistry): Promise<RegistryProxy> {
     const forward = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer: IncomingMessage) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const headers = { ...answer.headers };
+        if (proxy.withoutPutDigest && seen.method === 'PUT' && seen.path.includes('/manifests/')) delete headers['docker-content-digest'];
+        res.writeHead(answer.statusCode ?? 502, headers);
         if (blob !== undefined && proxy.stall.has(blob)) {
           answer.once('data', (chunk: Buffer) => {
             res.write(chunk.subarray(0, 1));
@@ -169,6 +173,7 @@ describe('registry transport against real registries', function () {
         const pushed = await push(c.repository, 'v1', c.options);
         const result = await transport().copy(request(pushed, c.repository, 'v1'), UNINTERRUPTED);
         assert.equal(result.targetDigest, pushed.digest);
+        assert.equal(result.confirmed, true, "the registry's answer to the PUT named the digest");
         assert.equal(result.digestPreserved, true);
         assert.deepEqual(result.platforms, pushed.platforms);
         assert.deepEqual(result.warnings, []);
@@ -181,6 +186,19 @@ describe('registry transport against real registries', function () {
         assert.ok(result.bytesUploaded >= pushed.totalBytes, `bytesUploaded ${result.bytesUploaded} covers ${pushed.totalBytes}`);
       });
     }
+  });
+
+  it('says the copy is unconfirmed when the registry answers the PUT without the digest (a HEAD then verifies it)', async () => {
+    const pushed = await push('unconfirmed/app', 'v1', { format: 'docker' });
+    targetProxy.withoutPutDigest = true;
+    try {
+      const result = await transport().copy(request(pushed, 'unconfirmed/app', 'v1'), UNINTERRUPTED);
+      assert.equal(result.targetDigest, pushed.digest);
+      assert.equal(result.confirmed, false);
+    } finally {
+      targetProxy.withoutPutDigest = false;
+    }
+    assert.equal(await headDigest(targetEndpoint, 'unconfirmed/app', 'v1'), pushed.digest);
   });
 
   it('copies again cheaply: an image already at the target costs no blob upload, only the tag', async () => {

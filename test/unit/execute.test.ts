@@ -39,6 +39,49 @@ const deps = (transport: Transport) => ({
   headTarget: async () => ({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 }),
 });
 
+describe('executePlan: verifying a copy', () => {
+  const other = `sha256:${'b'.repeat(64)}`;
+  const copying = (confirmed: boolean | undefined): Transport => ({
+    name: 'registry',
+    async copy(request: CopyRequest) {
+      return { sourceDigest: request.sourceDigest, targetDigest: digest, ...(confirmed !== undefined && { confirmed }), platforms: ['linux/amd64'], digestPreserved: true, bytesUploaded: 1, warnings: [] };
+    },
+    async close() {},
+  });
+  const heads = (answer: string | undefined) => {
+    const asked: string[] = [];
+    const headTarget = async (repo: { repository: string }, reference: string) => {
+      asked.push(`${repo.repository}:${reference}`);
+      return answer === undefined ? undefined : { digest: answer, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 };
+    };
+    return { asked, headTarget };
+  };
+
+  it('takes the digest the PUT answer named as the proof, without a HEAD', async () => {
+    const { asked, headTarget } = heads(other);
+    const [outcome] = await executePlan([item('a')], { transport: copying(true), logger: silentLogger, headTarget }, { concurrency: 1, signal: UNINTERRUPTED });
+    assert.equal(outcome?.status, 'synced');
+    assert.equal(outcome?.targetDigest, digest);
+    assert.deepEqual(asked, []);
+  });
+  for (const confirmed of [false, undefined]) {
+    it(`HEADs the mirror when the push named no digest (confirmed: ${confirmed}) and records what the HEAD says`, async () => {
+      const { asked, headTarget } = heads(digest);
+      const [outcome] = await executePlan([item('a')], { transport: copying(confirmed), logger: silentLogger, headTarget }, { concurrency: 1, signal: UNINTERRUPTED });
+      assert.equal(outcome?.status, 'synced');
+      assert.deepEqual(asked, ['a:1']);
+    });
+  }
+  it('fails an unconfirmed copy whose mirror holds another digest, or none', async () => {
+    for (const [answer, code] of [[other, 'DIGEST_MISMATCH'], [undefined, 'NOT_FOUND']] as const) {
+      const { headTarget } = heads(answer);
+      const [outcome] = await executePlan([item('a')], { transport: copying(false), logger: silentLogger, headTarget }, { concurrency: 1, signal: UNINTERRUPTED });
+      assert.equal(outcome?.status, 'failed');
+      assert.equal((outcome?.error as GcrsyncError).code, code);
+    }
+  });
+});
+
 describe('executePlan', () => {
   it('tries an image that failed on a registry fault once more, after the others', async () => {
     const transport = scripted({ a: [new GcrsyncError('REGISTRY', 'PUT manifest: HTTP 400 DIGEST_INVALID', { status: 400, registryCode: 'DIGEST_INVALID' }), 'ok'], b: ['ok'] });

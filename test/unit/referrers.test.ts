@@ -39,7 +39,7 @@ function world(options: { sourceApi?: Descriptor[] | Error; targetApi?: boolean;
       },
       putManifest: async (repo, reference, bytes) => {
         log.push(`put ${repo.repository}:${reference} ${(JSON.parse(bytes.toString()) as { manifests: Descriptor[] }).manifests.map((m) => m.digest).join(',')}`);
-        return d('e');
+        return { digest: d('e'), confirmed: true };
       },
     },
   };
