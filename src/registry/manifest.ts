@@ -42,6 +42,16 @@ export function parseRateLimitValue(value: string | undefined): number | undefin
   return match ? Number(match[1]) : undefined;
 }
 
+// the bytes of a manifest are hashed when they are read from the source and again when they are PUT at the target
+const sha256OfManifest = new WeakMap<Buffer, string>();
+
+function manifestDigest(bytes: Buffer, algorithm: string): string {
+  if (algorithm !== 'sha256') return digestOf(bytes, algorithm);
+  let digest = sha256OfManifest.get(bytes);
+  if (digest === undefined) sha256OfManifest.set(bytes, (digest = digestOf(bytes)));
+  return digest;
+}
+
 function manifestUrl(target: AuthTarget, repo: RepositoryRef, reference: string): URL {
   return new URL(`/v2/${repo.repository}/manifests/${reference}`, target.origin);
 }
@@ -104,7 +114,7 @@ export class ManifestRequests {
       if (headerDigest !== undefined && headerDigest !== digest) throw digestMismatch(`GET manifest ${what}`, digest, headerDigest);
       return { digest, mediaType, size: bytes.length, bytes };
     }
-    const digest = digestOf(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
+    const digest = manifestDigest(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
     if (isDigest(reference) && digest !== reference) throw digestMismatch(`GET manifest ${what}`, reference, digest);
     return { digest, mediaType, size: bytes.length, bytes };
   }
@@ -112,7 +122,7 @@ export class ManifestRequests {
   /** PUTs the exact bytes under a tag or digest; returns their digest after checking the registry agrees. */
   async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal: AbortSignal): Promise<PushedManifest> {
     const { what, target, url } = this.locate(repo, reference);
-    const digest = digestOf(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
+    const digest = manifestDigest(bytes, isDigest(reference) ? hashAlgorithmOf(reference) : 'sha256');
     if (isDigest(reference) && digest !== reference) throw digestMismatch(`PUT manifest ${what}`, reference, digest);
     const response = await this.requests.send(
       target,
