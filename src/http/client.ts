@@ -320,7 +320,8 @@ export class HttpClient {
     /** ends this request's probe of a loopback registry's scheme, once the first answer says which it speaks */
     endProbe?: () => void,
   ): Promise<HttpResponse> {
-    await this.backoffs.wait(target.host, signal);
+    // asked first so a request to a host that is not paused (nearly all of them) awaits no promise for it
+    if (this.backoffs.pauseLeft(target.host) > 0) await this.backoffs.wait(target.host, signal);
     const slot = await this.limiter.acquire(target.host, signal);
     const { sentAt } = slot;
     let answer: Awaited<ReturnType<Dispatcher['request']>>;
