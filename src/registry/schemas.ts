@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { compact, digest, hostile, listOf, optional, parseAnswer } from './answer.js';
+import { isValidDigest } from '../ref/reference.js';
 import {
   DOCKER_SCHEMA1_SIGNED,
   OCI_INDEX,
@@ -117,6 +118,39 @@ export function manifestMediaType(bytes: Buffer, contentType: string | undefined
   return declaredMediaType(manifestJson(bytes, where), contentType, where);
 }
 
+/** A descriptor of the three fields alone, read by hand: anything else (or anything off) goes through the schema. */
+function plainDescriptor(value: unknown): Descriptor | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  let fields = 0;
+  for (const key in value) {
+    if (key !== 'mediaType' && key !== 'digest' && key !== 'size') return undefined;
+    fields++;
+  }
+  const { mediaType, digest: named, size } = value as Record<string, unknown>;
+  if (fields !== 3 || typeof mediaType !== 'string' || mediaType === '' || typeof named !== 'string' || !isValidDigest(named)) return undefined;
+  if (!Number.isSafeInteger(size) || (size as number) < 0) return undefined;
+  return { mediaType, digest: named, size: size as number };
+}
+
+/**
+ * The image manifest nearly every registry serves (a config and layers of plain descriptors, no subject or artifact
+ * type), read by hand to the schema's result: the schema took about a tenth of a first sync's CPU for small images.
+ * Undefined for anything else, which the schema then reads (and names what is wrong with it).
+ */
+function plainImageManifest(body: Record<string, unknown>): Pick<ImageManifest, 'config' | 'layers'> | undefined {
+  if (body.subject !== undefined && body.subject !== null) return undefined;
+  if (body.artifactType !== undefined && body.artifactType !== null) return undefined;
+  const config = plainDescriptor(body.config);
+  if (config === undefined || !Array.isArray(body.layers)) return undefined;
+  const layers: Descriptor[] = [];
+  for (const entry of body.layers as unknown[]) {
+    const layer = plainDescriptor(entry);
+    if (layer === undefined) return undefined;
+    layers.push(layer);
+  }
+  return { config, layers };
+}
+
 /** Parses manifest bytes served with `contentType` into an image manifest, an index, or a schema1 marker. */
 export function parseManifest(bytes: Buffer, contentType: string | undefined, where: string): Manifest {
   const body = manifestJson(bytes, where);
@@ -127,7 +161,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
   }
   if (body.schemaVersion !== 2) throw hostile(where, `manifest schemaVersion ${JSON.stringify(body.schemaVersion)} is not 2`);
   if (isIndexMediaType(mediaType)) return { kind: 'index', mediaType, ...compact(parseAnswer(imageIndex, body, where, 'manifest')) };
-  if (isImageManifestMediaType(mediaType)) return { kind: 'manifest', mediaType, ...compact(parseAnswer(imageManifest, body, where, 'manifest')) };
+  if (isImageManifestMediaType(mediaType)) return { kind: 'manifest', mediaType, ...(plainImageManifest(body) ?? compact(parseAnswer(imageManifest, body, where, 'manifest'))) };
   throw hostile(where, `unsupported manifest mediaType ${mediaType}`);
 }
 

@@ -58,6 +58,36 @@ describe('registry/schemas', () => {
     assert.ok(m.kind === 'manifest' && m.layers[0]!.digest === d('b') && m.config.size === 10);
   });
 
+  it('reads a plain image manifest by hand to what the schema gives, and anything else through the schema', () => {
+    const plain = parseManifest(json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer, { ...layer, digest: d('c') }], annotations: { x: 'y' } }), OCI_MANIFEST, 'where');
+    assert.deepEqual(plain, { kind: 'manifest', mediaType: OCI_MANIFEST, config, layers: [layer, { ...layer, digest: d('c') }] });
+    // the schema's own readings: nulls dropped, urls and annotations kept, subject and artifactType kept
+    const withExtras = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { ...config, annotations: null },
+      layers: [{ ...layer, urls: ['https://example.com/l'], annotations: { a: 'b' } }],
+      subject: { ...config, digest: d('f') },
+      artifactType: 'application/x-sbom',
+    };
+    assert.deepEqual(parseManifest(json(withExtras), OCI_MANIFEST, 'where'), {
+      kind: 'manifest',
+      mediaType: OCI_MANIFEST,
+      config,
+      layers: [{ ...layer, urls: ['https://example.com/l'], annotations: { a: 'b' } }],
+      subject: { ...config, digest: d('f') },
+      artifactType: 'application/x-sbom',
+    });
+    assert.deepEqual(parseManifest(json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: null, subject: null }), OCI_MANIFEST, 'where'), { kind: 'manifest', mediaType: OCI_MANIFEST, config, layers: [] });
+    for (const size of [2 ** 53, 1.5]) {
+      assert.throws(() => parseManifest(json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { ...config, size }, layers: [] }), OCI_MANIFEST, 'where'), hostile);
+    }
+    assert.throws(() => parseManifest(json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { ...config, mediaType: '' }, layers: [] }), OCI_MANIFEST, 'where'), hostile);
+    // a key the schema does not know is dropped by it, as before
+    const odd = parseManifest(Buffer.from(`{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"__proto__":{},"mediaType":"x","digest":"${d('a')}","size":1},"layers":[]}`), OCI_MANIFEST, 'where');
+    assert.deepEqual(odd, { kind: 'manifest', mediaType: OCI_MANIFEST, config: { mediaType: 'x', digest: d('a'), size: 1 }, layers: [] });
+  });
+
   it('parses a Docker manifest list with platforms', () => {
     const body = {
       schemaVersion: 2,
