@@ -29,8 +29,8 @@ export interface AdaptiveBounds {
 
 /**
  * A concurrency that adapts to how the registries answer, as each host's request window does (AIMD, as TCP's
- * congestion window), but for work made of several requests in a row (an image is ~8 round trips: manifest GET,
- * blob transfers, manifest PUT, referrers GET, verify HEAD). It grows by one for each answer from a far host that
+ * congestion window), but for work made of several requests in a row (an image is ~7 round trips: manifest GET,
+ * blob transfers, manifest PUT, referrers GET). It grows by one for each answer from a far host that
  * came about as fast as that host's fastest and found its window open (the round trip was the whole wait): about
  * doubling each round trip while nothing queues, slower as answers start queueing (in the window, the pool, the
  * registry or this process's CPU), not at all once they all do. A 429 or 503 or a dropped connection from any host
