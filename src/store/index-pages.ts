@@ -34,12 +34,14 @@ export function namespacePagePath(file: string): string {
   return file.replace(/\.json$/, '.md');
 }
 
-/** `metadata/README.md` and one page per namespace, sorted by path. Files whose path is not a metadata path are ignored. */
-export function renderIndex(files: readonly IndexInput[]): IndexPage[] {
+/**
+ * `metadata/README.md` and one page per namespace, sorted by path, each rendered when it is read and not kept (a
+ * 50 000-tag namespace's pages are 13 MB). Files whose path is not a metadata path are ignored.
+ */
+export function* renderIndex(files: readonly IndexInput[]): Generator<IndexPage, void, undefined> {
   const namespaces = describeNamespaces(files);
-  const pages: IndexPage[] = [{ path: INDEX_PAGE, text: renderOverview(namespaces) }];
-  for (const namespace of namespaces) pages.push(...renderNamespacePages(namespace));
-  return pages;
+  yield { path: INDEX_PAGE, text: renderOverview(namespaces) };
+  for (const namespace of namespaces) yield* renderNamespacePages(namespace);
 }
 
 /** What the pages show of each namespace (Markdown here, the HTML catalog in src/site/), sorted by file; non-metadata paths are left out. */
@@ -136,25 +138,40 @@ export const PAGE_BUDGET = 400 * 1024;
  * page per repository (`<namespace>/_repositories/<repository>.md`: no repository or namespace starts with `_`), and
  * a list or a repository that still does not fit continues on numbered pages (`…~2.md`; `~` is in no name).
  */
-function renderNamespacePages(namespace: NamespaceView): IndexPage[] {
+function* renderNamespacePages(namespace: NamespaceView): Generator<IndexPage, void, undefined> {
   const intro = namespaceIntro(namespace);
-  if (namespace.repositories.length === 0) return [{ path: namespace.page, text: [...intro, 'Nothing is mirrored yet.', ''].join('\n') }];
-  const whole = [...intro, ...repositoryTable(namespace, (repository) => `#${anchorOf(repository.key)}`), ''];
-  for (const repository of namespace.repositories) whole.push(`<a id="${anchorOf(repository.key)}"></a>`, '', `## ${escapeText(repository.key)}`, '', ...repositoryLines(repository), '');
-  const text = whole.join('\n');
-  if (Buffer.byteLength(text) <= PAGE_BUDGET) return [{ path: namespace.page, text }];
-
-  const pages: IndexPage[] = [];
-  const first = new Map<string, string>();
+  if (namespace.repositories.length === 0) {
+    yield { path: namespace.page, text: [...intro, 'Nothing is mirrored yet.', ''].join('\n') };
+    return;
+  }
+  const whole = wholePage(namespace, intro);
+  if (whole !== undefined) {
+    yield { path: namespace.page, text: whole };
+    return;
+  }
+  const pathOf = (repository: RepositoryView) => `${namespace.page.slice(0, -'.md'.length)}/_repositories/${repository.key}.md`;
+  const [header, rule, ...rows] = repositoryTable(namespace, (repository) => relativeLink(namespace.page, pathOf(repository)));
+  yield* paginate(namespace.page, intro, [header!, rule!], rows);
   for (const repository of namespace.repositories) {
-    const path = `${namespace.page.slice(0, -'.md'.length)}/_repositories/${repository.key}.md`;
+    const path = pathOf(repository);
     const [mapping, ...table] = repositoryLines(repository);
     const head = [GENERATED_MARKER, '', `# ${escapeText(repository.source)}`, '', `[${escapeText(namespace.source)}](${relativeLink(path, namespace.page)})`, '', mapping!, ''];
-    pages.push(...paginate(path, head, table.slice(0, 2), table.slice(2)));
-    first.set(repository.key, path);
+    yield* paginate(path, head, table.slice(0, 2), table.slice(2));
   }
-  const [header, rule, ...rows] = repositoryTable(namespace, (repository) => relativeLink(namespace.page, first.get(repository.key)!));
-  return [...paginate(namespace.page, intro, [header!, rule!], rows), ...pages];
+}
+
+/** The namespace on one page, or undefined as soon as it passes `PAGE_BUDGET` (without rendering the rest). */
+function wholePage(namespace: NamespaceView, intro: readonly string[]): string | undefined {
+  const lines = [...intro, ...repositoryTable(namespace, (repository) => `#${anchorOf(repository.key)}`), ''];
+  // the bytes of the lines joined by newlines, plus one
+  let size = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+  for (const repository of namespace.repositories) {
+    const section = [`<a id="${anchorOf(repository.key)}"></a>`, '', `## ${escapeText(repository.key)}`, '', ...repositoryLines(repository), ''];
+    size = section.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, size);
+    if (size - 1 > PAGE_BUDGET) return undefined;
+    lines.push(...section);
+  }
+  return size - 1 > PAGE_BUDGET ? undefined : lines.join('\n');
 }
 
 function namespaceIntro(namespace: NamespaceView): string[] {

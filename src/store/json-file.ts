@@ -18,9 +18,10 @@ export async function readTextIfExists(path: string, signal: AbortSignal): Promi
 /**
  * Replaces a file so that readers (and a crash) see either the old or the new content, never half of it:
  * write a temp file in the same directory (rename is atomic only within one file system), fsync, rename.
- * Missing directories are created.
+ * Missing directories are created. `text` may come in pieces (whole characters each, see
+ * metadataPieces), each written as it comes.
  */
-export async function writeFileAtomic(path: string, text: string, signal: AbortSignal): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Iterable<string>, signal: AbortSignal): Promise<void> {
   throwIfAborted(signal, `writing ${path}`);
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
@@ -29,7 +30,7 @@ export async function writeFileAtomic(path: string, text: string, signal: AbortS
   try {
     const handle = await open(temp, 'wx');
     try {
-      for (const slice of slices(text)) {
+      for (const slice of typeof text === 'string' ? slices(text) : text) {
         const bytes = Buffer.from(slice, 'utf8');
         for (let offset = 0; offset < bytes.length; ) offset += (await handle.write(bytes, offset)).bytesWritten;
       }

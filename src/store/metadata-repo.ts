@@ -8,7 +8,7 @@ import { type IndexInput, GENERATED_MARKER, renderIndex } from './index-pages.js
 import { readTextIfExists, writeFileAtomic } from './json-file.js';
 import { CHANGELOG_FILE, METADATA_DIR, type MetadataLocation, SITE_DIR, metadataFilePath, parseMetadataFilePath } from './layout.js';
 import { type OpenMetadataRepoOptions, type RepoState, combineSignals, gitFor, openRepoState } from './repo-open.js';
-import { type NamespaceMetadata, inCanonicalOrder, parseMetadata, serializeMetadata } from './schema.js';
+import { type NamespaceMetadata, checkForWriting, inCanonicalOrder, metadataPieces, parseMetadata, sameMetadata } from './schema.js';
 import { writeSiteFiles } from './site-files.js';
 
 export type { OpenMetadataRepoOptions } from './repo-open.js';
@@ -18,7 +18,8 @@ export interface MetadataChange {
   file: string;
   /**
    * Computes the file's new content from its current content (undefined: no file yet). Called again
-   * with the remote's fresh content when a push is rejected, so it must derive everything from its argument.
+   * with the remote's fresh content when a push is rejected, so it must derive everything from its argument;
+   * it must not modify it, which is what the new content is compared with.
    */
   update(current: NamespaceMetadata | undefined): NamespaceMetadata;
 }
@@ -209,34 +210,34 @@ class GitMetadataRepo implements MetadataRepo {
 
   /**
    * Applies every update to the file's current content and writes the files whose content changed; returns
-   * them with their new content. All files are parsed and serialized before the first write, so a corrupt file
+   * them with their new content. All files are parsed and checked before the first write, so a corrupt file
    * or a failing update leaves every file as it was.
    */
   private async writeChanges(changes: readonly MetadataChange[], signal: AbortSignal): Promise<Map<string, NamespaceMetadata>> {
-    const files = new Map<string, { path: string; before: string | undefined; metadata: NamespaceMetadata | undefined }>();
+    const files = new Map<string, { path: string; before: NamespaceMetadata | undefined; metadata: NamespaceMetadata | undefined }>();
     for (const change of changes) {
       let file = files.get(change.file);
       if (file === undefined) {
         const path = await this.locate(change.file);
         const text = await readTextIfExists(path, signal);
         const metadata = text === undefined ? undefined : parseMetadata(text, change.file);
-        // compared in canonical form: reformatting alone (or migrating an old-format file) is no change
-        file = { path, before: metadata === undefined ? undefined : serializeMetadata(metadata), metadata };
+        file = { path, before: metadata, metadata };
         files.set(change.file, file);
       }
       file.metadata = change.update(file.metadata);
     }
-    const writes: Array<{ file: string; path: string; text: string; metadata: NamespaceMetadata }> = [];
+    const writes: Array<{ file: string; path: string; metadata: NamespaceMetadata }> = [];
     for (const [name, file] of files) {
       if (file.metadata === undefined) continue;
       // a namespace with nothing synced yet gets no file, so a run that copied nothing commits nothing
       if (file.before === undefined && Object.keys(file.metadata.images).length === 0) continue;
-      const text = serializeMetadata(file.metadata);
-      if (text !== file.before) writes.push({ file: name, path: file.path, text, metadata: file.metadata });
+      const metadata = checkForWriting(file.metadata);
+      // compared in canonical form: reformatting alone (or migrating an old-format file) is no change
+      if (file.before === undefined || !sameMetadata(file.before, metadata)) writes.push({ file: name, path: file.path, metadata });
     }
     const written = new Map<string, NamespaceMetadata>();
     for (const write of writes) {
-      await writeFileAtomic(write.path, write.text, signal);
+      await writeFileAtomic(write.path, metadataPieces(write.metadata), signal);
       written.set(write.file, write.metadata);
     }
     return written;

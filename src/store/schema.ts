@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { GcrsyncError } from '../errors.js';
 import { isValidDigest, isValidRepositoryPath, isValidTag, parseLocation, parseReference } from '../ref/reference.js';
+import { canonicalPieces } from './canonical-json.js';
 import { lineColumn, locateJsonSyntaxError } from './json-syntax.js';
 
 /**
@@ -133,8 +134,46 @@ export function parseMetadata(text: string, fileLabel: string): NamespaceMetadat
 
 /** Canonical text: keys sorted (by UTF-16 code unit) at every level, 2-space indentation, trailing newline. */
 export function serializeMetadata(metadata: NamespaceMetadata): string {
-  const checked = validateMetadata(metadata, refuseToWrite);
-  return canonicalJson(checked, 0) + '\n';
+  return [...metadataPieces(checkForWriting(metadata))].join('');
+}
+
+/** The metadata as it would be written: every record in canonical form; BAD_REFERENCE for one it could not read back. */
+export function checkForWriting(metadata: NamespaceMetadata): NamespaceMetadata {
+  return validateMetadata(metadata, refuseToWrite);
+}
+
+/**
+ * The canonical text of metadata `checkForWriting` returned, in pieces of about 64 K characters: a 50 000-tag
+ * namespace's file is 14 MB, which as one string (and the strings it is joined from) would be tens of MB at once.
+ */
+export function* metadataPieces(checked: NamespaceMetadata): Generator<string, void, undefined> {
+  // the images are split down to the records (depth 3); the trailing newline is the file's, not the JSON's
+  yield* canonicalPieces(checked, 3);
+  yield '\n';
+}
+
+/**
+ * Whether two checked metadata (`checkForWriting`, `parseMetadata`) have the same canonical text: compared by
+ * content, which costs no text at all.
+ */
+export function sameMetadata(a: NamespaceMetadata, b: NamespaceMetadata): boolean {
+  return a.source === b.source && a.target === b.target && sameMembers(a.images, b.images, (x, y) => sameMembers(x, y, sameRecord));
+}
+
+function sameMembers<T>(a: Record<string, T>, b: Record<string, T>, same: (x: T, y: T) => boolean): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && same(a[key]!, b[key]!));
+}
+
+/** Checked records hold only the known fields, none of them undefined, so field by field is text by text. */
+function sameRecord(a: TagRecord, b: TagRecord): boolean {
+  if (a === b) return true;
+  for (const field of recordFields) {
+    const x: unknown = a[field as keyof TagRecord];
+    const y: unknown = b[field as keyof TagRecord];
+    if (Array.isArray(x) && Array.isArray(y) ? x.length !== y.length || x.some((item, index) => item !== y[index]) : x !== y) return false;
+  }
+  return true;
 }
 
 /**
@@ -336,23 +375,4 @@ function member(path: string, key: string): string {
 
 function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-}
-
-/** JSON.stringify would put integer-like keys ("10", "2") first in numeric order; this sorts every key as text. */
-function canonicalJson(value: unknown, depth: number): string {
-  const inner = '  '.repeat(depth + 1);
-  const outer = '  '.repeat(depth);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    return `[\n${value.map((item) => inner + canonicalJson(item, depth + 1)).join(',\n')}\n${outer}]`;
-  }
-  if (isObject(value)) {
-    const keys = Object.keys(value)
-      .filter((key) => value[key] !== undefined)
-      .sort();
-    if (keys.length === 0) return '{}';
-    const members = keys.map((key) => `${inner}${JSON.stringify(key)}: ${canonicalJson(value[key], depth + 1)}`);
-    return `{\n${members.join(',\n')}\n${outer}}`;
-  }
-  return JSON.stringify(value);
 }

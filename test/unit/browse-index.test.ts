@@ -39,7 +39,7 @@ function skeleton(text: string): string {
 }
 
 describe('browse: renderIndex', () => {
-  const pages = renderIndex([largeNamespace(), smallRegistry()]);
+  const pages = [...renderIndex([largeNamespace(), smallRegistry()])];
   const page = (path: string) => pages.find((p) => p.path === path)?.text ?? assert.fail(`no page ${path}`);
 
   it('renders the overview and one page per namespace beside its JSON, sorted by path', () => {
@@ -116,25 +116,25 @@ describe('browse: renderIndex', () => {
   });
 
   it('is stable: the same JSON gives the same bytes, and a new sync changes only what it touched', () => {
-    const again = renderIndex([smallRegistry(), largeNamespace()]);
+    const again = [...renderIndex([smallRegistry(), largeNamespace()])];
     assert.deepEqual(again, pages, 'input order does not matter, and nothing depends on the clock');
     const moved = largeNamespace();
     moved.metadata.images['etcd']!['3.5.0-0'] = { ...moved.metadata.images['etcd']!['3.5.0-0']!, syncedAt: at(2000) };
-    const after = renderIndex([moved, smallRegistry()]);
+    const after = [...renderIndex([moved, smallRegistry()])];
     assert.equal(after.find((p) => p.path === 'metadata/127.0.0.1_5000/_root.md')!.text, page('metadata/127.0.0.1_5000/_root.md'));
     assert.notEqual(after.find((p) => p.path === 'metadata/gcr.io/google-containers.md')!.text, page('metadata/gcr.io/google-containers.md'));
   });
 
   it('shows old-format records (no digest, target or time) with dashes, and an empty repo as such', () => {
     const legacy = { file: 'metadata/gcr.io/old.json', metadata: applyUpdates(undefined, { source: '', target: '' }, [{ repository: 'app', tag: 'v1', record: { digest: '', target: '', syncedAt: '' } }]) };
-    const [overview, namespace] = renderIndex([legacy]);
+    const [overview, namespace] = [...renderIndex([legacy])];
     assert.match(overview!.text, /\| \[gcr\.io\/old\]\(gcr\.io\/old\.md\) \| — \| 1 \| 1 \| — \|/);
     assert.match(namespace!.text, /\| `v1` \| — \| — \| — \| — \|/);
-    assert.match(renderIndex([])[0]!.text, /Nothing is mirrored yet\./);
+    assert.match([...renderIndex([])][0]!.text, /Nothing is mirrored yet\./);
   });
 
   it('ignores inputs whose path is not a metadata file path', () => {
-    assert.deepEqual(renderIndex([{ file: 'elsewhere/x.json', metadata: smallRegistry().metadata }]).map((p) => p.path), [INDEX_PAGE]);
+    assert.deepEqual([...renderIndex([{ file: 'elsewhere/x.json', metadata: smallRegistry().metadata }])].map((p) => p.path), [INDEX_PAGE]);
   });
 });
 
@@ -172,7 +172,7 @@ describe('browse: renderIndex past the size GitHub renders', () => {
     for (let t = 0; t < 6000; t++) updates.push(record('giant', `0.0.${t}`, 'docker.io/gcrxio/giant', t));
     return { file: 'metadata/gcr.io/huge.json', metadata: applyUpdates(undefined, { source: 'gcr.io/huge', target: 'docker.io/gcrxio' }, updates) };
   }
-  const pages = renderIndex([hugeNamespace(), smallRegistry()]);
+  const pages = [...renderIndex([hugeNamespace(), smallRegistry()])];
   const byPath = new Map(pages.map((p) => [p.path, p.text]));
 
   it('keeps every page under PAGE_BUDGET, and a small namespace on one page as before', () => {
