@@ -106,16 +106,15 @@ function redactWalker(secrets: readonly string[], seen: WeakSet<object>): (item:
   return walk;
 }
 
-/** How deep writeRedactedJson goes piece by piece: a jobs report's runs, each run's report, its outcome lines. */
-const STREAMED_DEPTH = 3;
 const FLUSH_AT = 1 << 16;
 
 /**
  * `redactAll(JSON.stringify(redactValue(value), null, 2))`, the same text, in pieces of about 64 KB: the report of a
  * big namespace's first sync (an outcome and a plan line per tag) would otherwise be built three times over as one
- * string (the redacted copy, the JSON, the redacted JSON) at the run's fullest moment. The first levels (plain
- * objects and arrays) are written member by member; every member is redacted and serialized on its own, with one
- * `seen` set for the whole value as redactValue has.
+ * string (the redacted copy, the JSON, the redacted JSON) at the run's fullest moment. Plain objects and arrays
+ * that hold others (a jobs report, its runs, each run's report, its list of outcome lines) are written member by
+ * member, however deep; the rest (an outcome line) is redacted and serialized on its own, with one `seen` set for
+ * the whole value as redactValue has.
  */
 export function* redactedJsonPieces(value: unknown): Generator<string, void, undefined> {
   const secrets = [...globalSecrets];
@@ -129,11 +128,13 @@ export function* redactedJsonPieces(value: unknown): Generator<string, void, und
       pending = '';
     }
   }
+  const isContainer = (item: unknown): item is object => item !== null && typeof item === 'object';
+  const holdsContainers = (item: object) => Object.values(item).some((member) => isContainer(member) && (!Array.isArray(member) || member.some(isContainer)));
   const streamable = (item: unknown): item is object =>
-    item !== null && typeof item === 'object' && !seen.has(item) && (Array.isArray(item) || Object.getPrototypeOf(item) === Object.prototype);
+    isContainer(item) && !seen.has(item) && (Array.isArray(item) || Object.getPrototypeOf(item) === Object.prototype) && holdsContainers(item);
   // a member that is not written piece by piece is redacted with its key, as the whole text would be
   function* emit(item: unknown, depth: number, head: string): Generator<string, void, undefined> {
-    if (depth >= STREAMED_DEPTH || !streamable(item)) {
+    if (!streamable(item)) {
       // JSON.stringify leaves out what has no JSON form; a caller only hands in what does
       const text = JSON.stringify(walk(item), null, 2) ?? 'null';
       yield* out(redact(head + (depth === 0 ? text : text.replaceAll('\n', '\n' + '  '.repeat(depth))), secrets));

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describeError, GcrsyncError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
-import { type Logger, redactAll, redactValue, registerSecret } from '../log.js';
+import { type Logger, redactAll, redactedJsonPieces, registerSecret } from '../log.js';
 import { type InvocationReport, runsOf } from './types.js';
 import { writeFileAtomic } from '../store/json-file.js';
 
@@ -12,9 +12,14 @@ import { writeFileAtomic } from '../store/json-file.js';
  */
 export type NotifyWhen = 'failure' | 'always';
 
-/** Writes the report as indented JSON, atomically (a reader never sees half a report). */
+/** Writes the report as indented JSON, atomically (a reader never sees half a report), in pieces as --json prints it. */
 export async function saveReport(file: string, report: InvocationReport, signal: AbortSignal): Promise<void> {
-  await writeFileAtomic(resolve(file), redactAll(JSON.stringify(redactValue(report), null, 2)) + '\n', signal);
+  await writeFileAtomic(resolve(file), reportText(report), signal);
+}
+
+function* reportText(report: InvocationReport): Generator<string, void, undefined> {
+  yield* redactedJsonPieces(report);
+  yield '\n';
 }
 
 /**

@@ -56,6 +56,15 @@ describe('redactedJsonPieces', () => {
     assert.ok(!written.join('').includes('pieces-secret-7d1c'));
   });
 
+  it('writes a jobs report piece by piece down to its outcome lines, however deep they sit', () => {
+    const outcomes = Array.from({ length: 20000 }, (_, i) => ({ source: `r/${i}:t`, status: 'synced', platforms: ['linux/amd64'], seconds: i }));
+    const report = { command: 'sync', runs: [{ job: 'daily', source: 'r', report: { command: 'sync', outcomes, commit: { committed: true } } }] };
+    const written = pieces(report);
+    assert.equal(written.join(''), whole(report));
+    assert.ok(written.join('').length > 2_000_000);
+    assert.ok(Math.max(...written.map((piece) => piece.length)) < 100_000, 'no piece holds the whole run report');
+  });
+
   it('writes what is not an object the way JSON.stringify does', () => {
     for (const value of ['text', 3, null, [], {}, [undefined], ['a', { b: [] }]]) assert.equal(pieces(value).join(''), whole(value));
   });
