@@ -67,7 +67,10 @@ async function prepareRun(command: RunReport['command'], deps: RunDeps, settings
     const report = emptyReport(command, settings, early?.metadataFile ?? (await runMetadataFile(deps, settings)));
     const listed = await readAndList(deps, settings, report, early);
     const plan = planFor(settings, listed);
-    if (command === 'sync') await verifyMirrors(early === undefined ? deps : { ...deps, headTarget: early.drift.headTarget }, settings, plan, report);
+    if (command === 'sync') {
+      if (early === undefined) await verifyMirrors(deps, settings, plan, report);
+      else await verifyMirrors({ ...deps, headTarget: early.drift.headTarget }, settings, plan, report, early.drift.share);
+    }
     recordPlanProblems(plan, deps, report, settings);
     return { report, plan };
   } finally {

@@ -97,15 +97,21 @@ export async function findDrift(
 export interface DriftPrefetch {
   /** the prefetched answer for this mirror (each is handed out once), else a HEAD sent now */
   headTarget: VerifyDeps['headTarget'];
+  /** the records in today's share, chosen once: the check after the plan takes these, whatever the clock says then */
+  share: ReadonlySet<TagRecord>;
   /** drops the answers nobody asked for and cancels the HEADs still waiting or in flight */
   discard(): void;
 }
+
+type Prefetched = Promise<{ found: ManifestDescriptor | undefined } | 'unsent'>;
 
 /**
  * Sends the drift check's HEADs before the plan exists: today's share of the recorded mirrors is known from the
  * metadata alone (the share is chosen by mirror name), so they can be asked while the source is still listed.
  * `verifyMirrors` then takes the answers through `headTarget`: for every record still current and under the same
  * mirror name, the HEAD it would have sent. A record the listing moves (or renames) costs one HEAD nobody reads.
+ * The queue is fed as it drains, as findDrift's is: a queued HEAD costs some 700 bytes, and a 50 000-tag namespace
+ * has 7 000 of them a day; a mirror asked for before its turn is HEADed at once and taken off the list.
  */
 export function prefetchDrift(
   metadata: NamespaceMetadata | undefined,
@@ -114,45 +120,58 @@ export function prefetchDrift(
 ): DriftPrefetch {
   const cancel = new AbortController();
   const signal = AbortSignal.any([settings.signal, cancel.signal]);
-  const queue = new PQueue({ concurrency: Math.max(1, settings.queryLimit) });
-  // 'unsent': the HEAD is left to the check itself (the budget said stop, or the run was cancelled)
-  const answers = new Map<string, Promise<{ found: ManifestDescriptor | undefined } | 'unsent'>>();
+  const limit = Math.max(1, settings.queryLimit);
+  const queue = new PQueue({ concurrency: limit });
+  // mirror → its record until the HEAD is sent, then the answer; 'unsent': left to the check itself (the budget
+  // said stop, or the run was cancelled)
+  const answers = new Map<string, TagRecord | Prefetched>();
+  const share = new Set<TagRecord>();
   const checkedToday = todaysShare(settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
   for (const [key, tags] of Object.entries(metadata?.images ?? {})) {
     // another shard's records are that shard's to check
     if (settings.shard !== undefined && !inShard(key, settings.shard)) continue;
     for (const record of Object.values(tags)) {
-      // not-mirrorable records claim no mirror; a target that does not parse is left to the check after the plan
+      // not-mirrorable records claim no mirror
       if (record.skipped !== undefined || !checkedToday(record.target)) continue;
-      let mirror: Reference;
-      try {
-        mirror = parseReference(record.target);
-      } catch {
-        continue;
-      }
-      if (mirror.tag === undefined || mirror.digest !== undefined) continue;
-      const { registry, repository, tag } = mirror;
-      const answer = queue.add(
-        async () => {
-          // the budget check of findDrift, asked before each HEAD: one it would not send is not sent early either
-          if (signal.aborted || settings.verifyStopReason?.() !== undefined) return 'unsent' as const;
-          return { found: await deps.headTarget({ registry, repository }, tag, signal) };
-        },
-        { throwOnTimeout: true },
-      );
-      // read later, or never (the plan did not keep the record): never an unhandled rejection
-      answer.catch(() => undefined);
-      answers.set(mirrorKey({ registry, repository }, tag), answer);
+      share.add(record);
+      // a target that does not name a tag (or does not parse) is left to the check after the plan
+      const mirror = taggedMirror(record.target);
+      if (mirror !== undefined) answers.set(mirrorKey(mirror, mirror.tag), record);
     }
   }
+  const send = (record: TagRecord): Prefetched => {
+    const { registry, repository, tag } = taggedMirror(record.target)!;
+    const answer = queue.add(
+      async () => {
+        // the budget check of findDrift, asked before each HEAD: one it would not send is not sent early either
+        if (signal.aborted || settings.verifyStopReason?.() !== undefined) return 'unsent' as const;
+        return { found: await deps.headTarget({ registry, repository }, tag, signal) };
+      },
+      { throwOnTimeout: true },
+    );
+    // read later, or never (the plan did not keep the record): never an unhandled rejection
+    answer.catch(() => undefined);
+    return answer;
+  };
+  const feed = async () => {
+    for (const [key, entry] of answers) {
+      if (entry instanceof Promise) continue;
+      await queue.onSizeLessThan(limit);
+      // asked for meanwhile (and HEADed then), or discarded
+      if (signal.aborted || answers.get(key) !== entry) continue;
+      answers.set(key, send(entry));
+    }
+  };
+  void feed().catch(() => undefined);
   return {
     headTarget: async (repo, reference, signal) => {
       const key = mirrorKey(repo, reference);
-      const answer = answers.get(key);
+      const entry = answers.get(key);
       answers.delete(key);
-      const prefetched = await answer;
+      const prefetched = entry instanceof Promise ? await entry : undefined;
       return prefetched === undefined || prefetched === 'unsent' ? deps.headTarget(repo, reference, signal) : prefetched.found;
     },
+    share,
     discard: () => {
       answers.clear();
       queue.clear();
@@ -161,20 +180,35 @@ export function prefetchDrift(
   };
 }
 
+/** The mirror a record's target names by tag, or undefined (by digest, or not a reference). */
+function taggedMirror(target: string): (Reference & { tag: string }) | undefined {
+  try {
+    const mirror = parseReference(target);
+    return mirror.tag === undefined || mirror.digest !== undefined ? undefined : (mirror as Reference & { tag: string });
+  } catch {
+    return undefined;
+  }
+}
+
 function mirrorKey(repo: RepositoryRef, reference: string): string {
   return formatReference({ ...repo, tag: reference });
 }
 
-/** Today's share of the up-to-date records is HEADed at the target; what drifted joins the plan. */
+/**
+ * Today's share of the up-to-date records is HEADed at the target; what drifted joins the plan. `share`: the records
+ * prefetchDrift chose from the same metadata, so they are not hashed again.
+ */
 export async function verifyMirrors(
   deps: VerifyDeps & { now?: () => Date },
   settings: { verify?: VerifyPolicy; queryLimit: number; signal: AbortSignal; verifyStopReason?: () => string | undefined },
   plan: Plan,
   report: { verified?: { checked: number; drifted: number } },
+  share?: ReadonlySet<TagRecord>,
 ): Promise<void> {
   // a not-mirrorable record (schema1 left at the source) claims no mirror: there is nothing at the target to check
   const mirrored = plan.current.filter(({ record }) => record.skipped === undefined);
-  const selected = selectForVerify(mirrored, settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))());
+  const selected =
+    share === undefined ? selectForVerify(mirrored, settings.verify ?? DEFAULT_VERIFY, (deps.now ?? (() => new Date()))()) : mirrored.filter(({ record }) => share.has(record));
   if (selected.length === 0) return;
   const result = await findDrift(selected, deps, {
     queryLimit: settings.queryLimit,

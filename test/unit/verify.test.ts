@@ -106,6 +106,46 @@ describe('prefetchDrift', () => {
     assert.deepEqual(report.verified, { checked: expected.length, drifted: 0 });
   });
 
+  it("the check after the plan takes the prefetch's share, even once the clock has passed midnight", async () => {
+    const headed: string[] = [];
+    const headTarget = async (repo: RepositoryRef) => {
+      headed.push(repo.repository);
+      return found;
+    };
+    const settings = { verify: 1 / 7, queryLimit: 4, signal: UNINTERRUPTED };
+    const early = prefetchDrift(metadata, { headTarget, logger, now: () => day(3) }, settings);
+    const report: { verified?: { checked: number; drifted: number } } = {};
+    await verifyMirrors({ headTarget: early.headTarget, logger, now: () => day(4) }, settings, current(), report, early.share);
+    early.discard();
+    const expected = selectForVerify(items, 1 / 7, day(3)).map(({ item }) => `gcrxio/${item.key}`);
+    assert.deepEqual([...headed].sort(), [...expected].sort());
+    assert.deepEqual(report.verified, { checked: expected.length, drifted: 0 });
+  });
+
+  it('feeds its queue as it drains, and HEADs a mirror asked for before its turn at once, and only then', async () => {
+    const headed: string[] = [];
+    const waiting: Array<() => void> = [];
+    const headTarget = async (repo: RepositoryRef) => {
+      headed.push(repo.repository);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      return found;
+    };
+    const early = prefetchDrift(metadata, { headTarget, logger }, { verify: 'always', queryLimit: 2, signal: UNINTERRUPTED });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(headed, ['gcrxio/repo0', 'gcrxio/repo1'], 'two in flight, the rest not queued yet');
+    const last = early.headTarget({ registry: 'docker.io', repository: 'gcrxio/repo299' }, 'v1', UNINTERRUPTED);
+    assert.equal(headed.at(-1), 'gcrxio/repo299', 'asked before its turn: sent at once');
+    for (let rounds = 0; headed.length < items.length && rounds < 1000; rounds++) {
+      waiting.splice(0).forEach((release) => release());
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    waiting.splice(0).forEach((release) => release());
+    assert.deepEqual(await last, found);
+    assert.equal(headed.length, items.length, 'every mirror once');
+    assert.equal(new Set(headed).size, items.length);
+    early.discard();
+  });
+
   it("HEADs only this shard's records: the others are their own shard's to check", async () => {
     const headed: string[] = [];
     const headTarget = async (repo: RepositoryRef) => {
