@@ -19,7 +19,8 @@ import {
   isSchema1,
 } from '../../src/registry/media-types.js';
 import { isGoogleHost, parseRateLimitValue } from '../../src/registry/client.js';
-import { manifestMediaType, parseCatalog, parseGoogleTagList, parseManifest, parseTagList } from '../../src/registry/schemas.js';
+import { googleTagList, manifestMediaType, parseCatalog, parseGoogleTagList, parseManifest, parseTagList } from '../../src/registry/schemas.js';
+import { parseAnswer } from '../../src/registry/answer.js';
 
 const hostile = (e: unknown) => isGcrsyncError(e, 'HOSTILE_RESPONSE') && (e as Error).message.startsWith('where');
 const d = (c: string) => `sha256:${c.repeat(64)}`;
@@ -169,6 +170,22 @@ describe('registry/schemas', () => {
       assert.deepEqual(leaf.manifest[d('b')], { tag: [], timeCreatedMs: '-62135596800000' });
     });
 
+    it('reads an answer in the shape Google sends exactly as the schema does (built by hand for speed), and anything else through the schema', () => {
+      const viaSchema = (body: unknown) => parseAnswer(googleTagList, body, 'where', 'tag list');
+      const bodies: unknown[] = [
+        { child: ['a', 'b'], manifest: { [d('1')]: { mediaType: DOCKER_MANIFEST, tag: ['v1', 'latest'], timeUploadedMs: '1', timeCreatedMs: '-2', imageSizeBytes: '3', layerId: '' } }, name: 'x', tags: ['v1', 'latest'], extra: 1 },
+        { child: null, manifest: { [d('2')]: { tag: null, timeCreatedMs: 12, imageSizeBytes: null, mediaType: null } }, tags: null },
+        { manifest: { [d('3')]: {} }, name: null },
+        { child: [], manifest: null, name: '' },
+        { child: [], manifest: { [d('4')]: { mediaType: '', imageSizeBytes: 1.5 } } },
+      ];
+      for (const body of bodies) {
+        const parsed = parseGoogleTagList(body, 'where');
+        assert.deepEqual(parsed, viaSchema(body));
+        assert.deepEqual(JSON.stringify(parsed), JSON.stringify(viaSchema(body)), 'the same fields in the same order');
+      }
+    });
+
     it('is undefined for a plain distribution answer', () => {
       assert.equal(parseGoogleTagList({ name: 'a', tags: ['v1'] }, 'where'), undefined);
     });
@@ -178,6 +195,13 @@ describe('registry/schemas', () => {
       assert.throws(() => parseGoogleTagList({ manifest: { '../../x': { tag: [] } } }, 'where'), hostile);
       assert.throws(() => parseGoogleTagList({ manifest: { [d('c')]: { tag: 'latest' } } }, 'where'), hostile);
       assert.throws(() => parseGoogleTagList({ manifest: { [d('c')]: { tag: [], imageSizeBytes: 'big' } } }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ manifest: { [d('c')]: { tag: [], timeCreatedMs: '1.5' } } }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ manifest: { [d('c')]: { tag: [], mediaType: 7 } } }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ manifest: { [d('c')]: null } }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ child: [], manifest: [] }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ child: [], tags: [1] }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ child: [], name: 3 }, 'where'), hostile);
+      assert.throws(() => parseGoogleTagList({ manifest: { ['SHA256:' + 'a'.repeat(64)]: { tag: [] } } }, 'where'), hostile);
     });
   });
 });
