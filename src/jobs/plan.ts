@@ -75,6 +75,8 @@ export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listin
   const targets = new Map<string, Claim>();
   const recorded = new Map<string, Recorded>();
   const conflicts: string[] = [];
+  // one file shared by two jobs needs two runs; with one, there is nothing to remember per tag
+  const shared = runs.length > 1;
   for (const { run, listing } of runs) {
     const location = sourceLocation(run.spec);
     const tags = run.selectTags === undefined ? listing.tags : run.selectTags(listing.tags);
@@ -93,6 +95,7 @@ export function findConflicts(runs: ReadonlyArray<{ run: JobRun; listing: Listin
         conflicts.push(`${earlier.source} (job ${earlier.job}) and ${claim.source} (job ${claim.job}) both map to ${target}`);
       }
       targets.set(target, earlier ?? claim);
+      if (!shared) continue;
       // the same image to the same name twice is harmless; to two names under one target location (one metadata
       // file), each run would copy it again over the other's record
       const targetLocation = run.job.target.path === '' ? run.job.target.registry : `${run.job.target.registry}/${run.job.target.path}`;

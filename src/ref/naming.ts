@@ -150,7 +150,17 @@ function templateValues(source: SourceLocation, key: string, ref: Reference): Re
  * target path (Docker Hub flattens whatever nesting is left, see `targetRepository`).
  */
 export function mirrorReference(target: TargetLocation, rules: NamingRules, source: SourceLocation, key: string, ref: Reference): Reference {
-  const template = parseTemplate(rules.template);
+  return renderMirror(target, rules, parseTemplate(rules.template), source, key, ref);
+}
+
+function renderMirror(
+  target: TargetLocation,
+  rules: NamingRules,
+  template: { repository: string; tag: string },
+  source: SourceLocation,
+  key: string,
+  ref: Reference,
+): Reference {
   const values = templateValues(source, key, ref);
   let relative = applyRewrite(joinSegments(render(template.repository, values)), rules.rewrite);
   if (rules.separator !== undefined) relative = relative.split('/').join(rules.separator);
@@ -173,5 +183,7 @@ export function createMirrorNamer(
   rules: NamingRules,
 ): (key: string, tag: string, ref: Reference) => Reference {
   checkNamingRules(rules);
-  return (key, tag, ref) => mirrorReference(target, rules, source, key, { ...ref, tag });
+  // parsed once: the namer runs for every tag of the listing, twice (the name check of all runs, then the plan)
+  const template = parseTemplate(rules.template);
+  return (key, tag, ref) => renderMirror(target, rules, template, source, key, { ...ref, tag });
 }
