@@ -70,6 +70,7 @@ export async function createJobsDeps(
       }),
     loadImageList: (file, signal) => loadImageList(file, signal),
     headTarget: (repo, reference, signal) => registry.headManifest(repo, reference, signal),
+    digestAtTarget: (repo, reference, expected, signal) => registry.headManifestDigest(repo, reference, expected, signal),
     platformsAt: async (ref, signal) => (await (reader ??= import('../transports/registry.js').then((m) => m.createRegistryTransport({ client: registry, logger })))).platformsOf(ref, signal),
     repositoryExists: repositoryExistsVia((repo, signal) => registry.listTags(repo, signal)),
     // the copiers load only when a run has something to copy (dockerode, and the gRPC stack it brings, only when it

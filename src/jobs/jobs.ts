@@ -29,6 +29,8 @@ export interface JobsDeps extends ImageListReader {
   metadataFor(location: string | undefined): Promise<MetadataRepo>;
   listSource(spec: SourceSpec, job: JobOptions, signal: AbortSignal): Promise<Listing>;
   headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  /** the drift check's HEAD, with the digest expected at the target (see RegistryClient.headManifestDigest) */
+  digestAtTarget?(repo: RepositoryRef, reference: string, expected: string, signal: AbortSignal): Promise<{ digest: string } | undefined>;
   /** the platforms of the image at a reference, [] when it is not there */
   platformsAt?(ref: Reference, signal: AbortSignal): Promise<string[]>;
   repositoryExists(repo: RepositoryRef, signal: AbortSignal): Promise<boolean>;
@@ -160,7 +162,13 @@ async function startEarlyRun(run: JobRun, deps: JobsDeps, options: RunJobsOption
   const verify = options.verify ?? run.job.verify;
   const verifyStopReason = deps.targetStopReasonFor?.(run.job);
   return startEarly(
-    { logger: deps.logger, metadata: await deps.metadataFor(run.job.metadataRepo), headTarget: deps.headTarget, ...(deps.now !== undefined && { now: deps.now }) },
+    {
+      logger: deps.logger,
+      metadata: await deps.metadataFor(run.job.metadataRepo),
+      headTarget: deps.headTarget,
+      ...(deps.digestAtTarget !== undefined && { digestAtTarget: deps.digestAtTarget }),
+      ...(deps.now !== undefined && { now: deps.now }),
+    },
     {
       source: sourceLocation(run.spec),
       target: run.job.target,
@@ -180,6 +188,7 @@ async function runDepsFor(run: JobRun, deps: JobsDeps, list: (signal: AbortSigna
     metadata: await deps.metadataFor(run.job.metadataRepo),
     listSource: (_source, signal) => list(signal),
     headTarget: deps.headTarget,
+    ...(deps.digestAtTarget !== undefined && { digestAtTarget: deps.digestAtTarget }),
     ...(deps.platformsAt !== undefined && { platformsAt: deps.platformsAt }),
     createTransport: async () => withPlatforms(await deps.createTransport(run.job), run.job.platforms),
     ...(deps.now !== undefined && { now: deps.now }),

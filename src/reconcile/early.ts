@@ -9,7 +9,7 @@ import { prefetchDrift } from './verify.js';
  * run then starts from this (`RunDeps.early`) instead of reading again. Only for a run nothing commits to meanwhile.
  */
 export async function startEarly(
-  deps: Pick<RunDeps, 'metadata' | 'headTarget' | 'logger' | 'now'>,
+  deps: Pick<RunDeps, 'metadata' | 'headTarget' | 'digestAtTarget' | 'logger' | 'now'>,
   settings: Pick<RunSettings, 'source' | 'target' | 'signal' | 'queryLimit' | 'verify' | 'verifyStopReason' | 'shard'>,
 ): Promise<EarlyStart> {
   // finding the file reads it: parsed once, not again for the run (a big namespace's file takes a while)

@@ -17,6 +17,8 @@ export interface RunDeps {
   metadata: MetadataRepo;
   listSource(source: SourceLocation, signal: AbortSignal): Promise<Listing>;
   headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  /** the drift check's HEAD, with the digest expected at the target (see RegistryClient.headManifestDigest) */
+  digestAtTarget?(repo: RepositoryRef, reference: string, expected: string, signal: AbortSignal): Promise<{ digest: string } | undefined>;
   /** the platforms of the image at a reference ([] when it is not there): compare's test for docker-transport mirrors */
   platformsAt?(ref: Reference, signal: AbortSignal): Promise<string[]>;
   /** created only when something will be copied, so a no-op run never needs a Docker daemon */

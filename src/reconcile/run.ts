@@ -69,7 +69,7 @@ async function prepareRun(command: RunReport['command'], deps: RunDeps, settings
     const plan = planFor(settings, listed);
     if (command === 'sync') {
       if (early === undefined) await verifyMirrors(deps, settings, plan, report);
-      else await verifyMirrors({ ...deps, headTarget: early.drift.headTarget }, settings, plan, report, early.drift.share);
+      else await verifyMirrors({ ...deps, digestAtTarget: early.drift.digestAt }, settings, plan, report, early.drift.share);
     }
     recordPlanProblems(plan, deps, report, settings);
     return { report, plan };

@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatReference, parseReference } from '../ref/reference.js';
-import type { ManifestDescriptor, RepositoryRef } from '../registry/client.js';
+import type { RepositoryRef } from '../registry/client.js';
 import type { NamespaceMetadata, TagRecord } from '../store/schema.js';
 import type { Reference } from '../ref/reference.js';
 import { inShard, platformWanted, type Plan, type PlanItem, type Shard } from './plan.js';
@@ -41,8 +41,14 @@ function todaysShare(policy: VerifyPolicy, now: Date): (target: string) => boole
 }
 
 export interface VerifyDeps {
-  headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<ManifestDescriptor | undefined>;
+  headTarget(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<{ digest: string } | undefined>;
+  /** the digest there, asked with the one expected, which a registry can confirm without reading the manifest; absent: headTarget */
+  digestAtTarget?(repo: RepositoryRef, reference: string, expected: string, signal: AbortSignal): Promise<{ digest: string } | undefined>;
   logger: Logger;
+}
+
+function digestAt(deps: VerifyDeps, repo: RepositoryRef, reference: string, expected: string, signal: AbortSignal): Promise<{ digest: string } | undefined> {
+  return deps.digestAtTarget === undefined ? deps.headTarget(repo, reference, signal) : deps.digestAtTarget(repo, reference, expected, signal);
 }
 
 export interface VerifyResult {
@@ -78,10 +84,10 @@ export async function findDrift(
       }
       const repo = { registry: item.target.registry, repository: item.target.repository };
       const target = item.targetName;
+      const expected = record.targetDigest ?? record.digest;
       try {
-        const found = await deps.headTarget(repo, item.target.tag ?? item.tag, options.signal);
+        const found = await digestAt(deps, repo, item.target.tag ?? item.tag, expected, options.signal);
         result.checked += 1;
-        const expected = record.targetDigest ?? record.digest;
         if (found?.digest === expected) return;
         deps.logger.warn(found === undefined ? `${target} is gone from the target; copying it again` : `${target} holds ${found.digest} at the target, not ${expected}; copying it again`);
         result.drifted.push(item);
@@ -96,19 +102,19 @@ export async function findDrift(
 
 export interface DriftPrefetch {
   /** the prefetched answer for this mirror (each is handed out once), else a HEAD sent now */
-  headTarget: VerifyDeps['headTarget'];
+  digestAt: NonNullable<VerifyDeps['digestAtTarget']>;
   /** the records in today's share, chosen once: the check after the plan takes these, whatever the clock says then */
   share: ReadonlySet<TagRecord>;
   /** drops the answers nobody asked for and cancels the HEADs still waiting or in flight */
   discard(): void;
 }
 
-type Prefetched = Promise<{ found: ManifestDescriptor | undefined } | 'unsent'>;
+type Prefetched = Promise<{ found: { digest: string } | undefined } | 'unsent'>;
 
 /**
  * Sends the drift check's HEADs before the plan exists: today's share of the recorded mirrors is known from the
  * metadata alone (the share is chosen by mirror name), so they can be asked while the source is still listed.
- * `verifyMirrors` then takes the answers through `headTarget`: for every record still current and under the same
+ * `verifyMirrors` then takes the answers through `digestAt`: for every record still current and under the same
  * mirror name, the HEAD it would have sent. A record the listing moves (or renames) costs one HEAD nobody reads.
  * The queue is fed as it drains, as findDrift's is: a queued HEAD costs some 700 bytes, and a 50 000-tag namespace
  * has 7 000 of them a day; a mirror asked for before its turn is HEADed at once and taken off the list.
@@ -145,7 +151,7 @@ export function prefetchDrift(
       async () => {
         // the budget check of findDrift, asked before each HEAD: one it would not send is not sent early either
         if (signal.aborted || settings.verifyStopReason?.() !== undefined) return 'unsent' as const;
-        return { found: await deps.headTarget({ registry, repository }, tag, signal) };
+        return { found: await digestAt(deps, { registry, repository }, tag, record.targetDigest ?? record.digest, signal) };
       },
       { throwOnTimeout: true },
     );
@@ -164,12 +170,12 @@ export function prefetchDrift(
   };
   void feed().catch(() => undefined);
   return {
-    headTarget: async (repo, reference, signal) => {
+    digestAt: async (repo, reference, expected, signal) => {
       const key = mirrorKey(repo, reference);
       const entry = answers.get(key);
       answers.delete(key);
       const prefetched = entry instanceof Promise ? await entry : undefined;
-      return prefetched === undefined || prefetched === 'unsent' ? deps.headTarget(repo, reference, signal) : prefetched.found;
+      return prefetched === undefined || prefetched === 'unsent' ? digestAt(deps, repo, reference, expected, signal) : prefetched.found;
     },
     share,
     discard: () => {

@@ -71,6 +71,10 @@ export class RegistryClient {
     return this.manifests.headManifest(repo, reference, signal);
   }
 
+  headManifestDigest(repo: RepositoryRef, reference: string, known: string, signal: AbortSignal): Promise<{ digest: string } | undefined> {
+    return this.manifests.headManifestDigest(repo, reference, known, signal);
+  }
+
   getManifest(repo: RepositoryRef, reference: string, signal: AbortSignal): Promise<FetchedManifest> {
     return this.manifests.getManifest(repo, reference, signal);
   }

@@ -217,6 +217,18 @@ describe('registry client against docker-registry', function () {
         await assert.rejects(client.getManifest(repo('src/app'), 'no-such-tag', UNINTERRUPTED), (e) => isGcrsyncError(e, 'NOT_FOUND') && e.message.includes('src/app'));
       });
 
+      it('asks for a digest it expects: 304 while the tag is still there, the new digest once it moved, nothing once gone', async () => {
+        await tagManifest(registry, 'src/app', 'v1', 'expect');
+        const count304 = () => registry.log().match(/method=HEAD [^\n]*uri=\/v2\/src\/app\/manifests\/expect [^\n]*status=304/g)?.length ?? 0;
+        assert.deepEqual(await client.headManifestDigest(repo('src/app'), 'expect', image.digest, UNINTERRUPTED), { digest: image.digest });
+        assert.equal(count304(), 1, 'the registry answered Not Modified, without reading the manifest');
+        const moved = await pushTestImage(registry, 'src/app', 'expect', { seed: 'moved' });
+        assert.notEqual(moved.digest, image.digest);
+        assert.equal((await client.headManifestDigest(repo('src/app'), 'expect', image.digest, UNINTERRUPTED))?.digest, moved.digest);
+        assert.equal(count304(), 1);
+        assert.equal(await client.headManifestDigest(repo('src/app'), 'no-such-tag', image.digest, UNINTERRUPTED), undefined);
+      });
+
       it('copies an index and its children byte for byte (digests preserved)', async () => {
         const source = await client.getManifest(repo('src/multi'), 'v1', UNINTERRUPTED);
         const parsed = parseManifest(source.bytes, source.mediaType, 'test');

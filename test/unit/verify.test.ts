@@ -100,7 +100,7 @@ describe('prefetchDrift', () => {
     const expected = selectForVerify(items, 1 / 7, day(3)).map(({ item }) => `${item.target.repository}:v1`);
     assert.deepEqual([...headed].sort(), [...expected].sort());
     const report: { verified?: { checked: number; drifted: number } } = {};
-    await verifyMirrors({ headTarget: early.headTarget, logger, now }, settings, current(), report);
+    await verifyMirrors({ headTarget, digestAtTarget: early.digestAt, logger, now }, settings, current(), report);
     early.discard();
     assert.equal(headed.length, expected.length, 'each mirror HEADed once');
     assert.deepEqual(report.verified, { checked: expected.length, drifted: 0 });
@@ -115,7 +115,7 @@ describe('prefetchDrift', () => {
     const settings = { verify: 1 / 7, queryLimit: 4, signal: UNINTERRUPTED };
     const early = prefetchDrift(metadata, { headTarget, logger, now: () => day(3) }, settings);
     const report: { verified?: { checked: number; drifted: number } } = {};
-    await verifyMirrors({ headTarget: early.headTarget, logger, now: () => day(4) }, settings, current(), report, early.share);
+    await verifyMirrors({ headTarget, digestAtTarget: early.digestAt, logger, now: () => day(4) }, settings, current(), report, early.share);
     early.discard();
     const expected = selectForVerify(items, 1 / 7, day(3)).map(({ item }) => `gcrxio/${item.key}`);
     assert.deepEqual([...headed].sort(), [...expected].sort());
@@ -133,7 +133,7 @@ describe('prefetchDrift', () => {
     const early = prefetchDrift(metadata, { headTarget, logger }, { verify: 'always', queryLimit: 2, signal: UNINTERRUPTED });
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(headed, ['gcrxio/repo0', 'gcrxio/repo1'], 'two in flight, the rest not queued yet');
-    const last = early.headTarget({ registry: 'docker.io', repository: 'gcrxio/repo299' }, 'v1', UNINTERRUPTED);
+    const last = early.digestAt({ registry: 'docker.io', repository: 'gcrxio/repo299' }, 'v1', digest, UNINTERRUPTED);
     assert.equal(headed.at(-1), 'gcrxio/repo299', 'asked before its turn: sent at once');
     for (let rounds = 0; headed.length < items.length && rounds < 1000; rounds++) {
       waiting.splice(0).forEach((release) => release());
@@ -172,8 +172,8 @@ describe('prefetchDrift', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(headed, []);
     budgetLow = false;
-    assert.deepEqual(await early.headTarget({ registry: 'docker.io', repository: 'gcrxio/repo7' }, 'v1', UNINTERRUPTED), found);
-    assert.deepEqual(await early.headTarget({ registry: 'docker.io', repository: 'gcrxio/elsewhere' }, 'v1', UNINTERRUPTED), found);
+    assert.deepEqual(await early.digestAt({ registry: 'docker.io', repository: 'gcrxio/repo7' }, 'v1', digest, UNINTERRUPTED), found);
+    assert.deepEqual(await early.digestAt({ registry: 'docker.io', repository: 'gcrxio/elsewhere' }, 'v1', digest, UNINTERRUPTED), found);
     assert.deepEqual(headed, ['gcrxio/repo7', 'gcrxio/elsewhere']);
     early.discard();
   });
