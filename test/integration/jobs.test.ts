@@ -223,11 +223,13 @@ jobs:
       const events: string[] = [];
       let headSent!: () => void;
       const headSeen = new Promise<void>((resolve) => (headSent = resolve));
-      const { listSource, headTarget } = built.deps;
-      built.deps.headTarget = (repo, reference, signal) => {
+      // the drift check's HEADs carry the digest they expect (If-None-Match)
+      const { listSource, digestAtTarget } = built.deps;
+      assert.ok(digestAtTarget !== undefined);
+      built.deps.digestAtTarget = (repo, reference, expected, signal) => {
         events.push(`head ${repo.repository}:${reference}`);
         headSent();
-        return headTarget(repo, reference, signal);
+        return digestAtTarget(repo, reference, expected, signal);
       };
       // the listing answers once a HEAD went out (the 60 s only keep a run that never sends one from hanging)
       built.deps.listSource = async (spec, job, signal) => {
