@@ -139,7 +139,21 @@ export function serializeMetadata(metadata: NamespaceMetadata): string {
 
 /** The metadata as it would be written: every record in canonical form; BAD_REFERENCE for one it could not read back. */
 export function checkForWriting(metadata: NamespaceMetadata): NamespaceMetadata {
-  return validateMetadata(metadata, refuseToWrite);
+  // what applyUpdates made is already that: checked without another copy of every map (a first sync's end holds enough)
+  return isWritable(metadata) ? metadata : validateMetadata(metadata, refuseToWrite);
+}
+
+/** True when validateMetadata would make the same of it: valid header and keys, prototype-less maps, canonical records. */
+function isWritable(metadata: NamespaceMetadata): boolean {
+  if (!isObject(metadata) || Object.keys(metadata).some((key) => !headerKeys.has(key))) return false;
+  const { source, target, images } = metadata;
+  if (![source, target].every((text) => typeof text === 'string' && (text === '' || isLocation(text)))) return false;
+  if (!isObject(images) || Object.getPrototypeOf(images) !== null) return false;
+  for (const [repository, tags] of Object.entries(images)) {
+    if (!isValidRepositoryPath(repository) || !isObject(tags) || Object.getPrototypeOf(tags) !== null) return false;
+    for (const [tag, record] of Object.entries(tags)) if (!isValidTag(tag) || asCanonicalRecord(record) !== record) return false;
+  }
+  return true;
 }
 
 /**
@@ -241,14 +255,11 @@ function validateMetadata(value: unknown, fail: Fail): NamespaceMetadata {
   if (!isObject(images)) fail('$.images', 'must be an object of repositories');
   const out = emptyMap<Record<string, TagRecord>>();
   for (const [repository, tags] of Object.entries(images)) {
-    const repositoryPath = member('$.images', repository);
-    if (!isValidRepositoryPath(repository)) fail(repositoryPath, 'is not a repository path (lowercase components joined by /)');
-    if (!isObject(tags)) fail(repositoryPath, 'must be an object of tags');
+    if (!isValidRepositoryPath(repository)) fail(member('$.images', repository), 'is not a repository path (lowercase components joined by /)');
+    if (!isObject(tags)) fail(member('$.images', repository), 'must be an object of tags');
     const map = (out[repository] = emptyMap<TagRecord>());
-    for (const [tag, record] of Object.entries(tags)) {
-      const path = checkKeys(repository, tag, fail);
-      map[tag] = validateRecord(record, path, fail);
-    }
+    // the JSON path of a tag is made only for a record that needs the schema (a 50 000-tag file has none)
+    for (const [tag, record] of Object.entries(tags)) map[tag] = (isValidTag(tag) && asCanonicalRecord(record)) || validateRecord(record, checkKeys(repository, tag, fail), fail);
   }
   return { ...header, images: out };
 }

@@ -8,6 +8,7 @@ import {
   listRecords,
   parseMetadata,
   serializeMetadata,
+  checkForWriting,
   type NamespaceMetadata,
   type TagRecord,
 } from '../../src/store/schema.js';
@@ -112,6 +113,18 @@ describe('store schema: serializeMetadata', () => {
   it('leaves targetDigest out when it equals the digest', () => {
     const md = applyUpdates(undefined, header, [{ repository: 'x', tag: 'v1', record: record(D1, 'docker.io/gcrxio/x:v1', { targetDigest: D1 }) }]);
     assert.doesNotMatch(serializeMetadata(md), /targetDigest/);
+  });
+
+  it('checks what applyUpdates made without copying it, and copies (or refuses) anything else', () => {
+    const md = applyUpdates(undefined, header, [{ repository: 'x', tag: 'v1', record: record(D1, 'docker.io/gcrxio/x:v1', { platforms: ['linux/amd64'] }) }]);
+    assert.equal(checkForWriting(md), md);
+    const plainMaps = { ...md, images: { x: { v1: md.images['x']!['v1']! } } };
+    const copied = checkForWriting(plainMaps);
+    assert.notEqual(copied, plainMaps);
+    assert.equal(Object.getPrototypeOf(copied.images), null);
+    assert.equal(serializeMetadata(copied), serializeMetadata(md));
+    const unsorted = { ...md, images: Object.assign(Object.create(null), { x: Object.assign(Object.create(null), { v1: { ...md.images['x']!['v1']!, platforms: ['linux/arm64', 'linux/amd64'] } }) }) };
+    assert.deepEqual(checkForWriting(unsorted).images['x']!['v1']!.platforms, ['linux/amd64', 'linux/arm64'], 'a record not in canonical form goes through the schema');
   });
 
   it('refuses to write a record it could not read back', () => {
