@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { isValidDigest } from '../ref/reference.js';
 import { compact, digest, hostile, listOf, optional, parseAnswer } from './answer.js';
 import { isValidDigest } from '../ref/reference.js';
 import {
