@@ -11,8 +11,16 @@ const REFERENCE_TYPE = 'vnd.docker.reference.type';
 const REFERENCE_DIGEST = 'vnd.docker.reference.digest';
 
 export function formatPlatform(platform: Pick<Platform, 'os' | 'architecture' | 'variant'>): string {
-  return `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
+  const text = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
+  // one string per platform, not one per image: the record and report line of every tag of a namespace keep it
+  const known = formatted.get(text);
+  if (known !== undefined) return known;
+  if (formatted.size < FORMATTED_KEPT) formatted.set(text, text);
+  return text;
 }
+
+const FORMATTED_KEPT = 1000;
+const formatted = new Map<string, string>();
 
 /** Parses a `--platform` value `os/arch[/variant]`. */
 export function parsePlatformFilter(text: string): Platform {

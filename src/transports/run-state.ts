@@ -24,15 +24,15 @@ export interface RunState {
 export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getReferrers'>): RunState {
   // `registry/repository` → whether it had tags when this run first copied into it
   const hadTags = new Map<string, Promise<boolean>>();
-  // `registry/repository@digest` of every manifest this run put
-  const putThisRun = new Set<string>();
+  // `registry/repository` → the digests of the manifests this run put there (the digest strings are the ones the
+  // records keep: a key of repository and digest per image would be ~130 bytes more for each tag of a big namespace)
+  const putThisRun = new Map<string, Set<string>>();
   // OCI 1.1: a registry with the referrers API never answers it 404, so one "no API" answer holds for the run;
   // kept per repository, since fronts (and the tests' fixture) may serve it for some repositories only
   const withoutReferrersApi = new Set<string>();
   // the first referrers request to each repository: the answer says whether the API is there
   const referrersProbes = new Map<string, Promise<void>>();
   const repositoryKey = (repo: RepositoryRef) => `${repo.registry}/${repo.repository}`;
-  const manifestKey = (repo: RepositoryRef, digest: string) => `${repositoryKey(repo)}@${digest}`;
 
   return {
     mayHoldImages(repo, signal) {
@@ -47,8 +47,13 @@ export function createRunState(client: Pick<RegistryClient, 'listTags' | 'getRef
       }
       return known;
     },
-    rememberPut: (repo, digest) => void putThisRun.add(manifestKey(repo, digest)),
-    wasPut: (repo, digest) => putThisRun.has(manifestKey(repo, digest)),
+    rememberPut(repo, digest) {
+      const key = repositoryKey(repo);
+      let digests = putThisRun.get(key);
+      if (digests === undefined) putThisRun.set(key, (digests = new Set()));
+      digests.add(digest);
+    },
+    wasPut: (repo, digest) => putThisRun.get(repositoryKey(repo))?.has(digest) === true,
     async getReferrers(repo, digest, signal) {
       const key = repositoryKey(repo);
       // images of one repository copied at the same time wait for the first one's answer instead of all asking

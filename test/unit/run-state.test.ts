@@ -49,3 +49,17 @@ describe('run state: referrers', () => {
     assert.equal(asked.get('ns/signed'), 3);
   });
 });
+
+describe('run state: manifests put', () => {
+  it('knows a digest put in one repository, and only there', () => {
+    const state = createRunState({ listTags: async () => [], getReferrers: async () => undefined });
+    const other = { registry: 'dst.example', repository: 'ns/plain' };
+    state.rememberPut(withApi, d('a'));
+    state.rememberPut(withApi, d('b'));
+    assert.equal(state.wasPut(withApi, d('a')), true);
+    assert.equal(state.wasPut(withApi, d('b')), true);
+    assert.equal(state.wasPut(withApi, d('c')), false);
+    assert.equal(state.wasPut(withoutApi, d('a')), false, 'another repository of the same registry');
+    assert.equal(state.wasPut(other, d('a')), false, 'the same path at another registry');
+  });
+});
