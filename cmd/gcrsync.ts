@@ -18,10 +18,11 @@ import { siteCommand } from './site.js';
 import { loginCommand } from './login.js';
 import { logoutCommand } from './logout.js';
 import { completionCommand } from './completion.js';
-import { watchStdout } from '../src/cli/stdout.js';
+import { watchStderr, watchStdout } from '../src/cli/stdout.js';
 import { keepHeapTight } from '../src/cli/heap.js';
 
 watchStdout();
+watchStderr();
 keepHeapTight();
 
 // Usage errors exit 2 like every other error that stops a run before it changes anything.

@@ -13,3 +13,13 @@ export function watchStdout(): void {
     closed.abort();
   });
 }
+
+/**
+ * A closed stderr (`gcrsync sync 2>&1 | head`) drops the log lines that follow instead of crashing the run at its
+ * next warning or progress line: the run goes on, commits what it verified and exits with its own status.
+ */
+export function watchStderr(): void {
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}

@@ -18,7 +18,7 @@ interface Finished {
 }
 
 /** The built CLI as a child whose stdout the test reads, or closes at once (`closeStdout`: the reader went away). */
-function start(args: string[], env: Record<string, string>, options: { closeStdout?: boolean } = {}) {
+function start(args: string[], env: Record<string, string>, options: { closeStdout?: boolean; closeStderr?: boolean } = {}) {
   const child = spawn(process.execPath, [entry, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_CONFIG_NOSYSTEM: '1', DOCKER_CONFIG: '/nonexistent/gcrsync-test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +27,8 @@ function start(args: string[], env: Record<string, string>, options: { closeStdo
   let stderr = '';
   if (options.closeStdout) child.stdout.destroy();
   else child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  if (options.closeStderr) child.stderr.destroy();
+  else child.stderr.on('data', (chunk) => (stderr += chunk));
   const finished = new Promise<Finished>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
@@ -118,6 +119,16 @@ describe('interrupts and closed pipes (CLI, end to end)', function () {
     assert.match(stderr, /exit=0$/m, stderr);
     assert.doesNotMatch(stderr, /EPIPE|Unhandled|at .*\.js:\d+/, 'no crash');
     assert.deepEqual(await readdir(tmp), [], 'the temp clone is removed');
+  });
+
+  it('a sync with stdout and stderr closed (`2>&1 | head`) copies, commits and pushes everything and exits 0', async () => {
+    const remote = await bareRemote();
+    const run = start(['sync', '--source', `${scene.source.host}/ns`, '--target', `${scene.target.host}/closed`, '--metadata-repo', remote.url], {}, { closeStdout: true, closeStderr: true });
+    const result = await run.finished;
+    assert.equal(result.code, 0);
+    const records = listRecords(parseMetadata(await remote.show(metadataFile()), metadataFile()));
+    assert.equal(records.length, IMAGES.length);
+    for (const image of IMAGES) assert.ok(await headDigest(scene.target, `closed/${image.repository.replace(/^ns\//, '')}`, image.tag), `${image.repository} at the target`);
   });
 
   it('`test` with its stdout closed ends quietly with exit 0 and leaves no temp clone', async () => {
