@@ -49,7 +49,8 @@ export class RegistryRequests {
   readonly http: HttpClient;
   readonly logger: Logger;
   private readonly auth: Authenticator;
-  private readonly targets = new Map<string, AuthTarget>();
+  // registry → the auth target for the origin it was made for
+  private readonly targets = new Map<string, { origin: string; target: AuthTarget }>();
 
   constructor(options: { http: HttpClient; keychain: Keychain; logger: Logger }) {
     this.http = options.http;
@@ -62,9 +63,9 @@ export class RegistryRequests {
     // answer plain HTTP)
     const origin = this.http.originFor(apiHost(registry));
     const known = this.targets.get(registry);
-    if (known !== undefined && known.origin.origin === origin) return known;
+    if (known?.origin === origin) return known.target;
     const target = { registry, origin: new URL(origin) };
-    this.targets.set(registry, target);
+    this.targets.set(registry, { origin, target });
     return target;
   }
 
@@ -114,8 +115,10 @@ export class RegistryRequests {
       return this.http.request({ ...req, headers: withAuthorization(req.headers, anonymous), answerChallenge }, signal);
     }
     const authorization = await this.auth.authorization(target, scopes, signal);
-    const headers = authorization === undefined ? req.headers : withAuthorization(req.headers, authorization);
-    const response = await this.http.request({ ...req, ...(headers !== undefined && { headers }), answerChallenge }, signal);
+    const response = await this.http.request(
+      { ...req, ...(authorization !== undefined && { headers: withAuthorization(req.headers, authorization) }), answerChallenge },
+      signal,
+    );
     if (response.status !== 401 || response.url.host !== target.origin.host || !replayable) return response;
     const retry = await this.auth.answer(target, response, scopes, authorization, signal);
     if (retry === undefined) return response;
